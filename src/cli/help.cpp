@@ -1,0 +1,44 @@
+#include <iostream>
+
+#include "cli/command.hpp"
+
+namespace sb::cli {
+
+namespace {
+
+struct HelpOptions {
+    std::string topic;
+};
+
+std::function<int()> define(CLI::App& command, const GlobalOptions&) {
+    auto options = std::make_shared<HelpOptions>();
+    command.add_option("COMMAND", options->topic, "The command to describe");
+    command.footer("Exit status: 0, or 2 for an unknown command.");
+    CLI::App* root = command.get_parent();
+    return [root, options]() -> int {
+        if (options->topic.empty()) {
+            std::cout << root->help();
+            return exit_ok;
+        }
+        for (CLI::App* sub : root->get_subcommands([](CLI::App*) { return true; })) {
+            if (sub->get_name() == options->topic) {
+                std::cout << sub->help();
+                return exit_ok;
+            }
+        }
+        std::cerr << "switchboard: no command \"" << options->topic
+                  << "\"; `switchboard --help` lists them\n";
+        return exit_usage;
+    };
+}
+
+} // namespace
+
+extern const CommandSpec help_command;
+const CommandSpec help_command{
+    "help",
+    "Show the help of a command (switchboard help COMMAND)",
+    &define,
+};
+
+} // namespace sb::cli

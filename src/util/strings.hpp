@@ -1,0 +1,38 @@
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace sb::util {
+
+// Levenshtein distance between two ASCII strings; used for "did you mean" hints.
+std::size_t edit_distance(std::string_view a, std::string_view b);
+
+// The candidate closest to `word` when it is close enough to be a plausible typo.
+std::optional<std::string_view> closest_match(std::string_view word,
+                                              std::span<const std::string_view> candidates);
+
+// Byte offset of the first byte that is not part of a well-formed UTF-8
+// sequence (overlongs, surrogates and code points past U+10FFFF count as
+// malformed), or nothing when the whole text is valid.
+std::optional<std::size_t> first_invalid_utf8(std::string_view text);
+
+// Joins the strings with the separator between them.
+template <typename Range>
+std::string join(const Range& parts, std::string_view separator) {
+    std::string out;
+    bool first = true;
+    for (const auto& part : parts) {
+        if (!first) {
+            out += separator;
+        }
+        out += part;
+        first = false;
+    }
+    return out;
+}
+
+} // namespace sb::util

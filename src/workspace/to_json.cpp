@@ -1,0 +1,68 @@
+#include "workspace/to_json.hpp"
+
+namespace sb::workspace {
+
+namespace {
+
+nlohmann::json settings_json(const WorkerSettings& s) {
+    return {
+        {"size", {{"cols", s.size.cols}, {"rows", s.size.rows}}},
+        {"scrollback", s.scrollback},
+        {"env", s.env},
+        {"restart", std::string(to_string(s.restart))},
+        {"stop_timeout_ms", s.stop_timeout.count()},
+        {"profile", s.profile},
+        {"delivery",
+         {
+             {"max_pending", s.delivery.max_pending},
+             {"idle_ms", s.delivery.idle.count()},
+             {"verify_timeout_ms", s.delivery.verify_timeout.count()},
+             {"enter_delay_ms", s.delivery.enter_delay.count()},
+             {"throttle",
+              {{"min_ms", s.delivery.throttle.min.count()},
+               {"max_ms", s.delivery.throttle.max.count()}}},
+         }},
+    };
+}
+
+} // namespace
+
+nlohmann::json to_json(const Workspace& workspace) {
+    nlohmann::json workers = nlohmann::json::array();
+    for (const auto& worker : workspace.workers) {
+        nlohmann::json command;
+        if (worker.command.via_shell) {
+            command = worker.command.shell_line;
+        } else {
+            command = worker.command.argv;
+        }
+        nlohmann::json entry = settings_json(worker.settings);
+        entry["name"] = worker.name;
+        entry["command"] = command;
+        entry["cwd"] = worker.cwd.string();
+        entry["groups"] = worker.groups;
+        workers.push_back(std::move(entry));
+    }
+    return {
+        {"version", workspace.version},
+        {"name", workspace.name},
+        {"file", workspace.file.string()},
+        {"directory", workspace.directory.string()},
+        {"defaults", settings_json(workspace.defaults)},
+        {"workers", workers},
+        {"attach", {{"prefix", workspace.attach.prefix}}},
+    };
+}
+
+nlohmann::json to_json(const Diagnostic& diagnostic) {
+    return {
+        {"severity", diagnostic.severity == Severity::Error ? "error" : "warning"},
+        {"file", diagnostic.file},
+        {"line", diagnostic.line},
+        {"column", diagnostic.column},
+        {"message", diagnostic.message},
+        {"text", diagnostic.to_string()},
+    };
+}
+
+} // namespace sb::workspace

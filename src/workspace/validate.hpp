@@ -1,0 +1,25 @@
+#pragma once
+
+#include "workspace/diagnostics.hpp"
+#include "workspace/load.hpp"
+#include "workspace/source_map.hpp"
+#include "workspace/workspace.hpp"
+
+namespace sb::workspace {
+
+// Checks what only the machine can tell: every worker's cwd exists and is a
+// directory (an error) and its program can be found (a warning, since it may
+// be installed before the workspace starts).
+void validate(const Workspace& workspace, const SourceMap& positions,
+              const EnvironmentLookup& environment, Diagnostics& diagnostics);
+
+// Finds an executable the way execvp would: a name with a slash relative to
+// `cwd`, any other name in the directories of `path`.
+bool program_exists(const std::string& program, const std::string& path,
+                    const std::filesystem::path& cwd);
+
+// The program a shell command line starts, when that can be told without
+// running a shell ("exec codex --full-auto" -> "codex"); empty otherwise.
+std::string program_of_shell_line(const std::string& line);
+
+} // namespace sb::workspace

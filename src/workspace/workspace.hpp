@@ -1,0 +1,100 @@
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace sb::workspace {
+
+using Milliseconds = std::chrono::milliseconds;
+
+// The schema version this build reads; a file's `version` must equal it.
+inline constexpr int schema_version = 1;
+
+enum class RestartPolicy { Never, OnFailure, Always };
+
+struct Size {
+    int cols = 120;
+    int rows = 40;
+    bool operator==(const Size&) const = default;
+};
+
+struct ThrottleSettings {
+    Milliseconds min{100};
+    Milliseconds max{5000};
+    bool operator==(const ThrottleSettings&) const = default;
+};
+
+struct DeliverySettings {
+    int max_pending = 256;
+    Milliseconds idle{500};
+    Milliseconds verify_timeout{5000};
+    Milliseconds enter_delay{100};
+    ThrottleSettings throttle;
+    bool operator==(const DeliverySettings&) const = default;
+};
+
+// An ordered environment: later entries override earlier ones of the same name.
+using Environment = std::map<std::string, std::string>;
+
+// Settings every worker has; `defaults` gives them to all workers and each
+// worker may override any of them.
+struct WorkerSettings {
+    Size size;
+    int scrollback = 10000;
+    Environment env;
+    RestartPolicy restart = RestartPolicy::OnFailure;
+    Milliseconds stop_timeout{10000};
+    std::string profile = "generic";
+    DeliverySettings delivery;
+    bool operator==(const WorkerSettings&) const = default;
+};
+
+// A list is exec'd as it is; a string runs through `$SHELL -c`.
+struct Command {
+    std::vector<std::string> argv;
+    std::string shell_line;
+    bool via_shell = false;
+    bool operator==(const Command&) const = default;
+};
+
+struct Worker {
+    std::string name;
+    Command command;
+    // Absolute, resolved against the workspace file's directory.
+    std::filesystem::path cwd;
+    std::vector<std::string> groups;
+    // Effective settings: defaults merged with the worker's own keys, and the
+    // environment of `defaults.env` then the worker's `env`.
+    WorkerSettings settings;
+    bool operator==(const Worker&) const = default;
+};
+
+struct AttachSettings {
+    std::string prefix = "C-b";
+    bool operator==(const AttachSettings&) const = default;
+};
+
+struct Workspace {
+    int version = schema_version;
+    std::string name;
+    // The file it was loaded from, as the user named it, and its directory (absolute).
+    std::filesystem::path file;
+    std::filesystem::path directory;
+    WorkerSettings defaults;
+    // In the order the file lists them.
+    std::vector<Worker> workers;
+    AttachSettings attach;
+
+    const Worker* find_worker(std::string_view worker_name) const;
+};
+
+std::string_view to_string(RestartPolicy policy);
+
+// The profiles this build knows; DESIGN's "profiles".
+inline constexpr std::string_view profile_names[] = {"generic", "shell",  "claude",
+                                                     "codex",   "gemini", "aider"};
+
+} // namespace sb::workspace

@@ -1,0 +1,115 @@
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "process.hpp"
+
+using sb::test::run;
+using sb::test::switchboard_binary;
+using sb::test::TempDir;
+
+TEST_SUITE("check") {
+    TEST_CASE("check validates the example workspace and summarises it") {
+        const auto demo = sb::test::test_data("../contrib/examples/demo.yaml").string();
+        const auto result = run({switchboard_binary(), "check", "-f", demo});
+        CHECK(result.exit_status == 0);
+        CHECK(result.out.find("workspace \"demo\"") != std::string::npos);
+        CHECK(result.out.find("planner") != std::string::npos);
+        CHECK(result.out.find("python3 -q -i") != std::string::npos);
+        CHECK(result.err == "");
+    }
+
+    TEST_CASE("check finds switchboard.yaml in a parent directory and says which") {
+        TempDir dir;
+        dir.write("switchboard.yaml", "name: found\nworkers:\n  sh: {command: [bash]}\n");
+        dir.write("deep/er/.keep", "");
+        const auto result = run({switchboard_binary(), "check"}, {.cwd = dir.path() / "deep/er"});
+        CHECK(result.exit_status == 0);
+        CHECK(result.err == "switchboard: using " + (dir.path() / "switchboard.yaml").string() + "\n");
+        CHECK(result.out.find("workspace \"found\"") != std::string::npos);
+    }
+
+    TEST_CASE("check without any workspace file explains what to do") {
+        TempDir dir;
+        const auto result = run({switchboard_binary(), "check"}, {.cwd = dir.path()});
+        CHECK(result.exit_status == 1);
+        CHECK(result.err.find("no switchboard.yaml or switchboard.yml in") != std::string::npos);
+        CHECK(result.err.find("-f FILE") != std::string::npos);
+    }
+
+    TEST_CASE("check prints every error and a count, exit 1") {
+        TempDir dir;
+        const auto file = dir.write("bad.yaml", "workers:\n  a:\n    comand: [bash]\n  B: {command: x}\n");
+        const auto result = run({switchboard_binary(), "check", "-f", file.string()});
+        CHECK(result.exit_status == 1);
+        CHECK(result.out == "");
+        const std::string f = file.string();
+        CHECK(result.err == f + ":3:5: worker \"a\": unknown key \"comand\" (did you mean \"command\"?)\n" +
+                                f + ":2:3: worker \"a\": missing key \"command\"; give the program to run\n" +
+                                f + ":4:3: worker name \"B\" is not valid; use lowercase letters, digits, - and _ (at most 32, starting with a letter or digit)\n" +
+                                f + ": 3 errors\n");
+    }
+
+    TEST_CASE("check --json reports diagnostics and the effective workspace") {
+        TempDir dir;
+        const auto file = dir.write("s.yaml", "workers:\n  a: {command: [bash], scrollback: 5}\n");
+        auto result = run({switchboard_binary(), "check", "--json", "-f", file.string()});
+        CHECK(result.exit_status == 0);
+        const auto out = nlohmann::json::parse(result.out);
+        CHECK(out["valid"] == true);
+        CHECK(out["workspace"]["workers"][0]["name"] == "a");
+        CHECK(out["workspace"]["workers"][0]["scrollback"] == 5);
+        CHECK(out["workspace"]["workers"][0]["delivery"]["idle_ms"] == 500);
+
+        const auto bad = dir.write("b.yaml", "workers: []\n");
+        result = run({switchboard_binary(), "check", "--json", "-f", bad.string()});
+        CHECK(result.exit_status == 1);
+        const auto invalid = nlohmann::json::parse(result.out);
+        CHECK(invalid["valid"] == false);
+        CHECK(invalid["diagnostics"][0]["line"] == 1);
+        CHECK(invalid["diagnostics"][0]["column"] == 10);
+    }
+
+    TEST_CASE("a directory, a missing file, an empty file and binary junk are clear errors") {
+        TempDir dir;
+        auto result = run({switchboard_binary(), "check", "-f", dir.path().string()});
+        CHECK(result.exit_status == 1);
+        CHECK(result.err.find("is a directory, not a workspace file") != std::string::npos);
+
+        result = run({switchboard_binary(), "check", "-f", (dir.path() / "nope.yaml").string()});
+        CHECK(result.exit_status == 1);
+        CHECK(result.err.find("nope.yaml: no such file") != std::string::npos);
+
+        const auto empty = dir.write("empty.yaml", "\n# nothing\n");
+        result = run({switchboard_binary(), "check", "-f", empty.string()});
+        CHECK(result.exit_status == 1);
+        CHECK(result.err.find("empty.yaml:1:1: the file is empty") != std::string::npos);
+
+        const auto junk = dir.write("junk.yaml", std::string("\x7f" "ELF\x02\x01\x01\x00\x00\xff\xfe", 11));
+        result = run({switchboard_binary(), "check", "-f", junk.string()});
+        CHECK(result.exit_status == 1);
+        CHECK(result.err.find("not valid UTF-8") != std::string::npos);
+        CHECK(result.err.find("terminate called") == std::string::npos);
+    }
+
+    TEST_CASE("usage errors exit 2 and --help/--version work") {
+        auto result = run({switchboard_binary(), "check", "--no-such-flag"});
+        CHECK(result.exit_status == 2);
+        result = run({switchboard_binary(), "frobnicate"});
+        CHECK(result.exit_status == 2);
+        result = run({switchboard_binary(), "--version"});
+        CHECK(result.exit_status == 0);
+        CHECK(result.out.starts_with("switchboard "));
+        result = run({switchboard_binary(), "--help"});
+        CHECK(result.exit_status == 0);
+        CHECK(result.out.find("check") != std::string::npos);
+        result = run({switchboard_binary(), "check", "--help"});
+        CHECK(result.exit_status == 0);
+        CHECK(result.out.find("--json") != std::string::npos);
+        result = run({switchboard_binary(), "help", "check"});
+        CHECK(result.exit_status == 0);
+        CHECK(result.out.find("--json") != std::string::npos);
+        result = run({switchboard_binary(), "help", "nothing"});
+        CHECK(result.exit_status == 2);
+    }
+}

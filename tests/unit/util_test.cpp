@@ -1,0 +1,61 @@
+#include <doctest/doctest.h>
+
+#include "util/duration.hpp"
+#include "util/strings.hpp"
+
+using sb::util::Milliseconds;
+
+TEST_SUITE("util") {
+    TEST_CASE("edit distance counts insertions, deletions and substitutions") {
+        CHECK(sb::util::edit_distance("", "") == 0);
+        CHECK(sb::util::edit_distance("comand", "command") == 1);
+        CHECK(sb::util::edit_distance("kitten", "sitting") == 3);
+        CHECK(sb::util::edit_distance("abc", "") == 3);
+    }
+
+    TEST_CASE("closest match suggests plausible typos only") {
+        constexpr std::string_view keys[] = {"command", "cwd", "env", "groups", "profile"};
+        CHECK(sb::util::closest_match("comand", keys) == "command");
+        CHECK(sb::util::closest_match("grups", keys) == "groups");
+        CHECK(sb::util::closest_match("colour", keys) == std::nullopt);
+        CHECK(sb::util::closest_match("x", keys) == std::nullopt);
+    }
+
+    TEST_CASE("UTF-8 validation finds the first malformed byte") {
+        CHECK(sb::util::first_invalid_utf8("plain ascii") == std::nullopt);
+        CHECK(sb::util::first_invalid_utf8("caf\xc3\xa9 \xe2\x94\x80 \xf0\x9f\x98\x80") ==
+              std::nullopt);
+        CHECK(sb::util::first_invalid_utf8("ab\xff") == 2);
+        CHECK(sb::util::first_invalid_utf8("\xc3") == 0);             // truncated
+        CHECK(sb::util::first_invalid_utf8("\xc0\xaf") == 0);         // overlong '/'
+        CHECK(sb::util::first_invalid_utf8("x\xed\xa0\x80") == 1);    // surrogate
+        CHECK(sb::util::first_invalid_utf8("\xf4\x90\x80\x80") == 0); // past U+10FFFF
+        CHECK(sb::util::first_invalid_utf8("\xe2\x28\xa1") == 0);     // bad continuation
+    }
+
+    TEST_CASE("durations need a unit") {
+        CHECK(sb::util::parse_duration("500ms") == Milliseconds(500));
+        CHECK(sb::util::parse_duration("5s") == Milliseconds(5000));
+        CHECK(sb::util::parse_duration("1.5s") == Milliseconds(1500));
+        CHECK(sb::util::parse_duration("2m") == Milliseconds(120000));
+        CHECK(sb::util::parse_duration("1h") == Milliseconds(3600000));
+        CHECK(sb::util::parse_duration("0ms") == Milliseconds(0));
+        CHECK(sb::util::parse_duration("5") == std::nullopt);
+        CHECK(sb::util::parse_duration("s") == std::nullopt);
+        CHECK(sb::util::parse_duration("-1s") == std::nullopt);
+        CHECK(sb::util::parse_duration("5 s") == std::nullopt);
+        CHECK(sb::util::parse_duration("1.2.3s") == std::nullopt);
+        CHECK(sb::util::parse_duration("8d") == std::nullopt);
+        CHECK(sb::util::parse_duration("99999999999999999999s") == std::nullopt);
+    }
+
+    TEST_CASE("durations format back to what parses") {
+        for (const long long ms : {0LL, 1LL, 100LL, 1500LL, 5000LL, 60000LL, 90000LL, 3600000LL}) {
+            const auto text = sb::util::format_duration(Milliseconds(ms));
+            CHECK(sb::util::parse_duration(text) == Milliseconds(ms));
+        }
+        CHECK(sb::util::format_duration(Milliseconds(10000)) == "10s");
+        CHECK(sb::util::format_duration(Milliseconds(120000)) == "2m");
+        CHECK(sb::util::format_duration(Milliseconds(250)) == "250ms");
+    }
+}
