@@ -2,12 +2,25 @@
 
 namespace sb::cli {
 
+extern const CommandSpec up_command;
+extern const CommandSpec down_command;
+extern const CommandSpec reload_command;
+extern const CommandSpec ls_command;
+extern const CommandSpec capture_command;
+extern const CommandSpec keys_command;
+extern const CommandSpec start_command;
+extern const CommandSpec stop_command;
+extern const CommandSpec restart_command;
+extern const CommandSpec resize_command;
+extern const CommandSpec events_command;
 extern const CommandSpec check_command;
 extern const CommandSpec help_command;
 
 std::span<const CommandSpec> commands() {
     static const CommandSpec table[] = {
-        check_command,
+        up_command,     down_command,    reload_command, ls_command,
+        capture_command, keys_command,   start_command,  stop_command,
+        restart_command, resize_command, events_command, check_command,
         help_command,
     };
     return table;

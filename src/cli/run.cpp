@@ -26,8 +26,7 @@ int run(int argc, char** argv) {
     app.add_option("-S,--socket", globals.socket,
                    "Control socket of a running workspace (default: from SWITCHBOARD_SOCKET or the "
                    "workspace name)")
-        ->option_text("SOCKET")
-        ->envname("SWITCHBOARD_SOCKET");
+        ->option_text("SOCKET");
     app.add_option("--log-level", globals.log_level, "trace, debug, info, warn, error or off")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
         ->option_text("LEVEL");

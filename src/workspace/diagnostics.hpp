@@ -1,6 +1,8 @@
 #pragma once
 
+#include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sb::workspace {
@@ -34,5 +36,11 @@ public:
 private:
     std::vector<Diagnostic> items_;
 };
+
+// Text from the workspace file in double quotes for a message: quotes,
+// backslashes and control characters are escaped so a diagnostic stays on one
+// line, and text longer than `limit` bytes is cut (at a character boundary) so
+// one bad value cannot flood the terminal.
+std::string quote(std::string_view text, std::size_t limit = 80);
 
 } // namespace sb::workspace

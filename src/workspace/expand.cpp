@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "workspace/diagnostics.hpp"
+
 namespace sb::workspace {
 
 namespace {
@@ -44,8 +46,8 @@ std::variant<std::string, ExpansionError> expand_variables(std::string_view text
         const std::string_view name = inside.substr(0, name_end);
         const std::string_view rest = inside.substr(name_end);
         if (name.empty() || !is_name_start(name[0]) || (!rest.empty() && !rest.starts_with(":-"))) {
-            return ExpansionError{"\"${" + std::string(inside) +
-                                  "}\" is not a variable reference; write ${NAME} or "
+            return ExpansionError{quote("${" + std::string(inside) + "}") +
+                                  " is not a variable reference; write ${NAME} or "
                                   "${NAME:-default}"};
         }
         const auto value = environment(name);

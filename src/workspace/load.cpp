@@ -1,5 +1,7 @@
 #include "workspace/load.hpp"
 
+#include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -7,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <regex>
 #include <set>
@@ -45,7 +48,17 @@ bool is_valid_name(std::string_view name) {
     return std::regex_match(name.begin(), name.end(), pattern);
 }
 
-std::string in_quotes(std::string_view text) { return "\"" + std::string(text) + "\""; }
+// A variable name a shell accepts: letters, digits and _, not starting with a
+// digit. Not a std::regex: libstdc++ matches `*` by recursion, and a key of a
+// few hundred kilobytes would overflow the stack.
+bool is_env_name(std::string_view name) {
+    if (name.empty() || std::isdigit(static_cast<unsigned char>(name.front()))) {
+        return false;
+    }
+    return std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+    });
+}
 
 std::string describe(const YAML::Node& node) {
     switch (node.Type()) {
@@ -56,7 +69,7 @@ std::string describe(const YAML::Node& node) {
     case YAML::NodeType::Null:
         return "nothing";
     case YAML::NodeType::Scalar:
-        return in_quotes(node.Scalar());
+        return quote(node.Scalar());
     case YAML::NodeType::Undefined:
         break;
     }
@@ -84,14 +97,20 @@ public:
     }
 
     // Every key of the mapping, reported once each: unknown keys (with a hint)
-    // and repeated keys are errors. Returns key -> (key node, value node) of the
-    // first occurrence of each known key.
+    // and repeated keys are errors. `misplaced` may explain a key that belongs
+    // somewhere else (its message replaces "unknown key"). Returns key -> (key node, value node) of the first
+    // occurrence of each known key.
     std::map<std::string, std::pair<YAML::Node, YAML::Node>>
     entries(const YAML::Node& map, std::span<const std::string_view> known,
-            const std::string& where) {
+            const std::string& where,
+            const std::function<std::string(std::string_view)>& misplaced = {}) {
         std::map<std::string, std::pair<YAML::Node, YAML::Node>> found;
         for (auto it = map.begin(); it != map.end(); ++it) {
             const YAML::Node key = it->first;
+            if (key.IsNull()) {
+                error(key, where, "a key is empty; write a name before the \":\"");
+                continue;
+            }
             if (!key.IsScalar()) {
                 error(key, where, "keys must be plain words, not " + describe(key));
                 continue;
@@ -99,14 +118,21 @@ public:
             const std::string& name = key.Scalar();
             if (auto previous = found.find(name); previous != found.end()) {
                 error(key, where,
-                      "duplicate key " + in_quotes(name) + " (first at line " +
-                          std::to_string(position(previous->second.first).line) + ")");
+                      "duplicate key " + quote(name) + " (first at line " +
+                          std::to_string(position(previous->second.first).line) +
+                          "); keep only one");
                 continue;
             }
             if (std::find(known.begin(), known.end(), name) == known.end()) {
-                std::string message = "unknown key " + in_quotes(name);
-                if (auto hint = util::closest_match(name, known)) {
-                    message += " (did you mean " + in_quotes(*hint) + "?)";
+                std::string message = "unknown key " + quote(name);
+                std::string explanation = misplaced ? misplaced(name) : std::string();
+                if (name == "<<") {
+                    message = "merge keys (<<) are not supported; put settings that workers "
+                              "share under \"defaults\"";
+                } else if (!explanation.empty()) {
+                    message = explanation;
+                } else if (auto hint = util::closest_match(name, known)) {
+                    message += " (did you mean " + quote(*hint) + "?)";
                 } else {
                     message += " (known keys: " + util::join(known, ", ") + ")";
                 }
@@ -118,11 +144,17 @@ public:
         return found;
     }
 
-    bool expect_map(const YAML::Node& node, const std::string& where, const std::string& what) {
+    // True when `node` is a mapping to read. A key with nothing under it
+    // (`env:`) is an empty mapping and quietly reads as nothing; anything
+    // else is an error that says what `what` should look like.
+    bool mapping(const YAML::Node& node, const std::string& where, const std::string& what,
+                 const std::string& shape = "a mapping") {
         if (node.IsMap()) {
             return true;
         }
-        error(node, where, what + ": expected a mapping, got " + describe(node));
+        if (!node.IsNull()) {
+            error(node, where, what + ": expected " + shape + ", got " + describe(node));
+        }
         return false;
     }
 
@@ -143,8 +175,15 @@ public:
         }
         const std::string& text = node.Scalar();
         static const std::regex digits("[+-]?[0-9]{1,18}");
-        if (node.Tag() != "?" || !std::regex_match(text, digits)) {
-            error(node, where, key + ": expected a whole number, got " + in_quotes(text));
+        if (!std::regex_match(text, digits)) {
+            error(node, where, key + ": expected a whole number, got " + quote(text));
+            return std::nullopt;
+        }
+        // A quoted "5" is a string in YAML; only plain and !!int numbers count.
+        if (node.Tag() != "?" && node.Tag() != "tag:yaml.org,2002:int") {
+            error(node, where,
+                  key + ": expected a whole number, got the string " + quote(text) +
+                      "; remove the quotes");
             return std::nullopt;
         }
         const long long value = std::stoll(text);
@@ -165,19 +204,30 @@ public:
                                    describe(node));
             return std::nullopt;
         }
-        const auto value = util::parse_duration(node.Scalar());
-        if (!value) {
+        const std::string& text = node.Scalar();
+        const auto value = util::parse_duration(text);
+        static const std::regex number("[0-9]{1,18}(\\.[0-9]{1,9})?");
+        static const std::regex too_long("[0-9]{1,18}(\\.[0-9]{1,9})?(ms|s|m|h)");
+        if (!value && std::regex_match(text, number)) {
             error(node, where,
-                  key + ": expected a duration like 500ms, 5s or 2m, got " + in_quotes(node.Scalar()));
+                  key + ": " + text + " has no unit; write " + text + "ms, " + text + "s or " +
+                      text + "m");
             return std::nullopt;
         }
-        if (*value < min || *value > max) {
+        if (!value && !std::regex_match(text, too_long)) {
             error(node, where,
-                  key + ": " + node.Scalar() + " is out of range (" + util::format_duration(min) +
+                  key + ": expected a duration like 500ms, 5s or 2m, got " + quote(text));
+            return std::nullopt;
+        }
+        // parse_duration refuses what is longer than a week, so a well-formed
+        // duration it refuses is out of range like any other that is too long.
+        if (!value || *value < min || *value > max) {
+            error(node, where,
+                  key + ": " + text + " is out of range (" + util::format_duration(min) +
                       ".." + util::format_duration(max) + ")");
             return std::nullopt;
         }
-        return value;
+        return *value;
     }
 
     template <std::size_t N>
@@ -193,9 +243,9 @@ public:
                 return name;
             }
         }
-        std::string message = key + ": unknown value " + in_quotes(*text);
+        std::string message = key + ": unknown value " + quote(*text);
         if (auto hint = util::closest_match(*text, names)) {
-            message += " (did you mean " + in_quotes(*hint) + "?)";
+            message += " (did you mean " + quote(*hint) + "?)";
         } else {
             message += " (one of: " + util::join(names, ", ") + ")";
         }
@@ -221,7 +271,7 @@ public:
             const std::string text = node.Scalar();
             if (!std::regex_match(text, match, short_form)) {
                 error(node, where, "size: expected {cols: N, rows: N} or COLSxROWS, got " +
-                                       in_quotes(text));
+                                       quote(text));
                 return;
             }
             const int cols = std::stoi(match[1]);
@@ -240,7 +290,7 @@ public:
             }
             return;
         }
-        if (!expect_map(node, where, "size")) {
+        if (!mapping(node, where, "size", "{cols: N, rows: N} or COLSxROWS")) {
             return;
         }
         const auto found = entries(node, size_keys, join_where(where, "size"));
@@ -257,15 +307,18 @@ public:
     }
 
     void read_env(const YAML::Node& node, const std::string& where, Environment& env) {
-        if (!expect_map(node, where, "env")) {
+        if (!mapping(node, where, "env", "a mapping of NAME: value")) {
             return;
         }
-        static const std::regex env_name("[A-Za-z_][A-Za-z0-9_]*");
         std::map<std::string, int> seen;
         for (auto it = node.begin(); it != node.end(); ++it) {
             const YAML::Node key = it->first;
             const YAML::Node value = it->second;
-            if (!key.IsScalar() || !std::regex_match(key.Scalar(), env_name)) {
+            if (key.IsScalar() && key.Scalar() == "<<") {
+                error(key, where, "env: merge keys (<<) are not supported; list each variable");
+                continue;
+            }
+            if (!key.IsScalar() || !is_env_name(key.Scalar())) {
                 error(key, where,
                       "env: " + describe(key) +
                           " is not a variable name (letters, digits and _, not starting with a digit)");
@@ -274,20 +327,23 @@ public:
             const std::string& name = key.Scalar();
             if (auto previous = seen.find(name); previous != seen.end()) {
                 error(key, where,
-                      "env: duplicate key " + in_quotes(name) + " (first at line " +
-                          std::to_string(previous->second) + ")");
+                      "env: duplicate key " + quote(name) + " (first at line " +
+                          std::to_string(previous->second) + "); keep only one");
                 continue;
             }
             seen.emplace(name, position(key).line);
             if (std::find(std::begin(reserved_env), std::end(reserved_env), name) !=
                 std::end(reserved_env)) {
-                error(key, where, "env: " + name + " is set by switchboard itself and cannot be overridden");
+                error(key, where,
+                      "env: " + name +
+                          " is set by switchboard itself and cannot be overridden; remove it");
                 continue;
             }
             if (!value.IsScalar()) {
                 error(value, where,
                       "env." + name + ": expected a string, got " + describe(value) +
-                          " (write " + name + ": \"\" for an empty value)");
+                          (value.IsNull() ? " (write " + name + ": \"\" for an empty value)"
+                                          : "; write the value as one string"));
                 continue;
             }
             if (auto text = expanded(value, where, "env." + name, value.Scalar())) {
@@ -297,7 +353,7 @@ public:
     }
 
     void read_delivery(const YAML::Node& node, const std::string& where, DeliverySettings& d) {
-        if (!expect_map(node, where, "delivery")) {
+        if (!mapping(node, where, "delivery")) {
             return;
         }
         const auto found = entries(node, delivery_keys, join_where(where, "delivery"));
@@ -329,11 +385,17 @@ public:
             }
         }
         if (auto* n = value("throttle")) {
-            if (expect_map(*n, where, "delivery.throttle")) {
+            if (mapping(*n, where, "delivery.throttle", "a mapping like {min: 100ms, max: 5s}")) {
                 const auto throttle =
                     entries(*n, throttle_keys, join_where(where, "delivery.throttle"));
                 ThrottleSettings t = d.throttle;
+                // A min above max is reported at the value this mapping sets.
+                const YAML::Node* culprit = n;
+                if (auto it = throttle.find("max"); it != throttle.end()) {
+                    culprit = &it->second.second;
+                }
                 if (auto it = throttle.find("min"); it != throttle.end()) {
+                    culprit = &it->second.second;
                     if (auto v = duration(it->second.second, where, "delivery.throttle.min",
                                           Milliseconds(1), minutes(10))) {
                         t.min = *v;
@@ -346,9 +408,10 @@ public:
                     }
                 }
                 if (t.min > t.max) {
-                    error(*n, where,
+                    error(*culprit, where,
                           "delivery.throttle: min (" + util::format_duration(t.min) +
-                              ") is greater than max (" + util::format_duration(t.max) + ")");
+                              ") is greater than max (" + util::format_duration(t.max) +
+                              "); lower min or raise max");
                 } else {
                     d.throttle = t;
                 }
@@ -436,7 +499,8 @@ public:
     void read_groups(const YAML::Node& node, const std::string& where,
                      std::vector<std::string>& groups) {
         if (!node.IsSequence()) {
-            error(node, where, "groups: expected a list of group names, got " + describe(node));
+            error(node, where,
+                  "groups: expected a list of group names like [reviewers], got " + describe(node));
             return;
         }
         for (const auto& item : node) {
@@ -448,7 +512,8 @@ public:
                 continue;
             }
             if (std::find(groups.begin(), groups.end(), item.Scalar()) != groups.end()) {
-                error(item, where, "groups: " + in_quotes(item.Scalar()) + " is listed twice");
+                error(item, where,
+                      "groups: " + quote(item.Scalar()) + " is listed twice; keep only one");
                 continue;
             }
             groups.push_back(item.Scalar());
@@ -465,7 +530,7 @@ public:
         static const std::regex key("C-[a-z@\\[\\]\\\\^_]|C-Space|M-[!-~]|[!-~]");
         if (!std::regex_match(*text, key)) {
             error(node, "attach",
-                  "prefix: " + in_quotes(*text) +
+                  "prefix: " + quote(*text) +
                       " is not a key; write it like C-b, C-a, C-Space or M-a");
             return;
         }
@@ -509,7 +574,21 @@ std::string default_name(const std::filesystem::path& directory) {
 void read_workspace(const YAML::Node& root, Reader& reader, const EnvironmentLookup& environment,
                     const std::filesystem::path& directory, Workspace& workspace,
                     SourceMap& positions) {
-    const auto found = reader.entries(root, top_level_keys, "");
+    // Keys a newcomer may put at the top that belong under defaults or a worker.
+    const auto found = reader.entries(root, top_level_keys, "", [](std::string_view key) {
+        const auto is = [&](std::span<const std::string_view> keys) {
+            return std::find(keys.begin(), keys.end(), key) != keys.end();
+        };
+        if (is(settings_keys)) {
+            return quote(key) + " is not a top-level key; put it under \"defaults\" (for every " +
+                   "worker) or under a worker";
+        }
+        if (is(worker_only_keys)) {
+            return quote(key) + " is not a top-level key; put it under a worker, e.g. " +
+                   "workers: {shell: {" + std::string(key) + ": ...}}";
+        }
+        return std::string();
+    });
     const auto value = [&](const char* key) -> const YAML::Node* {
         auto it = found.find(key);
         return it == found.end() ? nullptr : &it->second.second;
@@ -520,12 +599,16 @@ void read_workspace(const YAML::Node& root, Reader& reader, const EnvironmentLoo
     };
 
     if (auto* n = value("version")) {
-        if (auto v = reader.integer(*n, "", "version", 0, 1'000'000)) {
+        if (auto v = reader.integer(*n, "", "version", std::numeric_limits<long long>::min(),
+                                    std::numeric_limits<long long>::max())) {
             if (*v != schema_version) {
                 reader.error(*n, "",
                              "version: " + std::to_string(*v) +
                                  " is not supported; this switchboard reads version " +
-                                 std::to_string(schema_version));
+                                 std::to_string(schema_version) +
+                                 (*v > schema_version ? " (a newer switchboard may read it)"
+                                                      : " (write version: " +
+                                                            std::to_string(schema_version) + ")"));
             }
         }
     }
@@ -535,7 +618,7 @@ void read_workspace(const YAML::Node& root, Reader& reader, const EnvironmentLoo
         if (auto v = reader.string(*n, "", "name")) {
             if (!is_valid_name(*v)) {
                 reader.error(*n, "",
-                             "name: " + in_quotes(*v) +
+                             "name: " + quote(*v) +
                                  " is not a valid workspace name (lowercase letters, digits, - "
                                  "and _, at most 32, starting with a letter or digit)");
             } else {
@@ -545,16 +628,21 @@ void read_workspace(const YAML::Node& root, Reader& reader, const EnvironmentLoo
     }
 
     if (auto* n = value("defaults")) {
-        if (reader.expect_map(*n, "", "defaults")) {
-            const auto settings = reader.entries(*n, settings_keys, "defaults");
+        if (reader.mapping(*n, "", "defaults")) {
+            const auto settings =
+                reader.entries(*n, settings_keys, "defaults", [](std::string_view key) {
+                    if (std::find(std::begin(worker_only_keys), std::end(worker_only_keys), key) ==
+                        std::end(worker_only_keys)) {
+                        return std::string();
+                    }
+                    return quote(key) + " cannot be a default; set it in each worker";
+                });
             reader.read_settings(settings, "defaults", workspace.defaults);
-        } else if (n->IsNull()) {
-            // `defaults:` with nothing under it is harmless.
         }
     }
 
     if (auto* n = value("attach")) {
-        if (reader.expect_map(*n, "", "attach")) {
+        if (reader.mapping(*n, "", "attach", "a mapping like {prefix: C-a}")) {
             const auto attach = reader.entries(*n, attach_keys, "attach");
             if (auto it = attach.find("prefix"); it != attach.end()) {
                 reader.read_prefix(it->second.second, workspace.attach.prefix);
@@ -571,10 +659,13 @@ void read_workspace(const YAML::Node& root, Reader& reader, const EnvironmentLoo
     }
     if (workers->IsNull() || (workers->IsMap() && workers->size() == 0)) {
         reader.error(*key_node("workers"), "",
-                     "workers: is empty; a workspace needs at least one worker");
+                     "workers: is empty; a workspace needs at least one worker, e.g. "
+                     "workers: {shell: {command: bash}}");
         return;
     }
-    if (!reader.expect_map(*workers, "", "workers")) {
+    if (!reader.mapping(*workers, "", "workers",
+                        "a mapping from worker names to their settings, like "
+                        "workers: {shell: {command: bash}}")) {
         return;
     }
 
@@ -591,24 +682,24 @@ void read_workspace(const YAML::Node& root, Reader& reader, const EnvironmentLoo
             continue;
         }
         const std::string name = key.Scalar();
-        const std::string where = "worker " + in_quotes(name);
+        const std::string where = "worker " + quote(name);
         if (auto previous = seen.find(name); previous != seen.end()) {
             reader.error(key, "",
-                         "duplicate worker " + in_quotes(name) + " (first defined at line " +
-                             std::to_string(previous->second) + ")");
+                         "duplicate worker " + quote(name) + " (first defined at line " +
+                             std::to_string(previous->second) + "); rename one of them");
             continue;
         }
         seen.emplace(name, reader.position(key).line);
         if (name == "all" || name.starts_with("@")) {
             reader.error(key, "",
-                         "worker name " + in_quotes(name) +
+                         "worker name " + quote(name) +
                              " is reserved (\"all\" and names starting with @ address several "
                              "workers)");
             continue;
         }
         if (!is_valid_name(name)) {
             reader.error(key, "",
-                         "worker name " + in_quotes(name) +
+                         "worker name " + quote(name) +
                              " is not valid; use lowercase letters, digits, - and _ (at most 32, "
                              "starting with a letter or digit)");
             continue;
@@ -617,7 +708,10 @@ void read_workspace(const YAML::Node& root, Reader& reader, const EnvironmentLoo
             reader.error(key, where, "missing key \"command\"; give the program to run");
             continue;
         }
-        if (!reader.expect_map(body, where, "definition")) {
+        if (!body.IsMap()) {
+            reader.error(body, where,
+                         "expected a mapping of settings like {command: [claude]}, got " +
+                             describe(body));
             continue;
         }
         const auto worker_found = reader.entries(body, worker_keys, where);
@@ -658,6 +752,215 @@ void read_workspace(const YAML::Node& root, Reader& reader, const EnvironmentLoo
     }
 }
 
+// Where a byte offset of the text is: 1-based, the column counted in bytes as
+// yaml-cpp counts it.
+Position position_of(std::string_view text, std::size_t offset) {
+    const std::string_view before = text.substr(0, offset);
+    const std::size_t line_start = before.rfind('\n');
+    return {1 + static_cast<int>(std::count(before.begin(), before.end(), '\n')),
+            static_cast<int>(offset - (line_start == std::string_view::npos ? 0 : line_start + 1) +
+                             1)};
+}
+
+// The byte offset where line `line` (0-based, as in a YAML::Mark) starts.
+std::optional<std::size_t> line_offset(std::string_view text, int line) {
+    std::size_t offset = 0;
+    for (int i = 0; i < line; ++i) {
+        offset = text.find('\n', offset);
+        if (offset == std::string_view::npos) {
+            return std::nullopt;
+        }
+        ++offset;
+    }
+    return offset;
+}
+
+std::string hex(unsigned value, int digits, bool upper = false) {
+    const char* digit = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+    std::string out;
+    for (int shift = 4 * (digits - 1); shift >= 0; shift -= 4) {
+        out += digit[(value >> shift) & 15];
+    }
+    return out;
+}
+
+// A character YAML does not allow anywhere in a file (YAML 1.2, 5.1): the C0
+// controls other than tab, LF and CR, DEL, and the C1 controls other than NEL.
+// yaml-cpp takes most of them silently, and a NUL ends what it reads.
+struct ForbiddenCharacter {
+    std::size_t offset;
+    unsigned code_point;
+};
+
+std::optional<ForbiddenCharacter> first_forbidden_character(std::string_view text) {
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto byte = static_cast<unsigned char>(text[i]);
+        if ((byte < 0x20 && byte != '\t' && byte != '\n' && byte != '\r') || byte == 0x7f) {
+            return ForbiddenCharacter{i, byte};
+        }
+        // The text is valid UTF-8 here, so U+0080..U+009F are C2 80..C2 9F.
+        if (byte == 0xc2 && i + 1 < text.size()) {
+            const auto next = static_cast<unsigned char>(text[i + 1]);
+            if (next >= 0x80 && next <= 0x9f && next != 0x85) {
+                return ForbiddenCharacter{i, next};
+            }
+        }
+    }
+    return std::nullopt;
+}
+
+// yaml-cpp's words for the syntax errors people make, said so that someone new
+// to YAML knows what to change. Anything else keeps yaml-cpp's words.
+std::string explain_syntax_error(const std::string& message) {
+    namespace says = YAML::ErrorMsg;
+    static const std::pair<const char*, const char*> explanations[] = {
+        {says::END_OF_MAP, "expected a key of the mapping here; check the indentation, and quote "
+                           "a value that contains quotes or \": \""},
+        {says::END_OF_SEQ, "expected a \"- \" item of the list here; check the indentation"},
+        {says::END_OF_MAP_FLOW,
+         "a \"{\" before here is not closed; add the missing \"}\" (or a \",\" between entries)"},
+        {says::END_OF_SEQ_FLOW,
+         "a \"[\" before here is not closed; add the missing \"]\" (or a \",\" between items)"},
+        {says::FLOW_END, "this closing bracket does not match an open \"[\" or \"{\"; check the "
+                         "brackets"},
+        {says::MAP_VALUE, "unexpected \":\" here; quote a value that contains \": \", or check "
+                          "the indentation"},
+        {says::BLOCK_ENTRY, "a \"- \" list item cannot start here; put the list on the lines "
+                            "under its key, or quote a value that starts with \"- \""},
+        {says::UNKNOWN_ANCHOR, "this alias (*name) refers to no anchor (&name) defined before "
+                               "it; quote the value if \"*\" is meant literally"},
+        {says::ALIAS_NOT_FOUND,
+         "\"*\" starts an alias and needs a name after it; quote the value if \"*\" is meant "
+         "literally"},
+        {says::ANCHOR_NOT_FOUND,
+         "\"&\" starts an anchor and needs a name after it; quote the value if \"&\" is meant "
+         "literally"},
+        {says::UNKNOWN_TOKEN, "a value cannot start with \"@\" or \"`\"; put it in quotes"},
+        {says::EOF_IN_SCALAR, "a quoted string is not closed before the end of the file; add its "
+                              "closing quote"},
+        {says::INVALID_HEX, "a \"\\x\", \"\\u\" or \"\\U\" escape needs 2, 4 or 8 hex digits"},
+        {says::YAML_MAJOR_VERSION,
+         "this %YAML directive names a YAML version yaml-cpp cannot read; remove the line"},
+        {says::DOC_IN_SCALAR, "a line starting with \"---\" or \"...\" inside a value ends the "
+                              "document; indent that line"},
+    };
+    for (const auto& [says_text, explanation] : explanations) {
+        if (message == says_text) {
+            return explanation;
+        }
+    }
+    if (message.starts_with(says::INVALID_ESCAPE)) {
+        return "\"\\" + message.substr(std::strlen(says::INVALID_ESCAPE)) +
+               "\" is not an escape in a double-quoted string; write \\\\ for a backslash, or use "
+               "single quotes";
+    }
+    return message;
+}
+
+constexpr std::string_view tab_indentation =
+    "this line is indented with a tab; indent with spaces (YAML does not allow tabs there)";
+
+// Reports a parse failure where it is, in words a user can act on.
+void report_parse_error(const YAML::ParserException& failure, std::string_view text,
+                        const std::string& file, Diagnostics& diagnostics) {
+    Position at{1, 1};
+    if (!failure.mark.is_null()) {
+        at = {failure.mark.line + 1, failure.mark.column + 1};
+    }
+    if (dynamic_cast<const YAML::DeepRecursion*>(&failure) != nullptr) {
+        diagnostics.error(file, at.line, at.column,
+                          "invalid YAML: lists and mappings are nested too deeply to read; a "
+                          "workspace file needs only a few levels");
+        return;
+    }
+    // A tab in the indentation of the line yaml-cpp stopped at is the cause
+    // whatever yaml-cpp calls it ("illegal map value", "end of map not found").
+    if (!failure.mark.is_null()) {
+        if (auto start = line_offset(text, failure.mark.line)) {
+            const std::size_t indent_end = text.find_first_not_of(" \t", *start);
+            const std::size_t tab = text.find('\t', *start);
+            if (tab != std::string_view::npos && tab < indent_end) {
+                const Position tab_at = position_of(text, tab);
+                diagnostics.error(file, tab_at.line, tab_at.column,
+                                  "invalid YAML: " + std::string(tab_indentation));
+                return;
+            }
+        }
+    }
+    if (failure.msg == YAML::ErrorMsg::TAB_IN_INDENTATION) {
+        diagnostics.error(file, at.line, at.column, "invalid YAML: " + std::string(tab_indentation));
+        return;
+    }
+    diagnostics.error(file, at.line, at.column, "invalid YAML: " + explain_syntax_error(failure.msg));
+}
+
+// Remembers where the last scalar of the stream starts when it is quoted.
+// yaml-cpp 0.7 accepts a quoted string that is never closed when the file ends
+// with a newline, and silently makes the rest of the file part of that string;
+// only the last scalar can have run into the end of the file (an empty value
+// may still follow it when the string is a key).
+class LastQuotedScalar final : public YAML::EventHandler {
+public:
+    std::optional<YAML::Mark> start;
+
+    void OnDocumentStart(const YAML::Mark&) override {}
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t,
+                  const std::string&) override {
+        // "!" is the tag of every scalar that is not plain.
+        if (tag == "!") {
+            start = mark;
+        } else {
+            start.reset();
+        }
+    }
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                    YAML::EmitterStyle::value) override {}
+    void OnMapEnd() override {}
+};
+
+// Where a quoted string that is never closed starts, if the text has one.
+std::optional<Position> unclosed_quote(std::string_view text) {
+    LastQuotedScalar last;
+    try {
+        std::istringstream in{std::string(text)};
+        YAML::Parser parser(in);
+        while (parser.HandleNextDocument(last)) {
+        }
+    } catch (const YAML::Exception&) {
+        return std::nullopt;
+    }
+    if (!last.start) {
+        return std::nullopt;
+    }
+    const auto line = line_offset(text, last.start->line);
+    if (!line) {
+        return std::nullopt;
+    }
+    const std::size_t start = *line + static_cast<std::size_t>(last.start->column);
+    if (start >= text.size() || (text[start] != '"' && text[start] != '\'')) {
+        return std::nullopt; // A block scalar, or a tag or anchor before the quote.
+    }
+    const char quote_mark = text[start];
+    for (std::size_t i = start + 1; i < text.size(); ++i) {
+        if (quote_mark == '"' && text[i] == '\\') {
+            ++i;
+        } else if (text[i] == quote_mark) {
+            if (quote_mark == '\'' && i + 1 < text.size() && text[i + 1] == '\'') {
+                ++i; // '' is a quote inside a single-quoted string.
+                continue;
+            }
+            return std::nullopt;
+        }
+    }
+    return position_of(text, start);
+}
+
 } // namespace
 
 EnvironmentLookup process_environment() {
@@ -675,34 +978,72 @@ LoadResult load_text(std::string_view text, const std::string& display_name,
     LoadResult result;
     Diagnostics& diagnostics = result.diagnostics;
 
+    // A byte order mark is allowed at the start; it is not part of the text,
+    // and leaving it out keeps the columns of line 1 what an editor shows.
+    if (text.starts_with("\xef\xbb\xbf")) {
+        text.remove_prefix(3);
+    }
     if (auto bad = util::first_invalid_utf8(text)) {
-        const std::string_view before = text.substr(0, *bad);
-        const int line = 1 + static_cast<int>(std::count(before.begin(), before.end(), '\n'));
-        const std::size_t line_start = before.rfind('\n');
-        const int column = static_cast<int>(
-            *bad - (line_start == std::string_view::npos ? 0 : line_start + 1) + 1);
-        diagnostics.error(display_name, line, column,
+        const Position at = position_of(text, *bad);
+        diagnostics.error(display_name, at.line, at.column,
                           "the file is not valid UTF-8 (byte 0x" +
-                              [&] {
-                                  static const char hex[] = "0123456789abcdef";
-                                  const auto byte = static_cast<unsigned char>(text[*bad]);
-                                  return std::string{hex[byte >> 4], hex[byte & 15]};
-                              }() +
+                              hex(static_cast<unsigned char>(text[*bad]), 2) +
                               "); save it as UTF-8");
         return result;
     }
-
-    YAML::Node root;
-    try {
-        root = YAML::Load(std::string(text));
-    } catch (const YAML::Exception& failure) {
-        const int line = failure.mark.is_null() ? 1 : failure.mark.line + 1;
-        const int column = failure.mark.is_null() ? 1 : failure.mark.column + 1;
-        diagnostics.error(display_name, line, column, "invalid YAML: " + failure.msg);
+    if (auto bad = first_forbidden_character(text)) {
+        const Position at = position_of(text, bad->offset);
+        diagnostics.error(
+            display_name, at.line, at.column,
+            bad->code_point == 0
+                ? std::string("the file contains a NUL byte; a workspace file is text, not "
+                              "binary data")
+                : "control character U+" + hex(bad->code_point, 4, true) +
+                      " is not allowed in YAML; write it as \"\\x" + hex(bad->code_point, 2) +
+                      "\" inside a double-quoted string");
         return result;
     }
 
-    if (root.IsNull() || !root.IsDefined()) {
+    std::vector<YAML::Node> documents;
+    try {
+        documents = YAML::LoadAll(std::string(text));
+    } catch (const YAML::ParserException& failure) {
+        report_parse_error(failure, text, display_name, diagnostics);
+        return result;
+    } catch (const YAML::Exception& failure) {
+        const Position at = failure.mark.is_null()
+                                ? Position{1, 1}
+                                : Position{failure.mark.line + 1, failure.mark.column + 1};
+        diagnostics.error(display_name, at.line, at.column, "invalid YAML: " + failure.msg);
+        return result;
+    }
+    if (auto at = unclosed_quote(text)) {
+        diagnostics.error(display_name, at->line, at->column,
+                          "invalid YAML: this quoted string is never closed, so the rest of the "
+                          "file is part of it; add its closing quote");
+        return result;
+    }
+
+    // A file may start with "---" and end with "..." or an empty document, but
+    // a second document would be ignored without a word; say so instead.
+    YAML::Node root;
+    for (const auto& document : documents) {
+        if (document.IsNull()) {
+            continue;
+        }
+        if (!root.IsDefined() || root.IsNull()) {
+            root = document;
+            continue;
+        }
+        const YAML::Mark mark = document.Mark();
+        diagnostics.error(display_name, mark.is_null() ? 1 : mark.line + 1,
+                          mark.is_null() ? 1 : mark.column + 1,
+                          "a second YAML document starts here; a workspace file is one document, "
+                          "so remove the \"---\" before it and merge the two");
+        break;
+    }
+
+    if (!root.IsDefined() || root.IsNull()) {
         diagnostics.error(display_name, 1, 1,
                           "the file is empty; a workspace needs at least a \"workers\" mapping, "
                           "e.g. workers: {shell: {command: bash}}");

@@ -89,14 +89,15 @@ void validate(const Workspace& workspace, const SourceMap& positions,
         const auto status = std::filesystem::status(worker.cwd, ec);
         if (!std::filesystem::exists(status)) {
             diagnostics.error(file, at.cwd.line, at.cwd.column,
-                              where + "cwd: " + worker.cwd.string() +
+                              where + "cwd: " + quote(worker.cwd.string(), 1024) +
                                   " does not exist; create it or fix the path (relative paths "
                                   "start at the workspace file's directory)");
             continue;
         }
         if (!std::filesystem::is_directory(status)) {
             diagnostics.error(file, at.cwd.line, at.cwd.column,
-                              where + "cwd: " + worker.cwd.string() + " is not a directory");
+                              where + "cwd: " + quote(worker.cwd.string(), 1024) +
+                                  " is not a directory; name a directory to run the worker in");
             continue;
         }
 
@@ -117,8 +118,8 @@ void validate(const Workspace& workspace, const SourceMap& positions,
         }
         if (!program_exists(program, path, worker.cwd)) {
             diagnostics.warning(file, at.command.line, at.command.column,
-                                where + "command: program \"" + program +
-                                    "\" is not found on PATH (the worker will fail to start "
+                                where + "command: program " + quote(program) +
+                                    " is not found on PATH (the worker will fail to start "
                                     "until it is installed)");
         }
     }

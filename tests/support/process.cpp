@@ -38,15 +38,17 @@ void drain(int fd, std::string& into, bool& open) {
 
 } // namespace
 
-RunResult run(const std::vector<std::string>& argv, const RunOptions& options) {
-    int out_pipe[2];
-    int err_pipe[2];
-    int in_pipe[2];
-    if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0 ||
-        ::pipe2(in_pipe, O_CLOEXEC) != 0) {
-        throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
-    }
+namespace {
 
+struct Prepared {
+    std::vector<std::string> env_strings;
+    std::vector<char*> env_pointers;
+    std::vector<std::string> args;
+    std::vector<char*> arg_pointers;
+};
+
+Prepared prepare(const std::vector<std::string>& argv, const RunOptions& options) {
+    Prepared p;
     std::map<std::string, std::string> environment;
     for (char** entry = environ; *entry != nullptr; ++entry) {
         const std::string text(*entry);
@@ -62,21 +64,35 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& options) {
             environment.erase(name);
         }
     }
-    std::vector<std::string> env_strings;
     for (const auto& [name, value] : environment) {
-        env_strings.push_back(name + "=" + value);
+        p.env_strings.push_back(name + "=" + value);
     }
-    std::vector<char*> env_pointers;
-    for (auto& s : env_strings) {
-        env_pointers.push_back(s.data());
+    for (auto& s : p.env_strings) {
+        p.env_pointers.push_back(s.data());
     }
-    env_pointers.push_back(nullptr);
-    std::vector<std::string> args = argv;
-    std::vector<char*> arg_pointers;
-    for (auto& s : args) {
-        arg_pointers.push_back(s.data());
+    p.env_pointers.push_back(nullptr);
+    p.args = argv;
+    for (auto& s : p.args) {
+        p.arg_pointers.push_back(s.data());
     }
-    arg_pointers.push_back(nullptr);
+    p.arg_pointers.push_back(nullptr);
+    return p;
+}
+
+} // namespace
+
+RunResult run(const std::vector<std::string>& argv, const RunOptions& options) {
+    int out_pipe[2];
+    int err_pipe[2];
+    int in_pipe[2];
+    if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0 ||
+        ::pipe2(in_pipe, O_CLOEXEC) != 0) {
+        throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+    }
+
+    Prepared prepared = prepare(argv, options);
+    auto& arg_pointers = prepared.arg_pointers;
+    auto& env_pointers = prepared.env_pointers;
     const std::string cwd = options.cwd.string();
 
     const pid_t pid = ::fork();
@@ -196,6 +212,115 @@ std::filesystem::path TempDir::write(const std::string& relative, const std::str
     std::ofstream out(file, std::ios::binary);
     out << contents;
     return file;
+}
+
+BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv,
+                                     const RunOptions& options) {
+    int out_pipe[2];
+    int err_pipe[2];
+    if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) {
+        throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+    }
+    Prepared prepared = prepare(argv, options);
+    const std::string cwd = options.cwd.string();
+    pid_ = ::fork();
+    if (pid_ < 0) {
+        throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
+    }
+    if (pid_ == 0) {
+        ::setpgid(0, 0);
+        const int null = ::open("/dev/null", O_RDONLY);
+        ::dup2(null, 0);
+        ::dup2(out_pipe[1], 1);
+        ::dup2(err_pipe[1], 2);
+        if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) {
+            ::_exit(126);
+        }
+        ::execvpe(prepared.arg_pointers[0], prepared.arg_pointers.data(),
+                  prepared.env_pointers.data());
+        ::_exit(127);
+    }
+    ::close(out_pipe[1]);
+    ::close(err_pipe[1]);
+    out_fd_ = out_pipe[0];
+    err_fd_ = err_pipe[0];
+    ::fcntl(out_fd_, F_SETFL, O_NONBLOCK);
+    ::fcntl(err_fd_, F_SETFL, O_NONBLOCK);
+}
+
+BackgroundProcess::~BackgroundProcess() {
+    if (!done_ && pid_ > 0) {
+        ::kill(-pid_, SIGKILL);
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
+    }
+    if (out_fd_ >= 0) {
+        ::close(out_fd_);
+    }
+    if (err_fd_ >= 0) {
+        ::close(err_fd_);
+    }
+}
+
+void BackgroundProcess::signal(int signum) const {
+    if (!done_) {
+        ::kill(pid_, signum);
+    }
+}
+
+void BackgroundProcess::collect() {
+    bool open = true;
+    if (out_fd_ >= 0) {
+        drain(out_fd_, out_, open);
+    }
+    open = true;
+    if (err_fd_ >= 0) {
+        drain(err_fd_, err_, open);
+    }
+}
+
+bool BackgroundProcess::wait(std::chrono::milliseconds timeout) {
+    if (done_) {
+        return true;
+    }
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        collect();
+        int status = 0;
+        const pid_t result = ::waitpid(pid_, &status, WNOHANG);
+        if (result == pid_) {
+            done_ = true;
+            exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+            // What it printed last may still sit in the pipes.
+            ::usleep(10000);
+            collect();
+            return true;
+        }
+        ::usleep(10000);
+    }
+    return false;
+}
+
+bool BackgroundProcess::wait_for_output(const std::string& text, std::chrono::milliseconds timeout) {
+    return eventually(
+        [&] {
+            collect();
+            return out_.find(text) != std::string::npos || err_.find(text) != std::string::npos;
+        },
+        timeout);
+}
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (true) {
+        if (condition()) {
+            return true;
+        }
+        if (std::chrono::steady_clock::now() >= deadline) {
+            return false;
+        }
+        ::usleep(5000);
+    }
 }
 
 } // namespace sb::test

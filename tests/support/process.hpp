@@ -1,7 +1,10 @@
 #pragma once
 
 #include <chrono>
+#include <sys/types.h>
+
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -51,5 +54,44 @@ public:
 private:
     std::filesystem::path path_;
 };
+
+} // namespace sb::test
+
+namespace sb::test {
+
+// A program running beside the test, with its output collected; killed
+// (with its process group) when the object goes, so no test leaves one behind.
+class BackgroundProcess {
+public:
+    explicit BackgroundProcess(const std::vector<std::string>& argv, const RunOptions& options = {});
+    ~BackgroundProcess();
+    BackgroundProcess(const BackgroundProcess&) = delete;
+    BackgroundProcess& operator=(const BackgroundProcess&) = delete;
+
+    pid_t pid() const { return pid_; }
+    void signal(int signum) const;
+    // Reads what the process printed so far into out()/err().
+    void collect();
+    // Waits for the process to end (collecting its output); false on timeout.
+    bool wait(std::chrono::milliseconds timeout);
+    // Collects until `text` appears in stdout or stderr; false on timeout.
+    bool wait_for_output(const std::string& text, std::chrono::milliseconds timeout);
+    const std::string& out() const { return out_; }
+    const std::string& err() const { return err_; }
+    // Exit status once wait() returned true; -1 if killed by a signal.
+    int exit_status() const { return exit_status_; }
+
+private:
+    pid_t pid_ = -1;
+    int out_fd_ = -1;
+    int err_fd_ = -1;
+    bool done_ = false;
+    int exit_status_ = -1;
+    std::string out_;
+    std::string err_;
+};
+
+// Polls `condition` every few milliseconds until it holds or `timeout` passes.
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
 
 } // namespace sb::test

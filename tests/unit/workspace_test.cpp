@@ -257,7 +257,10 @@ workers:
             REQUIRE_MESSAGE(std::filesystem::exists(expected_path), "missing ", expected_path);
             const std::string expected =
                 replace_all(read_file(expected_path), "@DIR@", directory.lexically_normal().string());
-            const auto result = ws::load_text(read_file(file), file.filename().string(),
+            const std::string text = read_file(file);
+            // The first line says what the case is about.
+            CHECK(text.starts_with("# "));
+            const auto result = ws::load_text(text, file.filename().string(),
                                               directory.lexically_normal(), fake_environment());
             CHECK_FALSE(result.workspace);
             CHECK(messages(result) + "\n" == expected);

@@ -1,0 +1,44 @@
+#include "cli/worker_selection.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+
+namespace sb::cli {
+
+void WorkerSelection::define(CLI::App& command, const std::string& verb) {
+    auto* names = command.add_option("WORKER", workers, "The workers to " + verb);
+    auto* every = command.add_flag("-a,--all", all, "All workers of the workspace");
+    names->excludes(every);
+}
+
+bool WorkerSelection::valid(const std::string& verb) const {
+    if (workers.empty() && !all) {
+        std::fprintf(stderr, "switchboard: %s: name the workers to %s, or give --all\n",
+                     verb.c_str(), verb.c_str());
+        return false;
+    }
+    return true;
+}
+
+nlohmann::json WorkerSelection::params() const {
+    if (all) {
+        return {{"all", true}};
+    }
+    return {{"workers", workers}};
+}
+
+void print_worker_states(const nlohmann::json& workers) {
+    for (const auto& w : workers) {
+        std::string line = fmt::format("{}: {}", w["name"].get<std::string>(),
+                                       w["state"].get<std::string>());
+        if (!w["pid"].is_null()) {
+            line += fmt::format(" (pid {})", w["pid"].get<int>());
+        } else if (!w["reason"].get<std::string>().empty()) {
+            line += fmt::format(" ({})", w["reason"].get<std::string>());
+        }
+        fmt::print("{}\n", line);
+    }
+}
+
+} // namespace sb::cli

@@ -1,0 +1,104 @@
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "protocol/line_reader.hpp"
+
+namespace sb::server {
+
+class ControlServer;
+
+// One client of the control socket. Requests arrive as lines; responses and
+// stream frames go out through a bounded buffer: a client that stops reading
+// is dropped rather than let the server's memory grow.
+class Connection : public std::enable_shared_from_this<Connection> {
+public:
+    // Bytes queued for a client before it is considered gone.
+    static constexpr std::size_t max_queued_bytes = 8 * 1024 * 1024;
+
+    Connection(ControlServer& server, std::uint64_t id);
+    ~Connection();
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    std::uint64_t id() const { return id_; }
+    bool open() const { return !closing_; }
+    bool greeted() const { return greeted_; }
+    void set_greeted() { greeted_ = true; }
+
+    // Queues one message; drops the client when its queue is over the bound.
+    void send(const nlohmann::json& message);
+    // Closes the connection once what is queued has been written.
+    void close_after_flush();
+    // Closes now; `reason` is logged.
+    void close(const std::string& reason);
+    // Runs when the connection closes (to end its subscriptions).
+    void on_close(std::function<void()> cleanup);
+
+private:
+    friend class ControlServer;
+    void start_reading();
+    void on_read(ssize_t nread, const uv_buf_t* buffer);
+    std::size_t queued_bytes() const;
+
+    ControlServer& server_;
+    std::uint64_t id_;
+    uv_pipe_t* pipe_ = nullptr;
+    protocol::LineReader reader_;
+    bool greeted_ = false;
+    bool closing_ = false;
+    bool close_when_flushed_ = false;
+    std::size_t pending_writes_ = 0;
+    std::vector<std::function<void()>> cleanups_;
+};
+
+// The Unix socket of a workspace: 0600 in a 0700 directory, and every
+// connection's peer checked with SO_PEERCRED.
+class ControlServer {
+public:
+    // Called for every well-formed request line (a JSON object).
+    using RequestHandler =
+        std::function<void(const std::shared_ptr<Connection>&, const nlohmann::json& request)>;
+
+    ControlServer(uv_loop_t* loop, std::filesystem::path socket_path, RequestHandler handler);
+    ~ControlServer();
+    ControlServer(const ControlServer&) = delete;
+    ControlServer& operator=(const ControlServer&) = delete;
+
+    // Binds and listens; an error message when it cannot.
+    std::optional<std::string> listen();
+    // Stops accepting, closes every connection (after flushing what is
+    // queued) and removes the socket file.
+    void close();
+    // Runs once every connection has gone after close().
+    void on_drained(std::function<void()> callback) { on_drained_ = std::move(callback); }
+    const std::filesystem::path& socket_path() const { return socket_path_; }
+    std::size_t connection_count() const { return connections_.size(); }
+
+private:
+    friend class Connection;
+    void on_connection(int status);
+    void forget(std::uint64_t id);
+    void handle_line(const std::shared_ptr<Connection>& connection, std::string_view line);
+
+    uv_loop_t* loop_;
+    std::filesystem::path socket_path_;
+    RequestHandler handler_;
+    uv_pipe_t* listener_ = nullptr;
+    std::uint64_t next_id_ = 1;
+    std::map<std::uint64_t, std::shared_ptr<Connection>> connections_;
+    std::function<void()> on_drained_;
+    bool closed_ = false;
+};
+
+} // namespace sb::server

@@ -1,0 +1,384 @@
+#include "server/requests.hpp"
+
+#include <unistd.h>
+
+#include <map>
+
+#include "protocol/protocol.hpp"
+#include "server/server.hpp"
+#include "util/strings.hpp"
+#include "worker/keys.hpp"
+
+namespace sb::server {
+
+namespace {
+
+using nlohmann::json;
+namespace errors = protocol::errors;
+
+// A request whose parameters are wrong answers with this error.
+struct BadParams {
+    std::string code;
+    std::string message;
+};
+
+std::string string_param(const json& params, const char* name) {
+    if (!params.contains(name) || !params[name].is_string()) {
+        throw BadParams{errors::invalid_argument, std::string("\"") + name + "\" must be a string"};
+    }
+    return params[name].get<std::string>();
+}
+
+bool bool_param(const json& params, const char* name) {
+    if (!params.contains(name)) {
+        return false;
+    }
+    if (!params[name].is_boolean()) {
+        throw BadParams{errors::invalid_argument, std::string("\"") + name + "\" must be true or false"};
+    }
+    return params[name].get<bool>();
+}
+
+long long int_param(const json& params, const char* name, long long fallback, long long min,
+                    long long max) {
+    if (!params.contains(name)) {
+        return fallback;
+    }
+    if (!params[name].is_number_integer()) {
+        throw BadParams{errors::invalid_argument, std::string("\"") + name + "\" must be an integer"};
+    }
+    const auto value = params[name].get<long long>();
+    if (value < min || value > max) {
+        throw BadParams{errors::invalid_argument, std::string("\"") + name + "\" must be in " +
+                                                      std::to_string(min) + ".." +
+                                                      std::to_string(max)};
+    }
+    return value;
+}
+
+std::string worker_names(const Server& server) {
+    std::vector<std::string> names;
+    for (const auto& w : server.workers()) {
+        names.push_back(w->name());
+    }
+    return util::join(names, ", ");
+}
+
+worker::Worker& worker_param(Server& server, const json& params) {
+    const std::string name = string_param(params, "worker");
+    if (auto* w = server.find(name)) {
+        return *w;
+    }
+    throw BadParams{errors::unknown_worker, "no worker \"" + name + "\" in workspace \"" +
+                                                server.workspace().name +
+                                                "\" (workers: " + worker_names(server) + ")"};
+}
+
+// The workers a start/stop/restart names: "workers": [...] or "all": true.
+std::vector<worker::Worker*> workers_param(Server& server, const json& params) {
+    std::vector<worker::Worker*> selected;
+    if (bool_param(params, "all")) {
+        for (const auto& w : server.workers()) {
+            selected.push_back(w.get());
+        }
+        return selected;
+    }
+    if (!params.contains("workers") || !params["workers"].is_array() || params["workers"].empty()) {
+        throw BadParams{errors::invalid_argument, "name the workers (\"workers\": [...]) or give "
+                                                  "\"all\": true"};
+    }
+    for (const auto& name : params["workers"]) {
+        if (!name.is_string()) {
+            throw BadParams{errors::invalid_argument, "\"workers\" must be a list of names"};
+        }
+        auto* w = server.find(name.get<std::string>());
+        if (w == nullptr) {
+            throw BadParams{errors::unknown_worker,
+                            "no worker \"" + name.get<std::string>() + "\" in workspace \"" +
+                                server.workspace().name + "\" (workers: " + worker_names(server) +
+                                ")"};
+        }
+        if (std::find(selected.begin(), selected.end(), w) == selected.end()) {
+            selected.push_back(w);
+        }
+    }
+    return selected;
+}
+
+json exit_json(const worker::ExitStatus& status) {
+    if (!status.code && !status.signal) {
+        return nullptr;
+    }
+    return {{"code", status.code ? json(*status.code) : json(nullptr)},
+            {"signal", status.signal ? json(*status.signal) : json(nullptr)}};
+}
+
+json worker_json(const worker::Worker& w) {
+    const bool running = w.state() == worker::State::Running;
+    const auto uptime = running ? std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      worker::Clock::now() - w.started_at())
+                                      .count()
+                                : 0;
+    return {
+        {"name", w.name()},
+        {"state", std::string(worker::to_string(w.state()))},
+        {"reason", w.reason()},
+        {"pid", running ? json(w.pid()) : json(nullptr)},
+        {"uptime_ms", uptime},
+        {"restarts", w.restarts()},
+        {"exit", exit_json(w.last_exit())},
+        {"size", {{"cols", w.screen().cols()}, {"rows", w.screen().rows()}}},
+        {"command", w.config().spawn.argv},
+    };
+}
+
+} // namespace
+
+void Requests::handle(const std::shared_ptr<Connection>& connection, const json& request) {
+    const json id = request.contains("id") ? request["id"] : json(nullptr);
+    const std::string method = request["method"].get<std::string>();
+    const json& params = request["params"];
+    using Handler = void (Requests::*)(const Reply&, const json&, const json&);
+    static const std::map<std::string, Handler> handlers = {
+        {"hello", &Requests::hello},     {"ls", &Requests::ls},
+        {"capture", &Requests::capture}, {"keys", &Requests::keys},
+        {"start", &Requests::start},     {"stop", &Requests::stop},
+        {"restart", &Requests::restart}, {"resize", &Requests::resize},
+        {"events", &Requests::events},   {"down", &Requests::down},
+        {"reload", &Requests::reload},
+    };
+    const auto handler = handlers.find(method);
+    if (handler == handlers.end()) {
+        std::vector<std::string> names;
+        for (const auto& [name, unused] : handlers) {
+            names.push_back(name);
+        }
+        connection->send(protocol::error(id, errors::unknown_method,
+                                         "unknown method \"" + method +
+                                             "\" (methods: " + util::join(names, ", ") + ")"));
+        return;
+    }
+    if (method != "hello" && !connection->greeted()) {
+        connection->send(protocol::error(
+            id, errors::hello_required,
+            "send {\"method\":\"hello\",\"params\":{\"protocol\":" +
+                std::to_string(protocol::version) + "}} first"));
+        return;
+    }
+    try {
+        (this->*(handler->second))(connection, id, params);
+    } catch (const BadParams& bad) {
+        connection->send(protocol::error(id, bad.code, bad.message));
+    } catch (const json::exception& failure) {
+        connection->send(protocol::error(id, errors::bad_request, failure.what()));
+    }
+}
+
+void Requests::hello(const Reply& c, const json& id, const json& params) {
+    const auto version = int_param(params, "protocol", -1, -1, 1'000'000);
+    if (version != protocol::version) {
+        c->send(protocol::error(
+            id, errors::version_mismatch,
+            "this server speaks protocol " + std::to_string(protocol::version) +
+                (version < 0 ? std::string(" and the client named none")
+                             : ", the client " + std::to_string(version)) +
+                "; use a client and server of the same switchboard version"));
+        return;
+    }
+    c->set_greeted();
+    c->send(protocol::result(id, {{"protocol", protocol::version},
+                                  {"server", std::string("switchboard ") + SWITCHBOARD_VERSION},
+                                  {"workspace", server_.workspace().name},
+                                  {"file", server_.workspace().file.string()},
+                                  {"socket", server_.context().socket_path},
+                                  {"pid", ::getpid()}}));
+}
+
+void Requests::ls(const Reply& c, const json& id, const json&) {
+    json workers = json::array();
+    for (const auto& w : server_.workers()) {
+        workers.push_back(worker_json(*w));
+    }
+    c->send(protocol::result(id, {{"workspace", server_.workspace().name},
+                                  {"workers", std::move(workers)}}));
+}
+
+void Requests::capture(const Reply& c, const json& id, const json& params) {
+    auto& w = worker_param(server_, params);
+    const bool ansi = bool_param(params, "ansi");
+    const auto scrollback = static_cast<int>(int_param(params, "scrollback", 0, 0, 10'000'000));
+    const auto& screen = w.screen();
+    const auto cursor = screen.cursor();
+    c->send(protocol::result(
+        id, {{"worker", w.name()},
+             {"state", std::string(worker::to_string(w.state()))},
+             {"text", ansi ? screen.render_ansi({.scrollback_lines = scrollback}) : screen.text(scrollback)},
+             {"cols", screen.cols()},
+             {"rows", screen.rows()},
+             {"cursor", {{"row", cursor.row}, {"col", cursor.col}, {"visible", cursor.visible}}},
+             {"title", screen.title()},
+             {"alternate_screen", screen.alternate_screen()},
+             {"bracketed_paste", screen.bracketed_paste()}}));
+}
+
+void Requests::keys(const Reply& c, const json& id, const json& params) {
+    auto& w = worker_param(server_, params);
+    if (!params.contains("keys") || !params["keys"].is_array()) {
+        throw BadParams{errors::invalid_argument, "\"keys\" must be a list of key names or texts"};
+    }
+    const bool literal = bool_param(params, "literal");
+    const bool paste = bool_param(params, "paste");
+    if (w.state() != worker::State::Running) {
+        throw BadParams{errors::not_running, "worker \"" + w.name() + "\" is " +
+                                                 std::string(worker::to_string(w.state())) +
+                                                 ", not running"};
+    }
+    const worker::KeyModes modes{.application_cursor = w.screen().application_cursor_keys()};
+    std::string bytes;
+    for (const auto& key : params["keys"]) {
+        if (!key.is_string()) {
+            throw BadParams{errors::invalid_argument, "\"keys\" must be a list of strings"};
+        }
+        const std::string text = key.get<std::string>();
+        bytes += (literal || paste) ? text : worker::encode_key(text, modes);
+    }
+    if (paste) {
+        // The text must not end the paste early.
+        const std::string end_marker = "\x1b[201~";
+        for (auto at = bytes.find(end_marker); at != std::string::npos; at = bytes.find(end_marker)) {
+            bytes.erase(at, end_marker.size());
+        }
+        if (w.screen().bracketed_paste()) {
+            bytes = "\x1b[200~" + bytes + end_marker;
+        }
+    }
+    w.write(bytes);
+    c->send(protocol::result(id, {{"worker", w.name()}, {"bytes", bytes.size()}}));
+}
+
+void Requests::start(const Reply& c, const json& id, const json& params) {
+    auto selected = workers_param(server_, params);
+    json out = json::array();
+    for (auto* w : selected) {
+        w->start();
+        out.push_back(worker_json(*w));
+    }
+    c->send(protocol::result(id, {{"workers", out}}));
+}
+
+void Requests::stop(const Reply& c, const json& id, const json& params) {
+    auto selected = workers_param(server_, params);
+    std::optional<std::chrono::milliseconds> timeout;
+    if (params.contains("timeout_ms")) {
+        timeout = std::chrono::milliseconds(int_param(params, "timeout_ms", 0, 0, 3'600'000));
+    }
+    auto remaining = std::make_shared<std::size_t>(selected.size());
+    auto names = std::make_shared<std::vector<std::string>>();
+    for (auto* w : selected) {
+        names->push_back(w->name());
+    }
+    std::weak_ptr<Connection> weak = c;
+    auto finish = [this, weak, id, names] {
+        auto connection = weak.lock();
+        if (!connection) {
+            return;
+        }
+        json out = json::array();
+        for (const auto& name : *names) {
+            if (auto* w = server_.find(name)) {
+                out.push_back(worker_json(*w));
+            }
+        }
+        connection->send(protocol::result(id, {{"workers", out}}));
+    };
+    for (auto* w : selected) {
+        w->stop(
+            [remaining, finish] {
+                if (--*remaining == 0) {
+                    finish();
+                }
+            },
+            timeout);
+    }
+}
+
+void Requests::restart(const Reply& c, const json& id, const json& params) {
+    auto selected = workers_param(server_, params);
+    json out = json::array();
+    for (auto* w : selected) {
+        w->restart();
+        out.push_back(worker_json(*w));
+    }
+    c->send(protocol::result(id, {{"workers", out}}));
+}
+
+void Requests::resize(const Reply& c, const json& id, const json& params) {
+    auto& w = worker_param(server_, params);
+    const auto cols = static_cast<int>(int_param(params, "cols", -1, 10, 1000));
+    const auto rows = static_cast<int>(int_param(params, "rows", -1, 5, 500));
+    if (cols < 0 || rows < 0) {
+        throw BadParams{errors::invalid_argument, "give \"cols\" (10..1000) and \"rows\" (5..500)"};
+    }
+    w.resize(cols, rows);
+    c->send(protocol::result(id, worker_json(w)));
+}
+
+void Requests::events(const Reply& c, const json& id, const json& params) {
+    auto& bus = server_.events();
+    const bool follow = bool_param(params, "follow");
+    const bool has_since = params.contains("since");
+    const auto since = static_cast<std::uint64_t>(int_param(params, "since", 0, 0, INT64_MAX));
+    const std::uint64_t first = bus.first_kept_seq();
+    // Events older than the kept window are gone; say so rather than
+    // pretend the stream is complete.
+    const bool missed = has_since && first > 0 && since + 1 < first;
+    if (!follow) {
+        c->send(protocol::result(id, {{"events", bus.since(has_since ? since : 0)},
+                                      {"last_seq", bus.last_seq()},
+                                      {"missed", missed}}));
+        return;
+    }
+    c->send(protocol::result(id, {{"following", true}, {"last_seq", bus.last_seq()},
+                                  {"missed", missed}}));
+    if (has_since) {
+        for (const auto& event : bus.since(since)) {
+            c->send(protocol::stream_frame(id, "event", event));
+        }
+    }
+    std::weak_ptr<Connection> weak = c;
+    const auto token = bus.subscribe([weak, id](const json& event) {
+        if (auto connection = weak.lock()) {
+            connection->send(protocol::stream_frame(id, "event", event));
+        }
+    });
+    c->on_close([this, token] { server_.events().unsubscribe(token); });
+}
+
+void Requests::down(const Reply& c, const json& id, const json& params) {
+    std::optional<std::chrono::milliseconds> timeout;
+    if (params.contains("timeout_ms")) {
+        timeout = std::chrono::milliseconds(int_param(params, "timeout_ms", 0, 0, 3'600'000));
+    }
+    if (server_.shutting_down()) {
+        throw BadParams{errors::shutting_down, "the server is already shutting down"};
+    }
+    std::weak_ptr<Connection> weak = c;
+    server_.shutdown(timeout, [weak, id] {
+        if (auto connection = weak.lock()) {
+            connection->send(protocol::result(id, {{"stopped", true}, {"pid", ::getpid()}}));
+        }
+    });
+}
+
+void Requests::reload(const Reply& c, const json& id, const json&) {
+    const auto result = server_.reload();
+    if (!result.ok) {
+        throw BadParams{errors::invalid_workspace, result.error};
+    }
+    c->send(protocol::result(id, {{"added", result.added},
+                                  {"removed", result.removed},
+                                  {"changed", result.changed},
+                                  {"unchanged", result.unchanged}}));
+}
+
+} // namespace sb::server

@@ -1,0 +1,40 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "server/control.hpp"
+
+namespace sb::server {
+
+class Server;
+
+// Answers the requests of the control protocol (switchboard-protocol(7)).
+// Every request gets exactly one response with its id; `events` with
+// `follow` then streams frames on the same connection.
+class Requests {
+public:
+    explicit Requests(Server& server) : server_(server) {}
+
+    void handle(const std::shared_ptr<Connection>& connection, const nlohmann::json& request);
+
+private:
+    using Reply = std::shared_ptr<Connection>;
+    void hello(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
+    void ls(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
+    void capture(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
+    void keys(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
+    void start(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
+    void stop(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
+    void restart(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
+    void resize(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
+    void events(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
+    void down(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
+    void reload(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
+
+    Server& server_;
+};
+
+} // namespace sb::server

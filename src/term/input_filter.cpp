@@ -1,0 +1,421 @@
+#include "term/input_filter.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <vector>
+
+#include "term/unicode.hpp"
+
+namespace sb::term {
+
+namespace {
+
+constexpr unsigned char kEsc = 0x1b;
+constexpr unsigned char kBel = 0x07;
+constexpr unsigned char kCan = 0x18;
+constexpr unsigned char kSub = 0x1a;
+constexpr unsigned char kDel = 0x7f;
+
+bool printable_ascii(unsigned char byte) {
+    return byte >= 0x20 && byte < kDel;
+}
+
+bool intermediate(unsigned char byte) {
+    return byte >= 0x20 && byte <= 0x2f;
+}
+
+// The parts of a collected CSI: ESC [ leader params intermediates final.
+struct Csi {
+    std::string_view leader;
+    std::string_view params;
+    std::string_view intermediates;
+};
+
+Csi split_csi(std::string_view sequence) {
+    sequence.remove_prefix(2); // ESC [
+    sequence.remove_suffix(1); // final byte
+    std::size_t at = 0;
+    while (at < sequence.size() && sequence[at] >= 0x3c && sequence[at] <= 0x3f) {
+        ++at;
+    }
+    const std::size_t params_begin = at;
+    while (at < sequence.size() && !intermediate(static_cast<unsigned char>(sequence[at]))) {
+        ++at;
+    }
+    return {sequence.substr(0, params_begin), sequence.substr(params_begin, at - params_begin),
+            sequence.substr(at)};
+}
+
+// The numeric parameters of a CSI, or nothing when one has sub-parameters,
+// which no mode sequence uses. Missing ones are skipped.
+std::vector<int> mode_numbers(std::string_view params, bool& valid) {
+    std::vector<int> numbers;
+    valid = params.find(':') == std::string_view::npos;
+    while (valid && !params.empty()) {
+        const auto end = std::min(params.find(';'), params.size());
+        const auto field = params.substr(0, end);
+        int value = 0;
+        const auto [ptr, error] = std::from_chars(field.data(), field.data() + field.size(), value);
+        if (!field.empty() && error == std::errc() && ptr == field.data() + field.size()) {
+            numbers.push_back(value);
+        }
+        params.remove_prefix(std::min(end + 1, params.size()));
+    }
+    return numbers;
+}
+
+} // namespace
+
+void InputFilter::feed(std::string_view bytes) {
+    std::size_t at = 0;
+    while (at < bytes.size()) {
+        if (state_ == State::Normal) {
+            at = take_text(bytes, at);
+        } else if (state_ == State::String) {
+            at = take_string(bytes, at);
+        } else {
+            take_sequence_byte(static_cast<unsigned char>(bytes[at++]));
+        }
+    }
+    flush();
+}
+
+std::size_t InputFilter::take_text(std::string_view bytes, std::size_t at) {
+    while (at < bytes.size()) {
+        const auto byte = static_cast<unsigned char>(bytes[at]);
+        if (byte >= 0x80) {
+            take_utf8_byte(byte);
+            ++at;
+            continue;
+        }
+        if (utf8_remaining_ > 0) {
+            // An unfinished code point, which libvterm shows as U+FFFD: a base character.
+            utf8_remaining_ = 0;
+            combining_run_ = 0;
+        }
+        if (byte == kEsc) {
+            begin_escape();
+            return at + 1;
+        }
+        if (printable_ascii(byte)) {
+            // The common case: a run of ASCII text, handed on in chunks.
+            std::size_t end = at + 1;
+            const std::size_t limit = std::min(bytes.size(), at + kChunk);
+            while (end < limit && printable_ascii(static_cast<unsigned char>(bytes[end]))) {
+                ++end;
+            }
+            combining_run_ = 0;
+            emit(bytes.substr(at, end - at));
+            at = end;
+            continue;
+        }
+        // C0 controls and DEL. They do not end a run of combining marks: one
+        // that does not move the cursor (BEL) leaves libvterm combining on.
+        emit_byte(static_cast<char>(byte));
+        ++at;
+    }
+    return at;
+}
+
+void InputFilter::take_utf8_byte(unsigned char byte) {
+    if (byte < 0xc0) {
+        const bool continues = utf8_remaining_ > 0;
+        emit_byte(static_cast<char>(byte));
+        if (!continues) {
+            combining_run_ = 0; // a stray continuation byte shows as U+FFFD
+            return;
+        }
+        utf8_code_point_ = (utf8_code_point_ << 6) | (byte & 0x3f);
+        if (--utf8_remaining_ > 0) {
+            return;
+        }
+        if (is_combining(utf8_code_point_)) {
+            if (combining_run_ >= kMaxCombiningRun) {
+                out_.resize(utf8_start_); // dropped: libvterm would stack it forever
+                return;
+            }
+            ++combining_run_;
+        } else {
+            combining_run_ = 0;
+        }
+        return;
+    }
+    // A lead byte. libvterm's decoder, like this one, takes sequences of up to
+    // six bytes.
+    const int length = byte < 0xe0   ? 2
+                       : byte < 0xf0 ? 3
+                       : byte < 0xf8 ? 4
+                       : byte < 0xfc ? 5
+                       : byte < 0xfe ? 6
+                                     : 0;
+    if (utf8_remaining_ > 0 || length == 0) {
+        combining_run_ = 0; // U+FFFD, a base character, for the unfinished one or this byte
+    }
+    if (length == 0) {
+        utf8_remaining_ = 0;
+        emit_byte(static_cast<char>(byte));
+        return;
+    }
+    utf8_remaining_ = length - 1;
+    utf8_code_point_ = byte & (0x7fu >> length);
+    utf8_start_ = out_.size();
+    emit_byte(static_cast<char>(byte));
+}
+
+std::size_t InputFilter::take_string(std::string_view bytes, std::size_t at) {
+    // Everything but controls is string content; collect it in one go.
+    std::size_t end = at;
+    while (end < bytes.size()) {
+        const auto byte = static_cast<unsigned char>(bytes[end]);
+        if (byte < 0x20 || byte == kDel) {
+            break;
+        }
+        ++end;
+    }
+    if (!discarding_) {
+        if (pending_.size() + (end - at) > kMaxString) {
+            discarding_ = true;
+            pending_.clear();
+        } else {
+            pending_.append(bytes.substr(at, end - at));
+        }
+    }
+    if (end < bytes.size()) {
+        take_sequence_byte(static_cast<unsigned char>(bytes[end++]));
+    }
+    return end;
+}
+
+void InputFilter::take_sequence_byte(unsigned char byte) {
+    // Bytes that mean the same in every state, as in libvterm's parser.
+    if (byte == 0x00 || byte == kDel) {
+        return;
+    }
+    if (byte == kCan || byte == kSub) {
+        abandon();
+        return;
+    }
+    if (byte == kEsc) {
+        if (state_ == State::String) {
+            state_ = State::StringEscape;
+        } else {
+            begin_escape(); // ends whatever was being collected
+        }
+        return;
+    }
+    if (byte == kBel && state_ == State::String) {
+        finish_string(true);
+        return;
+    }
+    if (byte < 0x20) {
+        // libvterm acts on a C0 control in the middle of a sequence at once
+        // and goes on with the sequence; nothing of the sequence has been
+        // forwarded yet, so forwarding the control alone does the same.
+        emit_byte(static_cast<char>(byte));
+        return;
+    }
+
+    switch (state_) {
+    case State::Normal:
+    case State::String:
+        break; // handled by take_text and take_string
+
+    case State::StringEscape:
+        if (byte == '\\') {
+            finish_string(false);
+            return;
+        }
+        // Any other byte abandons the string and starts an escape sequence.
+        begin_escape();
+        [[fallthrough]];
+
+    case State::Escape:
+        if (byte == '[') {
+            pending_.assign("\x1b[");
+            state_ = State::CsiLeader;
+        } else if (byte == ']') {
+            begin_string(StringKind::Osc);
+        } else if (byte == 'P') {
+            begin_string(StringKind::Dcs);
+        } else if (intermediates_ == 0 && (byte == '_' || byte == '^' || byte == 'X')) {
+            begin_string(StringKind::Ignored); // APC, PM, SOS
+        } else if (intermediate(byte)) {
+            if (intermediates_ < 15) {
+                append_pending(static_cast<char>(byte));
+                ++intermediates_;
+            }
+        } else if (byte >= 0x30 && byte < kDel) {
+            dispatch_escape(byte);
+        }
+        // libvterm ignores anything else and stays in the escape.
+        return;
+
+    case State::CsiLeader:
+        if (byte >= 0x3c && byte <= 0x3f) {
+            if (leader_ < 15) {
+                append_pending(static_cast<char>(byte));
+                ++leader_;
+            }
+            return;
+        }
+        state_ = State::CsiParams;
+        [[fallthrough]];
+
+    case State::CsiParams:
+        if ((byte >= '0' && byte <= '9') || byte == ';' || byte == ':') {
+            if (byte == ';' || byte == ':') {
+                if (++separators_ > kMaxCsiSeparators) {
+                    discarding_ = true; // libvterm 0.1.4 would write past its argument array
+                }
+            }
+            append_pending(static_cast<char>(byte));
+            return;
+        }
+        state_ = State::CsiIntermediates;
+        [[fallthrough]];
+
+    case State::CsiIntermediates:
+        if (intermediate(byte)) {
+            if (intermediates_ < 15) {
+                append_pending(static_cast<char>(byte));
+                ++intermediates_;
+            }
+        } else if (byte >= 0x40 && byte < kDel) {
+            dispatch_csi(byte);
+        } else {
+            abandon(); // not a CSI after all; libvterm drops it with this byte
+        }
+        return;
+    }
+}
+
+void InputFilter::begin_escape() {
+    pending_.assign(1, static_cast<char>(kEsc));
+    intermediates_ = 0;
+    leader_ = 0;
+    separators_ = 0;
+    discarding_ = false;
+    state_ = State::Escape;
+}
+
+void InputFilter::begin_string(StringKind kind) {
+    string_kind_ = kind;
+    discarding_ = kind == StringKind::Ignored;
+    pending_.assign(kind == StringKind::Dcs ? "\x1bP" : "\x1b]");
+    state_ = State::String;
+}
+
+void InputFilter::append_pending(char byte) {
+    if (discarding_) {
+        return;
+    }
+    if (pending_.size() >= kMaxSequence) {
+        discarding_ = true;
+        pending_.clear();
+        return;
+    }
+    pending_.push_back(byte);
+}
+
+void InputFilter::abandon() {
+    pending_.clear();
+    discarding_ = false;
+    state_ = State::Normal;
+}
+
+void InputFilter::dispatch_escape(unsigned char final) {
+    if (intermediates_ == 0) {
+        switch (final) {
+        case 'c':
+            flush();
+            sink_.reset(true);
+            break;
+        case '=':
+            sink_.keypad_mode(true);
+            break;
+        case '>':
+            sink_.keypad_mode(false);
+            break;
+        default:
+            break;
+        }
+    } else if (pending_ == "\x1b " && final == 'G') {
+        abandon(); // S8C1T: replies would use 8-bit C1 controls, invalid in UTF-8
+        return;
+    }
+    pending_.push_back(static_cast<char>(final));
+    emit(pending_);
+    abandon();
+}
+
+void InputFilter::dispatch_csi(unsigned char final) {
+    if (discarding_) {
+        abandon();
+        return;
+    }
+    pending_.push_back(static_cast<char>(final));
+    const Csi csi = split_csi(pending_);
+
+    if (csi.leader == "?" && csi.intermediates.empty() && (final == 'h' || final == 'l')) {
+        bool plain = false;
+        const auto modes = mode_numbers(csi.params, plain);
+        for (const int mode : modes) {
+            sink_.private_mode(mode, final == 'h');
+        }
+        if (plain && modes.size() > 1) {
+            for (const int mode : modes) {
+                emit("\x1b[?");
+                emit(std::to_string(mode));
+                emit_byte(static_cast<char>(final));
+            }
+            abandon();
+            return;
+        }
+    } else if (csi.leader.empty() && csi.intermediates == "!" && final == 'p') {
+        flush();
+        sink_.reset(false);
+    } else if (csi.leader.empty() && csi.intermediates.empty() && final == 'J' &&
+               csi.params == "3") {
+        flush();
+        sink_.erase_scrollback();
+    }
+    emit(pending_);
+    abandon();
+}
+
+void InputFilter::finish_string(bool bel) {
+    if (!discarding_ && string_kind_ != StringKind::Ignored) {
+        emit(pending_);
+        emit(bel ? std::string_view("\x07") : std::string_view("\x1b\\"));
+        // Forwarded at once so that a reply to it sees its terminator.
+        string_bel_ = bel;
+        flush();
+    }
+    abandon();
+}
+
+void InputFilter::emit(std::string_view bytes) {
+    out_.append(bytes);
+    if (out_.size() >= kChunk) {
+        flush();
+    }
+}
+
+void InputFilter::emit_byte(char byte) {
+    out_.push_back(byte);
+    if (out_.size() >= kChunk) {
+        flush();
+    }
+}
+
+void InputFilter::flush() {
+    const std::size_t end = utf8_remaining_ > 0 ? utf8_start_ : out_.size();
+    if (end == 0) {
+        return;
+    }
+    sink_.forward(std::string_view(out_).substr(0, end));
+    out_.erase(0, end);
+    utf8_start_ = 0;
+}
+
+} // namespace sb::term

@@ -1,0 +1,119 @@
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace sb::term {
+
+// Sits between a worker's output and libvterm's parser. It follows libvterm
+// 0.1.4's parser state machine byte for byte, so it knows where every escape
+// sequence starts and ends, and uses that to:
+//
+// - keep memory and time bounded whatever a program prints: libvterm 0.1.4
+//   writes past its 16-entry argument array on a CSI with more separators
+//   (the sequence is dropped here instead), copies a whole OSC onto the
+//   stack for a title, sizes stack arrays by the length of each write (so
+//   text is handed over in chunks of a few KiB), and grows a buffer without
+//   limit for combining marks stacked on one glyph (runs past
+//   kMaxCombiningRun are dropped); an OSC or DCS string longer than
+//   kMaxString is dropped whole, and APC, PM and SOS strings are swallowed
+//   rather than shown as text;
+// - hand each OSC and DCS string over in one write, so that libvterm sees it
+//   whole rather than cut to its 64-byte buffer when it spans two reads;
+// - split a DECSET/DECRST with several modes into one sequence per mode,
+//   since libvterm 0.1.4 acts on the first only;
+// - report what libvterm keeps to itself (private modes, keypad mode, resets,
+//   erase of the scrollback) to its Sink, in stream order;
+// - drop S8C1T, so that libvterm's replies stay 7-bit and valid UTF-8.
+class InputFilter {
+public:
+    class Sink {
+    public:
+        // Bytes for libvterm, in order.
+        virtual void forward(std::string_view bytes) = 0;
+        // `CSI ? mode h` (enabled) or `l`, once per mode.
+        virtual void private_mode(int mode, bool enabled) = 0;
+        // DECKPAM (ESC =) or DECKPNM (ESC >).
+        virtual void keypad_mode(bool application) = 0;
+        // RIS (ESC c, hard) or DECSTR (CSI ! p, soft); libvterm resets itself
+        // when the sequence is forwarded right after.
+        virtual void reset(bool hard) = 0;
+        // ED 3 (CSI 3 J), which libvterm 0.1.4 ignores.
+        virtual void erase_scrollback() = 0;
+
+    protected:
+        ~Sink() = default;
+    };
+
+    static constexpr std::size_t kChunk = 4096;
+    static constexpr std::size_t kMaxString = 4096;
+    static constexpr std::size_t kMaxSequence = 256;
+    static constexpr int kMaxCsiSeparators = 15;
+    static constexpr int kMaxCombiningRun = 16;
+
+    explicit InputFilter(Sink& sink) : sink_(sink) {}
+
+    void feed(std::string_view bytes);
+
+    // Whether the OSC or DCS string being forwarded ended with BEL rather
+    // than ST: xterm answers a query with the terminator it came with.
+    bool string_ended_with_bel() const { return string_bel_; }
+
+    // Bytes held between feeds (an unfinished sequence or code point); bounded.
+    std::size_t buffered_bytes() const { return pending_.size() + out_.size(); }
+
+private:
+    enum class State {
+        Normal,
+        Escape,
+        CsiLeader,
+        CsiParams,
+        CsiIntermediates,
+        String,
+        StringEscape
+    };
+    enum class StringKind { Osc, Dcs, Ignored };
+
+    std::size_t take_text(std::string_view bytes, std::size_t at);
+    std::size_t take_string(std::string_view bytes, std::size_t at);
+    void take_utf8_byte(unsigned char byte);
+    void take_sequence_byte(unsigned char byte);
+
+    void begin_escape();
+    void begin_string(StringKind kind);
+    void append_pending(char byte);
+    void abandon();
+    void dispatch_escape(unsigned char final);
+    void dispatch_csi(unsigned char final);
+    void finish_string(bool bel);
+
+    void emit(std::string_view bytes);
+    void emit_byte(char byte);
+    // Forwards everything collected except an unfinished UTF-8 code point,
+    // which may still be dropped.
+    void flush();
+
+    Sink& sink_;
+    State state_ = State::Normal;
+    std::string out_;     // bytes for libvterm not forwarded yet
+    std::string pending_; // the escape sequence or string being collected
+
+    // The sequence being collected.
+    int intermediates_ = 0;
+    int leader_ = 0;
+    int separators_ = 0;
+    bool discarding_ = false; // too long or too many arguments: drop it when it ends
+    StringKind string_kind_ = StringKind::Osc;
+    bool string_bel_ = false;
+
+    // The UTF-8 code point being decoded in text, which starts at
+    // out_[utf8_start_] and still lacks utf8_remaining_ bytes.
+    int utf8_remaining_ = 0;
+    char32_t utf8_code_point_ = 0;
+    std::size_t utf8_start_ = 0;
+    // Combining marks since the last base character.
+    int combining_run_ = 0;
+};
+
+} // namespace sb::term

@@ -1,0 +1,196 @@
+#include "term/row.hpp"
+
+#include <algorithm>
+
+namespace sb::term {
+
+Row::Row(int cols) : cells_(static_cast<std::size_t>(std::max(cols, 0))) {}
+
+std::span<const char32_t> Row::marks(int col) const {
+    if (!cell(col).has_marks()) {
+        return {};
+    }
+    for (const auto& entry : marks_) {
+        if (entry.col == col) {
+            return entry.marks;
+        }
+    }
+    return {};
+}
+
+CellView Row::view(int col) const {
+    const Cell& c = cell(col);
+    return CellView{
+        .code_point = c.code_point(),
+        .marks = marks(col),
+        .width = c.continuation() ? 0 : (c.wide() ? 2 : 1),
+        .style = c.style,
+    };
+}
+
+bool Row::empty() const {
+    return std::all_of(cells_.begin(), cells_.begin() + used_,
+                       [](const Cell& c) { return c.plain_blank(); });
+}
+
+void Row::resize(int cols) {
+    cols = std::max(cols, 0);
+    if (cols == this->cols()) {
+        return;
+    }
+    const bool shrinking = cols < this->cols();
+    if (shrinking) {
+        drop_marks(cols, this->cols());
+    }
+    cells_.resize(static_cast<std::size_t>(cols));
+    used_ = std::min(used_, cols);
+    if (shrinking && cols > 0 && cells_.back().wide()) {
+        blank(cols - 1); // its continuation was cut off
+    }
+}
+
+void Row::clear(const Style& fill) {
+    marks_.clear();
+    const Style style = erase_style(fill);
+    if (style.is_default()) {
+        std::fill(cells_.begin(), cells_.begin() + used_, Cell{});
+        used_ = 0;
+    } else {
+        std::fill(cells_.begin(), cells_.end(), Cell{.style = style});
+        used_ = cols();
+    }
+}
+
+void Row::put(int col, char32_t base, std::span<const char32_t> marks, int width,
+              const Style& style) {
+    if (col < 0 || col >= cols()) {
+        return;
+    }
+    if (width == 2 && col + 1 >= cols()) {
+        width = 1; // libvterm never does this; keep the row whole if it ever did
+    }
+    if (!marks_.empty()) {
+        drop_marks(col, col + width);
+    }
+    std::uint32_t bits = base & Cell::kCodeMask;
+    if (!marks.empty()) {
+        bits |= Cell::kHasMarks;
+        const auto kept = std::min<std::size_t>(marks.size(), kMaxMarksPerCell);
+        marks_.push_back({col, std::u32string(marks.begin(), marks.begin() + kept)});
+    }
+    // Only a glyph written over part of a wide one can leave half of it behind.
+    bool over_wide = false;
+    for (int i = col; i < col + width; ++i) {
+        over_wide = over_wide || (cell(i).bits & (Cell::kWide | Cell::kContinuation)) != 0;
+    }
+    auto& head = cells_[static_cast<std::size_t>(col)];
+    if (width == 2) {
+        head = Cell{.bits = bits | Cell::kWide, .style = style};
+        cells_[static_cast<std::size_t>(col) + 1] =
+            Cell{.bits = Cell::kContinuation, .style = style};
+    } else {
+        head = Cell{.bits = bits, .style = style};
+    }
+    used_ = std::max(used_, col + width);
+    if (over_wide) {
+        repair_wide_around(col, col + width);
+    }
+}
+
+void Row::erase(int begin, int end, const Style& fill) {
+    begin = std::max(begin, 0);
+    end = std::min(end, cols());
+    if (begin >= end) {
+        return;
+    }
+    if (!marks_.empty()) {
+        drop_marks(begin, end);
+    }
+    const Style style = erase_style(fill);
+    std::fill(cells_.begin() + begin, cells_.begin() + end, Cell{.style = style});
+    if (!style.is_default()) {
+        used_ = std::max(used_, end);
+    } else if (end >= used_) {
+        used_ = std::min(used_, begin);
+    }
+    repair_wide_around(begin, end);
+}
+
+void Row::copy(int begin, const Row& source, int source_begin, int count) {
+    count = std::min({count, cols() - begin, source.cols() - source_begin});
+    if (begin < 0 || source_begin < 0 || count <= 0) {
+        return;
+    }
+    // Marks are collected before the destination's are dropped, since source
+    // may be this row, and their flags are set again after the cells moved.
+    const bool any_marks = !marks_.empty() || !source.marks_.empty();
+    std::vector<CellMarks> moved;
+    if (any_marks) {
+        for (const auto& entry : source.marks_) {
+            if (entry.col >= source_begin && entry.col < source_begin + count) {
+                moved.push_back({entry.col - source_begin + begin, entry.marks});
+            }
+        }
+        drop_marks(begin, begin + count);
+    }
+
+    const auto from = source.cells_.begin() + source_begin;
+    const auto to = cells_.begin() + begin;
+    if (&source == this && begin > source_begin) {
+        std::copy_backward(from, from + count, to + count);
+    } else {
+        std::copy(from, from + count, to);
+    }
+
+    if (any_marks) {
+        for (auto it = to; it != to + count; ++it) {
+            it->bits &= ~Cell::kHasMarks;
+        }
+        for (auto& entry : moved) {
+            cells_[static_cast<std::size_t>(entry.col)].bits |= Cell::kHasMarks;
+            marks_.push_back(std::move(entry));
+        }
+    }
+    used_ = std::max(used_, begin + count);
+    repair_wide_around(begin, begin + count);
+}
+
+void Row::blank(int col) {
+    auto& c = cells_[static_cast<std::size_t>(col)];
+    if (c.has_marks()) {
+        drop_marks(col, col + 1);
+    }
+    c.bits = 0;
+}
+
+// After cells [begin, end) were written, a glyph may have lost one half: at
+// the edges of the range, or inside it when a copy started or ended in the
+// middle of a glyph. Heads first: blanking an orphaned head can orphan the
+// continuation after it, never the other way round.
+void Row::repair_wide_around(int begin, int end) {
+    const int candidates[] = {begin - 1, begin, end - 1, end};
+    for (const int col : candidates) {
+        if (col >= 0 && col < cols() && cell(col).wide() &&
+            (col + 1 >= cols() || !cell(col + 1).continuation())) {
+            blank(col);
+        }
+    }
+    for (const int col : candidates) {
+        if (col >= 0 && col < cols() && cell(col).continuation() &&
+            (col == 0 || !cell(col - 1).wide())) {
+            blank(col);
+        }
+    }
+}
+
+void Row::drop_marks(int begin, int end) {
+    std::erase_if(marks_, [&](const CellMarks& entry) {
+        if (entry.col < begin || entry.col >= end) {
+            return false;
+        }
+        cells_[static_cast<std::size_t>(entry.col)].bits &= ~Cell::kHasMarks;
+        return true;
+    });
+}
+
+} // namespace sb::term

@@ -1,0 +1,71 @@
+#pragma once
+
+#include <span>
+#include <string>
+#include <vector>
+
+#include "term/cell.hpp"
+
+namespace sb::term {
+
+// Combining marks of one cell, kept beside the row because few cells have any.
+struct CellMarks {
+    int col = 0;
+    std::u32string marks;
+
+    bool operator==(const CellMarks&) const = default;
+};
+
+// The most combining marks kept on one glyph. Enough for real scripts and
+// stacked accents; InputFilter drops the excess before libvterm sees it.
+inline constexpr int kMaxMarksPerCell = 16;
+
+// One row of cells. Keeps double-width glyphs whole: writing over either half
+// of one blanks the other half, so a head is always followed by its
+// continuation and renderers never see half a glyph.
+class Row {
+public:
+    explicit Row(int cols = 0);
+
+    int cols() const { return static_cast<int>(cells_.size()); }
+    const Cell& cell(int col) const { return cells_[static_cast<std::size_t>(col)]; }
+    std::span<const char32_t> marks(int col) const;
+    CellView view(int col) const;
+
+    // Every cell from this column on is a plain blank, so clearing and
+    // trimming the row only need to look at the columns before it.
+    int used() const { return used_; }
+    bool empty() const;
+
+    void resize(int cols);
+    // Blanks every cell in the fill style (only its background is used).
+    void clear(const Style& fill);
+    void put(int col, char32_t base, std::span<const char32_t> marks, int width,
+             const Style& style);
+    // Blanks cells [begin, end) in the fill style's background (erase uses the
+    // current background colour, as xterm does).
+    void erase(int begin, int end, const Style& fill);
+    // Copies `count` cells of `source` starting at `source_begin` to this row
+    // starting at `begin`. `source` may be this row; overlapping ranges copy as
+    // if through a temporary.
+    void copy(int begin, const Row& source, int source_begin, int count);
+
+private:
+    // Blanks a cell but keeps its style, for the half of a glyph whose other
+    // half was overwritten.
+    void blank(int col);
+    void repair_wide_around(int begin, int end);
+    void drop_marks(int begin, int end);
+
+    std::vector<Cell> cells_;
+    std::vector<CellMarks> marks_;
+    int used_ = 0;
+};
+
+// The style of cells blanked by erasing or scrolling while `pen` is current:
+// its background only.
+constexpr Style erase_style(const Style& pen) {
+    return Style{.background = pen.background};
+}
+
+} // namespace sb::term

@@ -1,0 +1,607 @@
+#include "term/screen.hpp"
+
+#include <algorithm>
+#include <array>
+#include <new>
+
+#include <fmt/format.h>
+#include <vterm.h>
+
+#include "term/render.hpp"
+
+// VTermGlue below is written against the libvterm 0.1 API of Debian 12. 0.2
+// and later changed the unrecognised-sequence fallbacks (VTermStateFallbacks,
+// OSC strings in fragments), the state resize callback (VTermStateFields) and
+// string properties (VTermStringFragment), and report ED 3 through sb_clear;
+// porting means changing this file only.
+#if VTERM_VERSION_MAJOR != 0 || VTERM_VERSION_MINOR != 1
+#error "src/term/screen.cpp targets the libvterm 0.1 API; see the comment above"
+#endif
+
+namespace sb::term {
+
+namespace {
+
+// Sizes beyond these are a mistake somewhere (a corrupt window size), not a
+// terminal; clamping keeps one screen's cells within a few MB.
+constexpr int kMaxRows = 500;
+constexpr int kMaxCols = 1000;
+
+int clamp_rows(int rows) {
+    return std::clamp(rows, 1, kMaxRows);
+}
+
+int clamp_cols(int cols) {
+    return std::clamp(cols, 1, kMaxCols);
+}
+
+Color to_color(const VTermColor& color) {
+    if (VTERM_COLOR_IS_DEFAULT_FG(&color) || VTERM_COLOR_IS_DEFAULT_BG(&color)) {
+        return Color();
+    }
+    if (VTERM_COLOR_IS_INDEXED(&color)) {
+        return Color::indexed(color.indexed.idx);
+    }
+    return Color::rgb(color.rgb.red, color.rgb.green, color.rgb.blue);
+}
+
+char32_t to_code_point(std::uint32_t value) {
+    // libvterm's decoder accepts 5- and 6-byte sequences; nothing past
+    // U+10FFFF is a character.
+    return value > 0x10ffff ? U'\uFFFD' : static_cast<char32_t>(value);
+}
+
+} // namespace
+
+// libvterm's callbacks, which forward to the Screen given as their user data.
+struct VTermGlue {
+    static Screen& self(void* user) { return *static_cast<Screen*>(user); }
+
+    static int putglyph(VTermGlyphInfo* info, VTermPos pos, void* user) {
+        Screen& s = self(user);
+        if (pos.row < 0 || pos.row >= s.active_->rows()) {
+            return 1;
+        }
+        // The glyph's characters: base then combining marks, at most what a cell keeps.
+        std::array<char32_t, kMaxMarksPerCell + 1> chars{};
+        std::size_t count = 0;
+        while (count < chars.size() && info->chars[count] != 0) {
+            chars[count] = to_code_point(info->chars[count]);
+            ++count;
+        }
+        if (count == 0) {
+            return 1;
+        }
+        char32_t base = chars[0];
+        std::span<const char32_t> marks(chars.data() + 1, count - 1);
+        int width = std::min(info->width, 2);
+        if (width <= 0) {
+            // Combining marks with no glyph to join (libvterm prints them on
+            // their own): keep them on a space so they take their column.
+            base = U' ';
+            marks = std::span<const char32_t>(chars.data(), std::min(count, chars.size() - 1));
+            width = 1;
+        }
+        s.active_->row(pos.row).put(pos.col, base, marks, width, s.pen_);
+        s.damage(pos.row, pos.row + 1);
+        return 1;
+    }
+
+    static int movecursor(VTermPos pos, VTermPos /*oldpos*/, int visible, void* user) {
+        Screen& s = self(user);
+        s.cursor_.row = pos.row;
+        s.cursor_.col = pos.col;
+        s.cursor_.visible = visible != 0;
+        ++s.generation_;
+        return 1;
+    }
+
+    static int scrollrect(VTermRect rect, int downward, int rightward, void* user) {
+        Screen& s = self(user);
+        RowRing& buffer = *s.active_;
+        if (rightward == 0 && rect.start_col == 0 && rect.end_col == buffer.cols()) {
+            // Whole rows: the ring moves rows, not cells. Lines leaving the top
+            // of the primary screen go to the scrollback, as in xterm, even
+            // when a scroll region keeps a status line at the bottom.
+            if (downward > 0) {
+                const bool keep =
+                    rect.start_row == 0 && s.active_ == &s.primary_ && s.scrollback_.capacity() > 0;
+                buffer.scroll_up(
+                    rect.start_row, rect.end_row, downward, s.pen_,
+                    keep ? RowRing::Leaving([&s](const Row& row) { s.scrollback_.push(row); })
+                         : RowRing::Leaving());
+            } else {
+                buffer.scroll_down(rect.start_row, rect.end_row, -downward, s.pen_);
+            }
+            s.damage(rect.start_row, rect.end_row);
+            return 1;
+        }
+
+        // Part of the width (left/right margins) or sideways (ICH, DCH):
+        // move the cells that stay, then blank the ones they left.
+        const int height = rect.end_row - rect.start_row;
+        const int width = rect.end_col - rect.start_col;
+        const int down = std::clamp(downward, -height, height);
+        const int right = std::clamp(rightward, -width, width);
+        VTermRect source = rect;
+        VTermRect dest = rect;
+        if (down >= 0) {
+            source.start_row += down;
+            dest.end_row -= down;
+        } else {
+            source.end_row += down;
+            dest.start_row -= down;
+        }
+        if (right >= 0) {
+            source.start_col += right;
+            dest.end_col -= right;
+        } else {
+            source.end_col += right;
+            dest.start_col -= right;
+        }
+        if (dest.end_row > dest.start_row && dest.end_col > dest.start_col) {
+            moverect(dest, source, user);
+        }
+        const auto blank = [&](int top, int bottom, int left, int right_edge) {
+            erase(VTermRect{top, bottom, left, right_edge}, 0, user);
+        };
+        if (down > 0) {
+            blank(rect.end_row - down, rect.end_row, rect.start_col, rect.end_col);
+        } else if (down < 0) {
+            blank(rect.start_row, rect.start_row - down, rect.start_col, rect.end_col);
+        }
+        if (right > 0) {
+            blank(rect.start_row, rect.end_row, rect.end_col - right, rect.end_col);
+        } else if (right < 0) {
+            blank(rect.start_row, rect.end_row, rect.start_col, rect.start_col - right);
+        }
+        return 1;
+    }
+
+    static int moverect(VTermRect dest, VTermRect source, void* user) {
+        Screen& s = self(user);
+        RowRing& buffer = *s.active_;
+        const int height = dest.end_row - dest.start_row;
+        const int width = dest.end_col - dest.start_col;
+        // Rows in the order that never overwrites a row still to be copied.
+        const bool upward = dest.start_row <= source.start_row;
+        for (int i = 0; i < height; ++i) {
+            const int offset = upward ? i : height - 1 - i;
+            buffer.row(dest.start_row + offset)
+                .copy(dest.start_col, buffer.row(source.start_row + offset), source.start_col,
+                      width);
+        }
+        s.damage(dest.start_row, dest.end_row);
+        return 1;
+    }
+
+    static int erase(VTermRect rect, int /*selective*/, void* user) {
+        // Selective erase (DECSED/DECSEL) erases everything: protected cells
+        // are not tracked.
+        Screen& s = self(user);
+        const int top = std::max(rect.start_row, 0);
+        const int bottom = std::min(rect.end_row, s.active_->rows());
+        for (int row = top; row < bottom; ++row) {
+            s.active_->row(row).erase(rect.start_col, rect.end_col, s.pen_);
+        }
+        s.damage(top, bottom);
+        return 1;
+    }
+
+    static int initpen(void* user) {
+        self(user).pen_ = Style();
+        return 1;
+    }
+
+    static int setpenattr(VTermAttr attr, VTermValue* value, void* user) {
+        Style& pen = self(user).pen_;
+        switch (attr) {
+        case VTERM_ATTR_BOLD:
+            pen.attributes.bold = value->boolean != 0;
+            break;
+        case VTERM_ATTR_UNDERLINE:
+            pen.attributes.underline = static_cast<Underline>(value->number & 3);
+            break;
+        case VTERM_ATTR_ITALIC:
+            pen.attributes.italic = value->boolean != 0;
+            break;
+        case VTERM_ATTR_BLINK:
+            pen.attributes.blink = value->boolean != 0;
+            break;
+        case VTERM_ATTR_REVERSE:
+            pen.attributes.reverse = value->boolean != 0;
+            break;
+        case VTERM_ATTR_STRIKE:
+            pen.attributes.strike = value->boolean != 0;
+            break;
+        case VTERM_ATTR_FOREGROUND:
+            pen.foreground = to_color(value->color);
+            break;
+        case VTERM_ATTR_BACKGROUND:
+            pen.background = to_color(value->color);
+            break;
+        default:
+            break; // fonts (SGR 10-19) are not kept
+        }
+        return 1;
+    }
+
+    static int settermprop(VTermProp prop, VTermValue* value, void* user) {
+        Screen& s = self(user);
+        switch (prop) {
+        case VTERM_PROP_CURSORVISIBLE:
+            s.cursor_.visible = value->boolean != 0;
+            break;
+        case VTERM_PROP_CURSORBLINK:
+            s.cursor_.blink = value->boolean != 0;
+            break;
+        case VTERM_PROP_CURSORSHAPE:
+            s.cursor_.shape =
+                value->number == VTERM_PROP_CURSORSHAPE_UNDERLINE  ? CursorShape::Underline
+                : value->number == VTERM_PROP_CURSORSHAPE_BAR_LEFT ? CursorShape::Bar
+                                                                   : CursorShape::Block;
+            break;
+        case VTERM_PROP_ALTSCREEN:
+            s.switch_buffer(value->boolean != 0);
+            break;
+        case VTERM_PROP_TITLE:
+            // InputFilter bounds the string, and libvterm 0.1.4 hands it over
+            // NUL-terminated.
+            s.title_.assign(value->string);
+            break;
+        case VTERM_PROP_REVERSE:
+            s.reverse_video_ = value->boolean != 0;
+            s.damage_all();
+            break;
+        default:
+            break; // icon name; mouse modes are tracked from the sequences
+        }
+        ++s.generation_;
+        return 1;
+    }
+
+    static int resize(int rows, int cols, VTermPos* delta, void* user) {
+        Screen& s = self(user);
+        int removed_top = 0;
+        s.resize_buffer(s.primary_, rows, cols, s.active_ == &s.primary_, removed_top);
+        s.resize_buffer(s.alternate_, rows, cols, s.active_ == &s.alternate_, removed_top);
+        delta->row = -removed_top;
+        s.damaged_.assign(static_cast<std::size_t>(rows), 0);
+        s.damage_all();
+        return 1;
+    }
+
+    static void output(const char* bytes, std::size_t length, void* user) {
+        self(user).reply(std::string_view(bytes, length));
+    }
+
+    static int csi_fallback(const char* leader, const long args[], int count,
+                            const char* intermediates, char command, void* user) {
+        std::array<long, 16> normalized{};
+        const auto used = static_cast<std::size_t>(std::clamp(count, 0, 16));
+        for (std::size_t i = 0; i < used; ++i) {
+            normalized[i] = CSI_ARG_IS_MISSING(args[i]) ? -1 : CSI_ARG(args[i]);
+        }
+        const auto answer =
+            answer_csi(leader != nullptr ? leader : "", std::span(normalized.data(), used),
+                       intermediates != nullptr ? intermediates : "", command);
+        if (!answer) {
+            return 0;
+        }
+        self(user).reply(*answer);
+        return 1;
+    }
+
+    static int osc_fallback(const char* command, std::size_t length, void* user) {
+        Screen& s = self(user);
+        const auto answer = answer_osc(std::string_view(command, length),
+                                       s.filter_.string_ended_with_bel(), s.colors_);
+        if (!answer) {
+            return 0;
+        }
+        s.reply(*answer);
+        return 1;
+    }
+
+    static constexpr VTermStateCallbacks kCallbacks = {
+        .putglyph = putglyph,
+        .movecursor = movecursor,
+        .scrollrect = scrollrect,
+        .moverect = moverect,
+        .erase = erase,
+        .initpen = initpen,
+        .setpenattr = setpenattr,
+        .settermprop = settermprop,
+        .bell = nullptr,
+        .resize = resize,
+        .setlineinfo = nullptr,
+    };
+
+    static constexpr VTermParserCallbacks kFallbacks = {
+        .text = nullptr,
+        .control = nullptr,
+        .escape = nullptr,
+        .csi = csi_fallback,
+        .osc = osc_fallback,
+        .dcs = nullptr,
+        .resize = nullptr,
+    };
+};
+
+void Screen::VTermDeleter::operator()(VTerm* vt) const {
+    vterm_free(vt);
+}
+
+Screen::Screen(int rows, int cols, int scrollback_lines)
+    : Screen(ScreenOptions{.rows = rows, .cols = cols, .scrollback_lines = scrollback_lines}) {}
+
+Screen::Screen(const ScreenOptions& options)
+    : colors_(options.colors), primary_(clamp_rows(options.rows), clamp_cols(options.cols)),
+      alternate_(clamp_rows(options.rows), clamp_cols(options.cols)), active_(&primary_),
+      scrollback_(options.scrollback_lines),
+      damaged_(static_cast<std::size_t>(clamp_rows(options.rows)), 0) {
+    vt_.reset(vterm_new(primary_.rows(), primary_.cols()));
+    if (!vt_) {
+        throw std::bad_alloc();
+    }
+    vterm_set_utf8(vt_.get(), 1);
+    state_ = vterm_obtain_state(vt_.get());
+    vterm_output_set_callback(vt_.get(), &VTermGlue::output, this);
+    vterm_state_set_callbacks(state_, &VTermGlue::kCallbacks, this);
+    vterm_state_set_unrecognised_fallbacks(state_, &VTermGlue::kFallbacks, this);
+    vterm_state_reset(state_, 1);
+}
+
+Screen::~Screen() = default;
+
+void Screen::feed(std::string_view bytes) {
+    filter_.feed(bytes);
+}
+
+void Screen::set_reply_handler(ReplyHandler handler) {
+    reply_handler_ = std::move(handler);
+}
+
+void Screen::reply(std::string_view bytes) const {
+    if (reply_handler_) {
+        reply_handler_(bytes);
+    }
+}
+
+void Screen::resize(int rows, int cols) {
+    rows = clamp_rows(rows);
+    cols = clamp_cols(cols);
+    if (rows == this->rows() && cols == this->cols()) {
+        return;
+    }
+    vterm_set_size(vt_.get(), rows, cols);
+    VTermPos pos;
+    vterm_state_get_cursorpos(state_, &pos);
+    cursor_.row = std::clamp(pos.row, 0, rows - 1);
+    cursor_.col = std::clamp(pos.col, 0, cols - 1);
+}
+
+int Screen::rows() const {
+    return active_->rows();
+}
+
+int Screen::cols() const {
+    return active_->cols();
+}
+
+void Screen::resize_buffer(RowRing& buffer, int rows, int cols, bool active, int& removed_top) {
+    const int excess = buffer.rows() - rows;
+    if (excess > 0) {
+        // Rows that must stay: up to the cursor, or for the inactive buffer up
+        // to its last row with content.
+        int keep = active ? cursor_.row : 0;
+        if (!active) {
+            for (int row = buffer.rows() - 1; row > 0; --row) {
+                if (!buffer.row(row).empty()) {
+                    keep = row;
+                    break;
+                }
+            }
+        }
+        int from_bottom = 0;
+        while (from_bottom < excess && buffer.rows() - 1 - from_bottom > keep &&
+               buffer.row(buffer.rows() - 1 - from_bottom).empty()) {
+            ++from_bottom;
+        }
+        buffer.remove_bottom(from_bottom);
+        const int from_top = excess - from_bottom;
+        const bool keep_lines = &buffer == &primary_ && scrollback_.capacity() > 0;
+        buffer.remove_top(from_top, keep_lines ? RowRing::Leaving([this](const Row& row) {
+                              scrollback_.push(row);
+                          })
+                                               : RowRing::Leaving());
+        if (active) {
+            removed_top = from_top;
+        }
+    } else if (excess < 0) {
+        buffer.add_bottom(-excess);
+    }
+    buffer.resize_cols(cols);
+}
+
+void Screen::switch_buffer(bool alternate) {
+    RowRing* target = alternate ? &alternate_ : &primary_;
+    if (target != active_) {
+        active_ = target;
+        damage_all();
+    }
+}
+
+std::vector<std::string> Screen::visible_lines() const {
+    std::vector<std::string> lines;
+    lines.reserve(static_cast<std::size_t>(rows()));
+    for (int row = 0; row < rows(); ++row) {
+        lines.push_back(plain_text(active_->row(row)));
+    }
+    return lines;
+}
+
+std::string Screen::row_text(int row) const {
+    if (row < 0 || row >= rows()) {
+        return {};
+    }
+    return plain_text(active_->row(row));
+}
+
+std::vector<std::string> Screen::scrollback_lines(int last_n) const {
+    const std::size_t count =
+        std::min(scrollback_.size(), static_cast<std::size_t>(std::max(last_n, 0)));
+    std::vector<std::string> lines;
+    lines.reserve(count);
+    for (std::size_t i = scrollback_.size() - count; i < scrollback_.size(); ++i) {
+        lines.push_back(plain_text(scrollback_.line(i).expand()));
+    }
+    return lines;
+}
+
+std::string Screen::text(int scrollback_lines) const {
+    auto lines = this->scrollback_lines(scrollback_lines);
+    auto screen = visible_lines();
+    while (!screen.empty() && screen.back().empty()) {
+        screen.pop_back();
+    }
+    lines.insert(lines.end(), std::make_move_iterator(screen.begin()),
+                 std::make_move_iterator(screen.end()));
+    std::string out;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        if (i > 0) {
+            out += '\n';
+        }
+        out += lines[i];
+    }
+    return out;
+}
+
+std::string Screen::render_ansi(const AnsiOptions& options) const {
+    const std::string_view line_end = options.replay ? "\r\n" : "\n";
+    std::string out;
+    const std::size_t count = std::min(
+        scrollback_.size(), static_cast<std::size_t>(std::max(options.scrollback_lines, 0)));
+    for (std::size_t i = scrollback_.size() - count; i < scrollback_.size(); ++i) {
+        append_ansi(out, scrollback_.line(i).expand());
+        out += line_end;
+    }
+    int last = rows() - 1;
+    if (!options.replay) {
+        while (last >= 0 && active_->row(last).empty()) {
+            --last;
+        }
+    }
+    for (int row = 0; row <= last; ++row) {
+        append_ansi(out, active_->row(row));
+        // In a replay a line end after the last row would scroll the screen.
+        if (!options.replay || row < last) {
+            out += line_end;
+        }
+    }
+    if (options.replay) {
+        out += fmt::format("\x1b[{};{}H", cursor_.row + 1, cursor_.col + 1);
+        if (!cursor_.visible) {
+            out += "\x1b[?25l";
+        }
+    }
+    return out;
+}
+
+std::string Screen::render_row_ansi(int row) const {
+    std::string out;
+    if (row >= 0 && row < rows()) {
+        append_ansi(out, active_->row(row));
+    }
+    return out;
+}
+
+CellView Screen::cell(int row, int col) const {
+    if (row < 0 || row >= rows() || col < 0 || col >= cols()) {
+        return CellView();
+    }
+    return active_->row(row).view(col);
+}
+
+void Screen::damage(int first, int last_exclusive) {
+    ++generation_;
+    if (all_damaged_) {
+        return;
+    }
+    first = std::max(first, 0);
+    last_exclusive = std::min(last_exclusive, rows());
+    if (first == 0 && last_exclusive == rows()) {
+        all_damaged_ = true;
+        return;
+    }
+    for (int row = first; row < last_exclusive; ++row) {
+        damaged_[static_cast<std::size_t>(row)] = 1;
+    }
+    if (first < last_exclusive) {
+        damage_first_ = damage_first_ < 0 ? first : std::min(damage_first_, first);
+        damage_last_ = std::max(damage_last_, last_exclusive - 1);
+    }
+}
+
+void Screen::damage_all() {
+    ++generation_;
+    all_damaged_ = true;
+}
+
+std::optional<RowRange> Screen::damaged_rows() const {
+    if (all_damaged_) {
+        return RowRange{0, rows() - 1};
+    }
+    if (damage_first_ < 0) {
+        return std::nullopt;
+    }
+    return RowRange{damage_first_, damage_last_};
+}
+
+bool Screen::row_damaged(int row) const {
+    if (row < 0 || row >= rows()) {
+        return false;
+    }
+    return all_damaged_ || damaged_[static_cast<std::size_t>(row)] != 0;
+}
+
+void Screen::clear_damage() {
+    if (damage_first_ >= 0) {
+        std::fill(damaged_.begin() + damage_first_, damaged_.begin() + damage_last_ + 1, 0);
+    }
+    damage_first_ = -1;
+    damage_last_ = -1;
+    all_damaged_ = false;
+}
+
+void Screen::FilterSink::forward(std::string_view bytes) {
+    vterm_input_write(screen_.vt_.get(), bytes.data(), bytes.size());
+}
+
+void Screen::FilterSink::private_mode(int mode, bool enabled) {
+    screen_.modes_.set_private_mode(mode, enabled);
+    ++screen_.generation_;
+}
+
+void Screen::FilterSink::keypad_mode(bool application) {
+    screen_.modes_.application_keypad = application;
+    ++screen_.generation_;
+}
+
+void Screen::FilterSink::reset(bool hard) {
+    // libvterm 0.1.4 resets its own modes but reports neither them nor the
+    // return to the primary screen that a full reset (RIS) means.
+    screen_.modes_ = Modes();
+    if (hard) {
+        screen_.switch_buffer(false);
+        screen_.reverse_video_ = false;
+    }
+    ++screen_.generation_;
+}
+
+void Screen::FilterSink::erase_scrollback() {
+    screen_.scrollback_.clear();
+    ++screen_.generation_;
+}
+
+} // namespace sb::term

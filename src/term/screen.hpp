@@ -1,0 +1,189 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "term/cell.hpp"
+#include "term/input_filter.hpp"
+#include "term/modes.hpp"
+#include "term/query_replies.hpp"
+#include "term/row_ring.hpp"
+#include "term/scrollback.hpp"
+
+struct VTerm;
+struct VTermState;
+
+namespace sb::term {
+
+enum class CursorShape { Block, Underline, Bar };
+
+struct Cursor {
+    int row = 0;
+    int col = 0;
+    bool visible = true;
+    CursorShape shape = CursorShape::Block;
+    bool blink = true;
+
+    bool operator==(const Cursor&) const = default;
+};
+
+// Rows [first, last] changed since damage was last cleared.
+struct RowRange {
+    int first = 0;
+    int last = 0;
+
+    bool operator==(const RowRange&) const = default;
+};
+
+struct AnsiOptions {
+    // How many of the newest scrollback lines come before the screen.
+    int scrollback_lines = 0;
+    // Replay: every screen row is written, lines end with CR LF, and the
+    // cursor's position and visibility come last, so that writing the result
+    // to an empty terminal of the same size (cursor at the top left)
+    // reproduces the screen. Otherwise (capture, like `tmux capture-pane -e
+    // -p`) lines end with LF and trailing empty rows are left out.
+    bool replay = false;
+};
+
+struct ScreenOptions {
+    int rows = 24;
+    int cols = 80;
+    int scrollback_lines = 10000;
+    ReportedColors colors;
+};
+
+// The screen model of one worker's terminal: every byte the worker prints is
+// fed through libvterm's parser (behind InputFilter), and the result is kept
+// here in compact rows rather than libvterm's VTermScreen, whose 40-byte cells
+// and buffer moves on every scrolled line made it the bottleneck.
+//
+// Not copyable or movable: libvterm holds a pointer to it.
+class Screen {
+public:
+    using ReplyHandler = std::function<void(std::string_view)>;
+
+    Screen(int rows, int cols, int scrollback_lines);
+    explicit Screen(const ScreenOptions& options);
+    ~Screen();
+    Screen(const Screen&) = delete;
+    Screen& operator=(const Screen&) = delete;
+
+    // Parses output of the application. Sequences and code points may be
+    // split across calls anywhere.
+    void feed(std::string_view bytes);
+
+    // Receives the answers to terminal queries (DA, CPR, OSC 10/11, XTVERSION,
+    // ...), which the owner writes back to the application; without a
+    // handler they are dropped.
+    void set_reply_handler(ReplyHandler handler);
+    void set_reported_colors(const ReportedColors& colors) { colors_ = colors; }
+
+    // Changes the size without reflowing: rows leave from the bottom while
+    // they are empty and below the cursor, then from the top (into the
+    // scrollback); columns are cut or added on the right.
+    void resize(int rows, int cols);
+    int rows() const;
+    int cols() const;
+
+    // Text of the visible screen, one string per row (see plain_text).
+    std::vector<std::string> visible_lines() const;
+    std::string row_text(int row) const;
+    // The newest `scrollback_lines` lines of scrollback then the screen, joined
+    // by '\n' without a final one. Trailing empty screen rows are left out, so
+    // a mostly empty screen does not end in a run of blank lines.
+    std::string text(int scrollback_lines = 0) const;
+    // The newest `last_n` scrollback lines, oldest first.
+    std::vector<std::string> scrollback_lines(int last_n) const;
+    std::size_t scrollback_size() const { return scrollback_.size(); }
+    // Approximate bytes the scrollback holds.
+    std::size_t scrollback_memory() const { return scrollback_.memory_bytes(); }
+    // A scrollback line as a row of cells, 0 being the oldest kept.
+    Row scrollback_row(std::size_t index) const { return scrollback_.line(index).expand(); }
+
+    std::string render_ansi(const AnsiOptions& options = {}) const;
+    // One visible row with SGR sequences (see append_ansi).
+    std::string render_row_ansi(int row) const;
+
+    CellView cell(int row, int col) const;
+
+    Cursor cursor() const { return cursor_; }
+    bool alternate_screen() const { return active_ == &alternate_; }
+    const Modes& modes() const { return modes_; }
+    bool bracketed_paste() const { return modes_.bracketed_paste; }
+    bool focus_reporting() const { return modes_.focus_reporting; }
+    bool application_cursor_keys() const { return modes_.application_cursor_keys; }
+    MouseTracking mouse_tracking() const { return modes_.mouse_tracking; }
+    MouseEncoding mouse_encoding() const { return modes_.mouse_encoding; }
+    // Reverse video for the whole screen (DECSCNM).
+    bool reverse_video() const { return reverse_video_; }
+    const std::string& title() const { return title_; }
+    // Bytes held between feeds for an unfinished sequence; bounded.
+    std::size_t buffered_bytes() const { return filter_.buffered_bytes(); }
+
+    // Grows whenever anything visible changes: cells, cursor, title, modes.
+    std::uint64_t generation() const { return generation_; }
+    // Which rows changed since clear_damage(). A change of size or buffer
+    // (alternate screen) damages every row.
+    std::optional<RowRange> damaged_rows() const;
+    bool row_damaged(int row) const;
+    void clear_damage();
+
+private:
+    friend struct VTermGlue;
+
+    // What InputFilter reports, applied to this screen.
+    class FilterSink final : public InputFilter::Sink {
+    public:
+        explicit FilterSink(Screen& screen) : screen_(screen) {}
+        void forward(std::string_view bytes) override;
+        void private_mode(int mode, bool enabled) override;
+        void keypad_mode(bool application) override;
+        void reset(bool hard) override;
+        void erase_scrollback() override;
+
+    private:
+        Screen& screen_;
+    };
+
+    struct VTermDeleter {
+        void operator()(VTerm* vt) const;
+    };
+
+    void reply(std::string_view bytes) const;
+    void damage(int first, int last_exclusive);
+    void damage_all();
+    void switch_buffer(bool alternate);
+    void resize_buffer(RowRing& buffer, int rows, int cols, bool active, int& removed_top);
+
+    ReportedColors colors_;
+    RowRing primary_;
+    RowRing alternate_;
+    RowRing* active_;
+    Scrollback scrollback_;
+    Style pen_;
+    Cursor cursor_;
+    Modes modes_;
+    bool reverse_video_ = false;
+    std::string title_;
+    ReplyHandler reply_handler_;
+
+    std::vector<std::uint8_t> damaged_;
+    bool all_damaged_ = true;
+    int damage_first_ = -1;
+    int damage_last_ = -1;
+    std::uint64_t generation_ = 0;
+
+    FilterSink sink_{*this};
+    InputFilter filter_{sink_};
+    std::unique_ptr<VTerm, VTermDeleter> vt_;
+    VTermState* state_ = nullptr;
+};
+
+} // namespace sb::term

@@ -1,0 +1,18 @@
+#pragma once
+
+#include <string>
+
+namespace sb::term {
+
+// Whether libvterm may treat the code point as a combining mark, that is
+// append it to the glyph before it instead of starting a new cell. A superset
+// of libvterm 0.1.4's own table (which it does not export): Unicode's
+// nonspacing, enclosing and format characters plus the few others libvterm
+// combines.
+bool is_combining(char32_t code_point);
+
+// Appends the UTF-8 encoding of the code point; anything past U+10FFFF or a
+// surrogate becomes U+FFFD.
+void append_utf8(std::string& out, char32_t code_point);
+
+} // namespace sb::term

@@ -1,0 +1,145 @@
+#include "util/uv.hpp"
+
+namespace sb::util {
+
+namespace {
+
+// The state (handle and callback) lives until libuv's close callback, so a
+// callback that destroys its own owner finishes safely; `closed` keeps a
+// callback from running once its owner is gone.
+template <typename State>
+void close_and_free(State* state) {
+    state->closed = true;
+    auto* handle = reinterpret_cast<uv_handle_t*>(&state->handle);
+    uv_close(handle, [](uv_handle_t* done) { delete static_cast<State*>(done->data); });
+}
+
+} // namespace
+
+struct Timer::State {
+    uv_timer_t handle;
+    std::function<void()> callback;
+    bool closed = false;
+};
+
+Timer::Timer(uv_loop_t* loop) : state_(new State) {
+    uv_timer_init(loop, &state_->handle);
+    state_->handle.data = state_;
+}
+
+Timer::~Timer() { close_and_free(state_); }
+
+void Timer::start(std::chrono::milliseconds delay, std::function<void()> callback) {
+    state_->callback = std::move(callback);
+    const auto ms = delay.count() < 0 ? 0 : static_cast<std::uint64_t>(delay.count());
+    uv_timer_start(
+        &state_->handle,
+        [](uv_timer_t* handle) {
+            auto* state = static_cast<State*>(handle->data);
+            // A timer fires once; taking the callback out lets it start the
+            // timer again with a new one.
+            auto callback = std::move(state->callback);
+            state->callback = nullptr;
+            if (!state->closed && callback) {
+                callback();
+            }
+        },
+        ms, 0);
+}
+
+void Timer::stop() { uv_timer_stop(&state_->handle); }
+
+bool Timer::active() const {
+    return uv_is_active(reinterpret_cast<const uv_handle_t*>(&state_->handle)) != 0;
+}
+
+struct Poll::State {
+    uv_poll_t handle;
+    std::function<void(int, int)> callback;
+    int events = 0;
+    bool closed = false;
+};
+
+Poll::Poll(uv_loop_t* loop, int fd) : state_(new State) {
+    uv_poll_init(loop, &state_->handle, fd);
+    state_->handle.data = state_;
+}
+
+Poll::~Poll() { close_and_free(state_); }
+
+int Poll::start(int events, std::function<void(int status, int events)> callback) {
+    state_->callback = std::move(callback);
+    return change(events);
+}
+
+int Poll::change(int events) {
+    if (events == 0) {
+        stop();
+        return 0;
+    }
+    state_->events = events;
+    return uv_poll_start(&state_->handle, events, [](uv_poll_t* handle, int status, int ready) {
+        auto* state = static_cast<State*>(handle->data);
+        if (!state->closed && state->callback) {
+            state->callback(status, ready);
+        }
+    });
+}
+
+void Poll::stop() {
+    state_->events = 0;
+    uv_poll_stop(&state_->handle);
+}
+
+int Poll::events() const { return state_->events; }
+
+struct Signal::State {
+    uv_signal_t handle;
+    std::function<void()> callback;
+    bool closed = false;
+};
+
+Signal::Signal(uv_loop_t* loop) : state_(new State) {
+    uv_signal_init(loop, &state_->handle);
+    state_->handle.data = state_;
+}
+
+Signal::~Signal() { close_and_free(state_); }
+
+int Signal::start(int signum, std::function<void()> callback) {
+    state_->callback = std::move(callback);
+    return uv_signal_start(
+        &state_->handle,
+        [](uv_signal_t* handle, int) {
+            auto* state = static_cast<State*>(handle->data);
+            if (!state->closed && state->callback) {
+                state->callback();
+            }
+        },
+        signum);
+}
+
+void Signal::stop() { uv_signal_stop(&state_->handle); }
+
+struct Async::State {
+    uv_async_t handle;
+    std::function<void()> callback;
+    bool closed = false;
+};
+
+Async::Async(uv_loop_t* loop, std::function<void()> callback) : state_(new State) {
+    state_->callback = std::move(callback);
+    uv_async_init(loop, &state_->handle, [](uv_async_t* handle) {
+        auto* state = static_cast<State*>(handle->data);
+        if (!state->closed && state->callback) {
+            state->callback();
+        }
+    });
+    state_->handle.data = state_;
+}
+
+Async::~Async() { close_and_free(state_); }
+
+void Async::send() { uv_async_send(&state_->handle); }
+
+} // namespace sb::util

@@ -1,0 +1,83 @@
+#pragma once
+
+#include <uv.h>
+
+#include <chrono>
+#include <functional>
+
+namespace sb::util {
+
+// RAII owners of libuv handles. Each allocates its handle on the heap and, on
+// destruction, closes it and frees it in the close callback, as libuv
+// requires: the memory of a handle must live until its close callback runs.
+// Callbacks never run after the owner is gone.
+
+class Timer {
+public:
+    explicit Timer(uv_loop_t* loop);
+    ~Timer();
+    Timer(const Timer&) = delete;
+    Timer& operator=(const Timer&) = delete;
+
+    void start(std::chrono::milliseconds delay, std::function<void()> callback);
+    void stop();
+    bool active() const;
+
+private:
+    struct State;
+    State* state_;
+};
+
+class Poll {
+public:
+    // Watches `fd` (not owned) for readiness.
+    Poll(uv_loop_t* loop, int fd);
+    ~Poll();
+    Poll(const Poll&) = delete;
+    Poll& operator=(const Poll&) = delete;
+
+    // `events` is a mask of UV_READABLE, UV_WRITABLE, UV_DISCONNECT; the
+    // callback gets libuv's status (negative errno) and the ready events.
+    // Calling start again changes the mask and keeps the callback.
+    int start(int events, std::function<void(int status, int events)> callback);
+    int change(int events);
+    void stop();
+    int events() const;
+
+private:
+    struct State;
+    State* state_;
+};
+
+class Signal {
+public:
+    explicit Signal(uv_loop_t* loop);
+    ~Signal();
+    Signal(const Signal&) = delete;
+    Signal& operator=(const Signal&) = delete;
+
+    int start(int signum, std::function<void()> callback);
+    void stop();
+
+private:
+    struct State;
+    State* state_;
+};
+
+// Runs a callback on the loop thread once the loop is woken from anywhere
+// (another thread or a signal handler).
+class Async {
+public:
+    Async(uv_loop_t* loop, std::function<void()> callback);
+    ~Async();
+    Async(const Async&) = delete;
+    Async& operator=(const Async&) = delete;
+
+    void send();
+
+private:
+    struct State;
+    State* state_;
+};
+
+} // namespace sb::util

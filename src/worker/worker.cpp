@@ -1,0 +1,408 @@
+#include "worker/worker.hpp"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "pty/pty.hpp"
+#include "util/log.hpp"
+
+namespace sb::worker {
+
+namespace {
+
+std::shared_ptr<spdlog::logger> logger() {
+    static auto log = sb::log::get("worker");
+    return log;
+}
+
+// How long the rest of a worker's output may take to arrive after its
+// process ended before the processes still holding its terminal are killed.
+constexpr std::chrono::milliseconds drain_grace{1000};
+
+// A read callback handles at most this much before giving other workers and
+// clients their turn; the poll is level-triggered, so the rest comes next.
+constexpr std::size_t read_budget = 1 << 20;
+
+} // namespace
+
+std::string_view to_string(State state) {
+    switch (state) {
+    case State::Starting:
+        return "starting";
+    case State::Running:
+        return "running";
+    case State::Exited:
+        return "exited";
+    case State::Restarting:
+        return "restarting";
+    case State::Stopped:
+        return "stopped";
+    case State::Failed:
+        return "failed";
+    }
+    return "unknown";
+}
+
+Worker::Worker(uv_loop_t* loop, Reaper& reaper, WorkerConfig config, Listener listener)
+    : loop_(loop), reaper_(reaper), config_(std::move(config)), listener_(std::move(listener)),
+      policy_(config_.restart, config_.restart_timing),
+      screen_(std::make_unique<term::Screen>(config_.size.rows, config_.size.cols,
+                                             config_.scrollback)),
+      stop_timer_(loop), restart_timer_(loop), drain_timer_(loop) {}
+
+Worker::~Worker() {
+    if (pid_ > 0 && !exit_seen_) {
+        // The server is going away without a graceful stop; leave nothing behind.
+        reaper_.forget(pid_);
+        pty::signal_session(pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
+    }
+    close_pty();
+}
+
+void Worker::start() {
+    if (state_ == State::Running || state_ == State::Starting) {
+        return;
+    }
+    restart_timer_.stop();
+    policy_.reset();
+    stop_requested_ = false;
+    if (!exit_seen_ || !output_ended_) {
+        // The previous run is still ending; it starts again when it has.
+        restart_requested_ = true;
+        return;
+    }
+    spawn_now();
+}
+
+void Worker::spawn_now() {
+    restart_timer_.stop();
+    close_pty();
+    set_state(State::Starting);
+    // A new run gets a new terminal: the final screen of the last run stays
+    // readable only until here.
+    screen_ = std::make_unique<term::Screen>(config_.size.rows, config_.size.cols,
+                                             config_.scrollback);
+    screen_->set_reply_handler([this](std::string_view reply) { write(reply); });
+
+    auto opened = pty::open_pty(config_.size.cols, config_.size.rows);
+    if (auto* error = std::get_if<pty::PtyError>(&opened)) {
+        logger()->error("{}: cannot open a terminal: {}", config_.name, error->message);
+        set_state(State::Failed, "cannot open a terminal: " + error->message);
+        emit("worker_failed", {{"reason", reason_}});
+        return;
+    }
+    auto& terminal = std::get<pty::Pty>(opened);
+    auto spawned = pty::spawn(config_.spawn, terminal.slave.get());
+    // The child has its own copy; ours would keep the end of output from
+    // ever being seen.
+    terminal.slave.reset();
+    if (auto* error = std::get_if<pty::SpawnError>(&spawned)) {
+        logger()->error("{}: {}", config_.name, error->message);
+        set_state(State::Failed, error->message);
+        emit("worker_failed", {{"reason", reason_}});
+        return;
+    }
+    pid_ = std::get<pid_t>(spawned);
+    master_ = std::move(terminal.master);
+    output_ended_ = false;
+    exit_seen_ = false;
+    write_queue_.clear();
+    write_offset_ = 0;
+    write_queue_bytes_ = 0;
+    started_at_ = Clock::now();
+    last_output_ = started_at_;
+    last_exit_ = {};
+    poll_ = std::make_unique<util::Poll>(loop_, master_.get());
+    poll_->start(UV_READABLE, [this](int status, int events) { on_poll(status, events); });
+    set_state(State::Running);
+    logger()->info("{}: started, pid {}", config_.name, pid_);
+    emit("worker_started", {{"pid", pid_}});
+    // Watching may report at once a child that has already ended, so it
+    // comes after the start has been told.
+    reaper_.watch(pid_, [this](int wait_status) { on_child_exit(wait_status); });
+}
+
+void Worker::on_poll(int status, int events) {
+    if (status < 0) {
+        // EBADF and friends: the terminal is gone; treat it as the end of output.
+        logger()->warn("{}: terminal poll failed: {}", config_.name, uv_strerror(status));
+        on_output_end();
+        return;
+    }
+    if ((events & UV_WRITABLE) != 0) {
+        flush_writes();
+    }
+    if ((events & (UV_READABLE | UV_DISCONNECT)) != 0) {
+        read_output();
+    }
+}
+
+void Worker::read_output() {
+    char buffer[65536];
+    std::size_t total = 0;
+    while (master_ && !output_ended_ && total < read_budget) {
+        const ssize_t n = ::read(master_.get(), buffer, sizeof buffer);
+        if (n > 0) {
+            total += static_cast<std::size_t>(n);
+            screen_->feed(std::string_view(buffer, static_cast<std::size_t>(n)));
+            continue;
+        }
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0 && errno == EAGAIN) {
+            break;
+        }
+        // EIO (no process holds the terminal any more) or 0: the end of output.
+        on_output_end();
+        break;
+    }
+    if (total > 0) {
+        last_output_ = Clock::now();
+    }
+}
+
+void Worker::write(std::string_view bytes) {
+    if (bytes.empty() || !master_ || output_ended_) {
+        return;
+    }
+    write_queue_.emplace_back(bytes);
+    write_queue_bytes_ += bytes.size();
+    flush_writes();
+}
+
+void Worker::flush_writes() {
+    while (!write_queue_.empty() && master_) {
+        const std::string& front = write_queue_.front();
+        const ssize_t n =
+            ::write(master_.get(), front.data() + write_offset_, front.size() - write_offset_);
+        if (n > 0) {
+            write_offset_ += static_cast<std::size_t>(n);
+            write_queue_bytes_ -= static_cast<std::size_t>(n);
+            if (write_offset_ == front.size()) {
+                write_queue_.pop_front();
+                write_offset_ = 0;
+            }
+            continue;
+        }
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0 && errno == EAGAIN) {
+            break;
+        }
+        logger()->warn("{}: writing to the terminal failed: {}; {} bytes dropped", config_.name,
+                       n < 0 ? std::strerror(errno) : "closed", write_queue_bytes_);
+        write_queue_.clear();
+        write_offset_ = 0;
+        write_queue_bytes_ = 0;
+        break;
+    }
+    update_poll();
+}
+
+void Worker::update_poll() {
+    if (!poll_) {
+        return;
+    }
+    int events = 0;
+    if (!output_ended_) {
+        events |= UV_READABLE;
+    }
+    if (!write_queue_.empty()) {
+        events |= UV_WRITABLE;
+    }
+    if (events != poll_->events()) {
+        poll_->change(events);
+    }
+}
+
+void Worker::on_child_exit(int wait_status) {
+    exit_seen_ = true;
+    exit_wait_status_ = wait_status;
+    if (output_ended_) {
+        finish_run();
+        return;
+    }
+    // What the child printed last may still be in the terminal; read it
+    // before the exit is reported (reaching the end of output finishes the
+    // run from there). Processes it left behind that still hold the
+    // terminal get a grace period, then are killed.
+    read_output();
+    if (!output_ended_) {
+        drain_timer_.start(drain_grace, [this] {
+            logger()->info("{}: processes left behind still hold the terminal; killing them",
+                           config_.name);
+            pty::signal_session(pid_, SIGKILL);
+            read_output();
+            on_output_end();
+        });
+    }
+}
+
+void Worker::on_output_end() {
+    if (output_ended_) {
+        return;
+    }
+    output_ended_ = true;
+    update_poll();
+    if (exit_seen_) {
+        finish_run();
+    }
+}
+
+void Worker::finish_run() {
+    drain_timer_.stop();
+    stop_timer_.stop();
+    const pid_t ended_pid = pid_;
+    // Grandchildren may outlive the exit of the worker's main process; a
+    // finished run leaves none of its session behind.
+    pty::signal_session(ended_pid, SIGKILL);
+    close_pty();
+
+    last_exit_ = {};
+    bool failed = true;
+    if (WIFEXITED(exit_wait_status_)) {
+        last_exit_.code = WEXITSTATUS(exit_wait_status_);
+        failed = *last_exit_.code != 0;
+    } else if (WIFSIGNALED(exit_wait_status_)) {
+        last_exit_.signal = WTERMSIG(exit_wait_status_);
+    }
+    nlohmann::json fields = {{"pid", ended_pid}};
+    fields["code"] = last_exit_.code ? nlohmann::json(*last_exit_.code) : nlohmann::json(nullptr);
+    fields["signal"] =
+        last_exit_.signal ? nlohmann::json(*last_exit_.signal) : nlohmann::json(nullptr);
+    const std::string how = last_exit_.code ? "exit status " + std::to_string(*last_exit_.code)
+                            : last_exit_.signal
+                                ? std::string("signal ") + ::strsignal(*last_exit_.signal)
+                                : std::string("unknown status");
+    logger()->info("{}: pid {} ended ({})", config_.name, ended_pid, how);
+
+    if (stop_requested_) {
+        stop_requested_ = false;
+        set_state(State::Stopped, "stopped by request (" + how + ")");
+        emit("worker_exited", fields);
+        emit("worker_stopped", {{"reason", reason_}});
+        auto waiters = std::move(stop_waiters_);
+        stop_waiters_.clear();
+        if (restart_requested_) {
+            restart_requested_ = false;
+            spawn_now();
+        }
+        for (auto& waiter : waiters) {
+            waiter();
+        }
+        return;
+    }
+    set_state(State::Exited, how);
+    emit("worker_exited", fields);
+    if (restart_requested_) {
+        restart_requested_ = false;
+        spawn_now();
+        return;
+    }
+
+    const auto decision = policy_.on_exit(failed, started_at_, Clock::now());
+    switch (decision.action) {
+    case RestartPolicy::Action::Stay:
+        break;
+    case RestartPolicy::Action::Park:
+        set_state(State::Failed,
+                  "crash loop: more than " +
+                      std::to_string(policy_.timing().max_restarts_in_window) + " restarts within " +
+                      std::to_string(policy_.timing().crash_window.count() / 1000) + " s (last: " +
+                      how + ")");
+        logger()->warn("{}: {}", config_.name, reason_);
+        emit("worker_failed", {{"reason", reason_}});
+        break;
+    case RestartPolicy::Action::Restart:
+        ++restarts_;
+        set_state(State::Restarting, how);
+        emit("worker_restarting",
+             {{"delay_ms", decision.delay.count()}, {"restarts", restarts_}});
+        logger()->info("{}: restarting in {} ms (restart {})", config_.name,
+                       decision.delay.count(), restarts_);
+        restart_timer_.start(decision.delay, [this] { spawn_now(); });
+        break;
+    }
+}
+
+void Worker::stop(std::function<void()> done, std::optional<std::chrono::milliseconds> timeout) {
+    restart_timer_.stop();
+    restart_requested_ = false;
+    if (exit_seen_ && output_ended_) {
+        if (state_ == State::Restarting || state_ == State::Exited || state_ == State::Failed) {
+            set_state(State::Stopped, "stopped by request");
+            emit("worker_stopped", {{"reason", reason_}});
+        }
+        if (done) {
+            done();
+        }
+        return;
+    }
+    if (done) {
+        stop_waiters_.push_back(std::move(done));
+    }
+    if (stop_requested_) {
+        return;
+    }
+    stop_requested_ = true;
+    if (!exit_seen_) {
+        logger()->info("{}: stopping pid {} (SIGHUP, SIGTERM; SIGKILL after {} ms)", config_.name,
+                       pid_, timeout.value_or(config_.stop_timeout).count());
+        pty::signal_session(pid_, SIGHUP);
+        pty::signal_session(pid_, SIGTERM);
+    }
+    const auto limit = timeout.value_or(config_.stop_timeout);
+    stop_timer_.start(limit, [this, limit] {
+        logger()->warn("{}: still running {} ms after SIGTERM; sending SIGKILL", config_.name,
+                       limit.count());
+        pty::signal_session(pid_, SIGKILL);
+    });
+}
+
+void Worker::restart() {
+    policy_.reset();
+    if (exit_seen_ && output_ended_) {
+        restart_timer_.stop();
+        stop_requested_ = false;
+        spawn_now();
+        return;
+    }
+    stop();
+    restart_requested_ = true;
+}
+
+void Worker::resize(int cols, int rows) {
+    config_.size = {cols, rows};
+    screen_->resize(rows, cols);
+    if (master_) {
+        pty::set_window_size(master_.get(), cols, rows);
+    }
+}
+
+void Worker::close_pty() {
+    poll_.reset();
+    master_.reset();
+    write_queue_.clear();
+    write_offset_ = 0;
+    write_queue_bytes_ = 0;
+}
+
+void Worker::set_state(State state, std::string reason) {
+    state_ = state;
+    reason_ = std::move(reason);
+}
+
+void Worker::emit(std::string type, nlohmann::json fields) {
+    if (listener_) {
+        listener_(*this, WorkerEvent{std::move(type), std::move(fields)});
+    }
+}
+
+} // namespace sb::worker

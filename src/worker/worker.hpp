@@ -1,0 +1,141 @@
+#pragma once
+
+#include <sys/types.h>
+#include <uv.h>
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "pty/spawn.hpp"
+#include "term/screen.hpp"
+#include "util/fd.hpp"
+#include "util/uv.hpp"
+#include "worker/reaper.hpp"
+#include "worker/restart_policy.hpp"
+#include "workspace/workspace.hpp"
+
+namespace sb::worker {
+
+enum class State { Starting, Running, Exited, Restarting, Stopped, Failed };
+std::string_view to_string(State state);
+
+// How the last run of a worker ended.
+struct ExitStatus {
+    std::optional<int> code;
+    std::optional<int> signal;
+};
+
+struct WorkerConfig {
+    std::string name;
+    pty::SpawnSpec spawn;
+    workspace::Size size;
+    int scrollback = 10000;
+    workspace::RestartPolicy restart = workspace::RestartPolicy::OnFailure;
+    std::chrono::milliseconds stop_timeout{10000};
+    RestartTiming restart_timing;
+};
+
+// A state change of a worker, as DESIGN's events name it: "worker_started",
+// "worker_exited", "worker_restarting", "worker_failed", "worker_stopped".
+struct WorkerEvent {
+    std::string type;
+    nlohmann::json fields;
+};
+
+// One supervised child under its own PTY: spawns it, feeds everything it
+// prints into its screen model, writes to it through one ordered queue,
+// reaps it, and restarts it by its policy.
+class Worker {
+public:
+    using Listener = std::function<void(Worker&, const WorkerEvent&)>;
+
+    Worker(uv_loop_t* loop, Reaper& reaper, WorkerConfig config, Listener listener);
+    ~Worker();
+    Worker(const Worker&) = delete;
+    Worker& operator=(const Worker&) = delete;
+
+    // Starts the worker unless it is running; clears the restart history.
+    void start();
+    // Ends the worker: SIGHUP and SIGTERM to its session, SIGKILL after
+    // stop_timeout (or `timeout` when given). `done` runs once it has ended
+    // (at once if it is not running).
+    void stop(std::function<void()> done = {},
+              std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+    // Stops it (if running) and starts it again.
+    void restart();
+    // The child's terminal size and the screen model follow.
+    void resize(int cols, int rows);
+    // Queues bytes for the child's terminal, in order.
+    void write(std::string_view bytes);
+
+    const std::string& name() const { return config_.name; }
+    const WorkerConfig& config() const { return config_; }
+    State state() const { return state_; }
+    // Why the worker is in its state ("exec claude: No such file or
+    // directory", "crash loop: ...").
+    const std::string& reason() const { return reason_; }
+    pid_t pid() const { return pid_; }
+    int restarts() const { return restarts_; }
+    const ExitStatus& last_exit() const { return last_exit_; }
+    Clock::time_point started_at() const { return started_at_; }
+    Clock::time_point last_output() const { return last_output_; }
+    const term::Screen& screen() const { return *screen_; }
+    std::size_t pending_write_bytes() const { return write_queue_bytes_; }
+    // True when no run is in progress: the last one (if any) has both
+    // exited and finished its output.
+    bool finished() const { return exit_seen_ && output_ended_; }
+
+private:
+    void spawn_now();
+    void on_poll(int status, int events);
+    void read_output();
+    void flush_writes();
+    void update_poll();
+    void on_child_exit(int wait_status);
+    void on_output_end();
+    void finish_run();
+    void close_pty();
+    void set_state(State state, std::string reason = {});
+    void emit(std::string type, nlohmann::json fields = nlohmann::json::object());
+
+    uv_loop_t* loop_;
+    Reaper& reaper_;
+    WorkerConfig config_;
+    Listener listener_;
+    RestartPolicy policy_;
+
+    State state_ = State::Stopped;
+    std::string reason_;
+    pid_t pid_ = 0;
+    int restarts_ = 0;
+    ExitStatus last_exit_;
+    Clock::time_point started_at_{};
+    Clock::time_point last_output_{};
+
+    std::unique_ptr<term::Screen> screen_;
+    util::ScopedFd master_;
+    std::unique_ptr<util::Poll> poll_;
+    bool output_ended_ = true;
+    bool exit_seen_ = true;
+    int exit_wait_status_ = 0;
+
+    std::deque<std::string> write_queue_;
+    std::size_t write_offset_ = 0;
+    std::size_t write_queue_bytes_ = 0;
+
+    bool stop_requested_ = false;
+    bool restart_requested_ = false;
+    std::vector<std::function<void()>> stop_waiters_;
+    util::Timer stop_timer_;
+    util::Timer restart_timer_;
+    util::Timer drain_timer_;
+};
+
+} // namespace sb::worker

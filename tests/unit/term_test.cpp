@@ -1,0 +1,599 @@
+#include <chrono>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "term/screen.hpp"
+
+using sb::term::AnsiOptions;
+using sb::term::CellView;
+using sb::term::Color;
+using sb::term::MouseEncoding;
+using sb::term::MouseTracking;
+using sb::term::RowRange;
+using sb::term::Screen;
+using sb::term::Underline;
+
+namespace {
+
+// A screen that records every reply it sends back to the application.
+struct ReplyingScreen {
+    explicit ReplyingScreen(int rows = 24, int cols = 80, int scrollback = 100)
+        : screen(rows, cols, scrollback) {
+        screen.set_reply_handler([this](std::string_view bytes) { replies += bytes; });
+    }
+    Screen screen;
+    std::string replies;
+};
+
+std::vector<std::string> numbered_lines(int first, int last) {
+    std::vector<std::string> lines;
+    for (int i = first; i <= last; ++i) {
+        lines.push_back("line " + std::to_string(i));
+    }
+    return lines;
+}
+
+// Cells compared as a person sees them: a blank never written and a space
+// look the same.
+bool same_cell(const CellView& a, const CellView& b) {
+    const auto shown = [](char32_t code) { return code == 0 ? U' ' : code; };
+    return shown(a.code_point) == shown(b.code_point) && a.width == b.width && a.style == b.style &&
+           std::u32string(a.marks.begin(), a.marks.end()) ==
+               std::u32string(b.marks.begin(), b.marks.end());
+}
+
+void check_same_screen(const Screen& a, const Screen& b) {
+    REQUIRE(a.rows() == b.rows());
+    REQUIRE(a.cols() == b.cols());
+    for (int row = 0; row < a.rows(); ++row) {
+        for (int col = 0; col < a.cols(); ++col) {
+            INFO("row ", row, " col ", col);
+            CHECK(same_cell(a.cell(row, col), b.cell(row, col)));
+        }
+    }
+    CHECK(a.visible_lines() == b.visible_lines());
+    CHECK(a.cursor() == b.cursor());
+}
+
+// Everything a program might print, for comparing ways of feeding it.
+std::string busy_stream() {
+    std::string s;
+    s += "\x1b]2;a title that is longer than sixty-four bytes, libvterm's own buffer\x07";
+    s += "\x1b[?2004h\x1b[?1004h";
+    for (int i = 0; i < 40; ++i) {
+        s += "\x1b[1;3" + std::to_string(i % 8) + "mline " + std::to_string(i) +
+             "\x1b[0m \xe4\xbd\xa0\xe5\xa5\xbd e\xcc\x81 \xf0\x9f\x98\x80 "
+             "\x1b[38;5;200mpink\x1b[48;2;10;20;30m rgb \x1b[m\r\n";
+    }
+    s += "\x1b[?1049h\x1b[2J\x1b[Halternate\x1b[5;5Hthere\x1b[?1049l";
+    s += "\x1b[3;1H\x1b[2K\x1b[41mred row\x1b[K\x1b[m\x1b[10;20H";
+    return s;
+}
+
+} // namespace
+
+TEST_SUITE("term") {
+    TEST_CASE("plain text with CR LF and a bare LF") {
+        Screen screen(5, 20, 10);
+        screen.feed("hello\r\nworld\r\nab\ncd");
+        CHECK(screen.visible_lines() ==
+              std::vector<std::string>{"hello", "world", "ab", "  cd", ""});
+        CHECK(screen.text() == "hello\nworld\nab\n  cd");
+        CHECK(screen.cursor().row == 3);
+        CHECK(screen.cursor().col == 4);
+    }
+
+    TEST_CASE("long lines wrap at the right margin") {
+        Screen screen(3, 10, 10);
+        screen.feed("abcdefghijKLM");
+        CHECK(screen.visible_lines() == std::vector<std::string>{"abcdefghij", "KLM", ""});
+        CHECK(screen.cursor().row == 1);
+        CHECK(screen.cursor().col == 3);
+
+        // Exactly filling a line leaves the cursor waiting at its end.
+        Screen exact(3, 10, 10);
+        exact.feed("abcdefghij");
+        CHECK(exact.cursor().row == 0);
+        exact.feed("\r\nnext");
+        CHECK(exact.visible_lines() == std::vector<std::string>{"abcdefghij", "next", ""});
+    }
+
+    TEST_CASE("lines scrolled off the top go to a scrollback capped by line count") {
+        Screen screen(5, 20, 10);
+        std::string out;
+        for (const auto& line : numbered_lines(1, 100)) {
+            out += (out.empty() ? "" : "\r\n") + line;
+        }
+        screen.feed(out);
+        CHECK(screen.visible_lines() == numbered_lines(96, 100));
+        CHECK(screen.scrollback_size() == 10);
+        CHECK(screen.scrollback_lines(10) == numbered_lines(86, 95));
+        CHECK(screen.scrollback_lines(1000) == numbered_lines(86, 95));
+        CHECK(screen.scrollback_lines(2) == numbered_lines(94, 95));
+        CHECK(screen.text(3) == "line 93\nline 94\nline 95\nline 96\nline 97\nline 98\n"
+                                "line 99\nline 100");
+
+        Screen none(5, 20, 0);
+        none.feed(out);
+        CHECK(none.scrollback_size() == 0);
+        CHECK(none.visible_lines() == numbered_lines(96, 100));
+    }
+
+    TEST_CASE("scrollback keeps wide characters, marks and colours") {
+        Screen screen(2, 20, 10);
+        screen.feed("\x1b[31mred\x1b[m \xe4\xbd\xa0 e\xcc\x81\r\nsecond\r\nthird");
+        REQUIRE(screen.scrollback_size() == 1);
+        CHECK(screen.scrollback_lines(1) == std::vector<std::string>{"red \xe4\xbd\xa0 e\xcc\x81"});
+        const auto row = screen.scrollback_row(0);
+        CHECK(row.view(0).style.foreground == Color::indexed(1));
+        CHECK(row.view(4).width == 2);
+        CHECK(row.view(7).marks.size() == 1);
+        CHECK(screen.render_ansi({.scrollback_lines = 1})
+                  .starts_with("\x1b[0;31mred\x1b[0m \xe4\xbd\xa0 e\xcc\x81\n"));
+    }
+
+    TEST_CASE("erase in display and in line") {
+        const std::string filled = "aaaaaaaaaa\r\nbbbbbbbbbb\r\ncccccccccc";
+        Screen screen(3, 10, 10);
+
+        screen.feed(filled + "\x1b[2;4H\x1b[K");
+        CHECK(screen.visible_lines() ==
+              std::vector<std::string>{"aaaaaaaaaa", "bbb", "cccccccccc"});
+        screen.feed("\x1b[1;4H\x1b[1K");
+        CHECK(screen.row_text(0) == "    aaaaaa");
+        screen.feed("\x1b[3;5H\x1b[2K");
+        CHECK(screen.row_text(2).empty());
+
+        screen.feed("\x1b[H\x1b[2J" + filled + "\x1b[2;5H\x1b[J");
+        CHECK(screen.visible_lines() == std::vector<std::string>{"aaaaaaaaaa", "bbbb", ""});
+        screen.feed("\x1b[H\x1b[2J" + filled + "\x1b[2;5H\x1b[1J");
+        CHECK(screen.visible_lines() == std::vector<std::string>{"", "     bbbbb", "cccccccccc"});
+        screen.feed("\x1b[2J");
+        CHECK(screen.text().empty());
+
+        // Erasing uses the current background colour, as xterm does.
+        screen.feed("\x1b[H\x1b[44m\x1b[K\x1b[m");
+        CHECK(screen.cell(0, 9).style.background == Color::indexed(4));
+        CHECK(screen.cell(0, 9).code_point == 0);
+    }
+
+    TEST_CASE("cursor movement") {
+        Screen screen(10, 20, 10);
+        screen.feed("\x1b[5;10HX");
+        CHECK(screen.cell(4, 9).code_point == U'X');
+        CHECK(screen.cursor().row == 4);
+        CHECK(screen.cursor().col == 10);
+        screen.feed("\x1b[2A\x1b[3D");
+        CHECK(screen.cursor().row == 2);
+        CHECK(screen.cursor().col == 7);
+        screen.feed("\x1b[B\x1b[4C");
+        CHECK(screen.cursor().row == 3);
+        CHECK(screen.cursor().col == 11);
+        screen.feed("\x1b[99;99H");
+        CHECK(screen.cursor().row == 9);
+        CHECK(screen.cursor().col == 19);
+        screen.feed("\x1b[H\b\x1b[A");
+        CHECK(screen.cursor().row == 0);
+        CHECK(screen.cursor().col == 0);
+        screen.feed("\x1b[?25l");
+        CHECK_FALSE(screen.cursor().visible);
+        screen.feed("\x1b[?25h");
+        CHECK(screen.cursor().visible);
+    }
+
+    TEST_CASE("insert and delete lines inside a scroll region") {
+        Screen screen(6, 10, 10);
+        screen.feed("r0\r\nr1\r\nr2\r\nr3\r\nr4\r\nr5");
+        screen.feed("\x1b[2;5r\x1b[2H\x1b[L");
+        CHECK(screen.visible_lines() == std::vector<std::string>{"r0", "", "r1", "r2", "r3", "r5"});
+        screen.feed("\x1b[M\x1b[M");
+        CHECK(screen.visible_lines() == std::vector<std::string>{"r0", "r2", "r3", "", "", "r5"});
+        // Scrolling a region that does not start at the top keeps no history.
+        screen.feed("\x1b[5H\n\n\n");
+        CHECK(screen.scrollback_size() == 0);
+        CHECK(screen.row_text(5) == "r5");
+
+        // A region from the top with a status line below it: lines leaving the
+        // top are kept, the status line stays.
+        Screen status(4, 10, 10);
+        status.feed("a\r\nb\r\nc\r\nstatus\x1b[1;3r\x1b[3H\r\nd\r\ne");
+        CHECK(status.visible_lines() == std::vector<std::string>{"c", "d", "e", "status"});
+        CHECK(status.scrollback_lines(10) == std::vector<std::string>{"a", "b"});
+
+        // Reverse index at the top of a region scrolls it down.
+        Screen reverse(3, 10, 10);
+        reverse.feed("x\r\ny\r\nz\x1b[H\x1bM");
+        CHECK(reverse.visible_lines() == std::vector<std::string>{"", "x", "y"});
+    }
+
+    TEST_CASE("insert and delete characters, and left and right margins") {
+        Screen screen(3, 10, 10);
+        screen.feed("abcdef\x1b[1;3H\x1b[2@");
+        CHECK(screen.row_text(0) == "ab  cdef");
+        screen.feed("\x1b[2P");
+        CHECK(screen.row_text(0) == "abcdef");
+        screen.feed("\x1b[1;2H\x1b[3X");
+        CHECK(screen.row_text(0) == "a   ef");
+
+        // DECSLRM: deleting a line moves only the columns inside the margins.
+        Screen margins(3, 6, 10);
+        margins.feed("abcdef\r\nghijkl\r\nmnopqr\x1b[?69h\x1b[2;4s\x1b[1;2H\x1b[M");
+        CHECK(margins.visible_lines() == std::vector<std::string>{"ahijef", "gnopkl", "m   qr"});
+    }
+
+    TEST_CASE("wide characters take two columns and are shown once") {
+        Screen screen(3, 10, 10);
+        screen.feed("\xe4\xbd\xa0\xe5\xa5\xbd"
+                    "ab");
+        CHECK(screen.row_text(0) == "\xe4\xbd\xa0\xe5\xa5\xbd"
+                                    "ab");
+        CHECK(screen.cell(0, 0).width == 2);
+        CHECK(screen.cell(0, 0).code_point == U'\u4f60');
+        CHECK(screen.cell(0, 1).width == 0);
+        CHECK(screen.cell(0, 4).code_point == U'a');
+        CHECK(screen.cursor().col == 6);
+
+        // Writing over half of a wide glyph blanks its other half.
+        screen.feed("\x1b[1;2Hx");
+        CHECK(screen.row_text(0) == " x\xe5\xa5\xbd"
+                                    "ab");
+        CHECK(screen.cell(0, 0).width == 1);
+
+        screen.feed("\r\n\xf0\x9f\x98\x80!");
+        CHECK(screen.cell(1, 0).width == 2);
+        CHECK(screen.cell(1, 0).code_point == U'\U0001F600');
+        CHECK(screen.row_text(1) == "\xf0\x9f\x98\x80!");
+
+        // A wide glyph that does not fit at the end of a line wraps whole.
+        screen.feed("\r\n123456789\xe4\xbd\xa0");
+        CHECK(screen.row_text(1) == "123456789");
+        CHECK(screen.row_text(2) == "\xe4\xbd\xa0");
+    }
+
+    TEST_CASE("combining marks stay with their base character") {
+        Screen screen(3, 10, 10);
+        screen.feed("e\xcc\x81x");
+        CHECK(screen.row_text(0) == "e\xcc\x81x");
+        CHECK(screen.cell(0, 0).marks.size() == 1);
+        CHECK(screen.cell(0, 0).marks[0] == U'\u0301');
+        CHECK(screen.cursor().col == 2);
+
+        // Split across feeds, even inside the mark's bytes.
+        Screen split(3, 10, 10);
+        split.feed("e");
+        split.feed("\xcc");
+        split.feed("\x81");
+        split.feed("x");
+        CHECK(split.row_text(0) == "e\xcc\x81x");
+    }
+
+    TEST_CASE("an endless run of combining marks is cut off") {
+        Screen screen(3, 10, 10);
+        std::string zalgo = "a";
+        for (int i = 0; i < 100000; ++i) {
+            zalgo += "\xcc\x81";
+        }
+        const auto start = std::chrono::steady_clock::now();
+        for (std::size_t at = 0; at < zalgo.size(); at += 1000) {
+            screen.feed(std::string_view(zalgo).substr(at, 1000));
+        }
+        screen.feed("b");
+        CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
+        CHECK(screen.cell(0, 0).marks.size() == 16);
+        CHECK(screen.cell(0, 1).code_point == U'b');
+    }
+
+    TEST_CASE("the alternate screen hides and restores the main screen") {
+        Screen screen(4, 20, 10);
+        screen.feed("main 1\r\nmain 2");
+        CHECK_FALSE(screen.alternate_screen());
+        screen.feed("\x1b[?1049h");
+        CHECK(screen.alternate_screen());
+        CHECK(screen.text().empty());
+        screen.feed("\x1b[Halt\r\n\n\n\n\n\nend");
+        CHECK(screen.row_text(3) == "end");
+        CHECK(screen.scrollback_size() == 0); // the alternate screen keeps no history
+        screen.feed("\x1b[?1049l");
+        CHECK_FALSE(screen.alternate_screen());
+        CHECK(screen.text() == "main 1\nmain 2");
+        CHECK(screen.cursor().row == 1);
+        CHECK(screen.cursor().col == 6);
+
+        // A full reset returns to the main screen.
+        screen.feed("\x1b[?1049h\x1b"
+                    "c");
+        CHECK_FALSE(screen.alternate_screen());
+    }
+
+    TEST_CASE("the title comes from OSC 0 and OSC 2") {
+        Screen screen(3, 20, 10);
+        screen.feed("\x1b]0;first\x07");
+        CHECK(screen.title() == "first");
+        screen.feed("\x1b]2;second\x1b\\");
+        CHECK(screen.title() == "second");
+        // Split across feeds, and longer than libvterm's 64-byte buffer.
+        const std::string longer(300, 't');
+        screen.feed("\x1b]2;" + longer.substr(0, 100));
+        screen.feed(longer.substr(100) + "\x1b");
+        screen.feed("\\after");
+        CHECK(screen.title() == longer);
+        CHECK(screen.row_text(0) == "after");
+        // Too long a string is dropped whole.
+        screen.feed("\x1b]2;" + std::string(100000, 'x') + "\x07");
+        CHECK(screen.title() == longer);
+    }
+
+    TEST_CASE("input modes are tracked across split feeds") {
+        Screen screen(3, 20, 10);
+        CHECK_FALSE(screen.bracketed_paste());
+        screen.feed("\x1b[?20");
+        screen.feed("04h");
+        CHECK(screen.bracketed_paste());
+        screen.feed("\x1b");
+        screen.feed("[?2004l");
+        CHECK_FALSE(screen.bracketed_paste());
+
+        screen.feed("\x1b[?1004h\x1b[?1h\x1b=\x1b[?1002h\x1b[?1006h");
+        CHECK(screen.focus_reporting());
+        CHECK(screen.application_cursor_keys());
+        CHECK(screen.modes().application_keypad);
+        CHECK(screen.mouse_tracking() == MouseTracking::Drag);
+        CHECK(screen.mouse_encoding() == MouseEncoding::Sgr);
+        screen.feed("\x1b[?1002l\x1b[?1006l\x1b>");
+        CHECK(screen.mouse_tracking() == MouseTracking::None);
+        CHECK(screen.mouse_encoding() == MouseEncoding::Default);
+        CHECK_FALSE(screen.modes().application_keypad);
+
+        // Several modes in one sequence: libvterm 0.1.4 alone would only see the first.
+        screen.feed("\x1b[?1049;2004;1000h");
+        CHECK(screen.alternate_screen());
+        CHECK(screen.bracketed_paste());
+        CHECK(screen.mouse_tracking() == MouseTracking::Click);
+
+        // A soft reset (DECSTR) clears them; the cursor-keys mode too.
+        screen.feed("\x1b[!p");
+        CHECK_FALSE(screen.bracketed_paste());
+        CHECK_FALSE(screen.focus_reporting());
+        CHECK_FALSE(screen.application_cursor_keys());
+    }
+
+    TEST_CASE("device attributes and cursor position reports are answered") {
+        ReplyingScreen t;
+        t.screen.feed("\x1b[c");
+        CHECK(t.replies == "\x1b[?1;2c");
+        t.replies.clear();
+        t.screen.feed("\x1b[5;10H\x1b[6n");
+        CHECK(t.replies == "\x1b[5;10R");
+        t.replies.clear();
+        t.screen.feed("ab\x1b[");
+        t.screen.feed("6n");
+        CHECK(t.replies == "\x1b[5;12R");
+        t.replies.clear();
+        // S8C1T is ignored, so replies stay 7-bit.
+        t.screen.feed("\x1b G\x1b[c");
+        CHECK(t.replies == "\x1b[?1;2c");
+    }
+
+    TEST_CASE("colour queries are answered with the reported colours") {
+        ReplyingScreen t;
+        t.screen.feed("\x1b]11;?\x07");
+        CHECK(t.replies == "\x1b]11;rgb:0000/0000/0000\x07");
+        t.replies.clear();
+        t.screen.feed("\x1b]10;?\x1b\\");
+        CHECK(t.replies == "\x1b]10;rgb:ffff/ffff/ffff\x1b\\");
+        t.replies.clear();
+        t.screen.set_reported_colors(
+            {.foreground = {0x11, 0x22, 0x33}, .background = {0xfd, 0xf6, 0xe3}});
+        t.screen.feed("\x1b]10;?;?\x07");
+        CHECK(t.replies == "\x1b]10;rgb:1111/2222/3333\x07\x1b]11;rgb:fdfd/f6f6/e3e3\x07");
+        t.replies.clear();
+        t.screen.feed("\x1b]11;rgb:1/2/3\x07");
+        CHECK(t.replies.empty());
+    }
+
+    TEST_CASE("XTVERSION is answered and unsupported queries are ignored") {
+        ReplyingScreen t;
+        t.screen.feed("\x1b[>0q");
+        CHECK(t.replies == "\x1bP>|switchboard(" SWITCHBOARD_VERSION ")\x1b\\");
+        t.replies.clear();
+        t.screen.feed("\x1b[>q");
+        CHECK(t.replies == "\x1bP>|switchboard(" SWITCHBOARD_VERSION ")\x1b\\");
+        t.replies.clear();
+        // Kitty keyboard query and push, modifyOtherKeys: no answer, no text.
+        t.screen.feed("\x1b[?u\x1b[>1u\x1b[>4;2m\x1b[<u\x1b]4;1;?\x07ok");
+        CHECK(t.replies.empty());
+        CHECK(t.screen.row_text(0) == "ok");
+    }
+
+    TEST_CASE("colours: 16, 256 and truecolor, and attributes") {
+        Screen screen(3, 40, 10);
+        screen.feed("\x1b[31ma\x1b[91mb\x1b[38;5;196mc\x1b[38;2;1;2;3md\x1b[39;44me"
+                    "\x1b[48;5;17mf\x1b[48;2;250;251;252mg\x1b[m"
+                    "\x1b[1;3;4;5;7;9mh\x1b[22;23;24;25;27;29mi\x1b[21mj\x1b[4:3mk");
+        CHECK(screen.cell(0, 0).style.foreground == Color::indexed(1));
+        CHECK(screen.cell(0, 1).style.foreground == Color::indexed(9));
+        CHECK(screen.cell(0, 2).style.foreground == Color::indexed(196));
+        CHECK(screen.cell(0, 3).style.foreground == Color::rgb(1, 2, 3));
+        CHECK(screen.cell(0, 4).style.foreground.is_default());
+        CHECK(screen.cell(0, 4).style.background == Color::indexed(4));
+        CHECK(screen.cell(0, 5).style.background == Color::indexed(17));
+        CHECK(screen.cell(0, 6).style.background == Color::rgb(250, 251, 252));
+        CHECK(screen.cell(0, 7).style.background.is_default());
+        const auto h = screen.cell(0, 7).style.attributes;
+        CHECK(h.bold);
+        CHECK(h.italic);
+        CHECK(h.underline == Underline::Single);
+        CHECK(h.blink);
+        CHECK(h.reverse);
+        CHECK(h.strike);
+        CHECK(screen.cell(0, 8).style.is_default());
+        CHECK(screen.cell(0, 9).style.attributes.underline == Underline::Double);
+        CHECK(screen.cell(0, 10).style.attributes.underline == Underline::Curly);
+    }
+
+    TEST_CASE("an ANSI rendering reproduces the screen") {
+        Screen a(8, 30, 10);
+        a.feed("\x1b[1;31mbold red\x1b[0m plain \x1b[3;4;38;5;123mital\x1b[m\r\n"
+               "\x1b[7mrev\x1b[27m \x1b[9;5mstrike\x1b[m \x1b[21mdouble\x1b[m\r\n"
+               "\x1b[38;2;10;200;30;48;2;1;2;3mtruecolor\x1b[m \x1b[48;5;236mbg256\x1b[m\r\n"
+               "\xe4\xbd\xa0\xe5\xa5\xbd \xf0\x9f\x98\x80 e\xcc\x81\xcc\xa7 done\r\n"
+               "\x1b[44mblue to the end\x1b[K\x1b[m\r\n"
+               "\x1b[6;5H\x1b[4m   \x1b[m underlined blanks\x1b[8;30H\x1b[42m \x1b[m"
+               "\x1b[7;3H\x1b[?25l");
+        const auto replay = a.render_ansi({.replay = true});
+        Screen b(8, 30, 10);
+        b.feed(replay);
+        check_same_screen(a, b);
+        CHECK_FALSE(b.cursor().visible);
+        CHECK(b.render_ansi({.replay = true}) == replay);
+
+        // Capture output: LF line ends, trailing empty rows left out, each
+        // line back in the default style.
+        Screen c(5, 20, 10);
+        c.feed("\x1b[32mgreen\x1b[m\r\nplain");
+        CHECK(c.render_ansi() == "\x1b[0;32mgreen\x1b[0m\nplain\n");
+        CHECK(c.render_row_ansi(1) == "plain");
+    }
+
+    TEST_CASE("memory stays bounded on endless strings and garbage") {
+        Screen screen(24, 80, 100);
+        const std::string chunk(64 * 1024, 'A');
+        const std::size_t total = 50u * 1024 * 1024;
+        std::size_t fed = 0;
+
+        // An OSC that never ends, then a DCS, then APC.
+        for (const char* start : {"\x1b]0;", "\x1bP", "\x1b_"}) {
+            screen.feed(start);
+            for (std::size_t i = 0; i < total / 3 / chunk.size(); ++i) {
+                screen.feed(chunk);
+                fed += chunk.size();
+                REQUIRE(screen.buffered_bytes() <= 8 * 1024);
+            }
+            screen.feed("\x07");
+        }
+        CHECK(fed > 45u * 1024 * 1024);
+        CHECK(screen.title().empty());
+        CHECK(screen.text().empty());
+
+        // CSI sequences with far too many arguments (libvterm 0.1.4 writes
+        // past its 16-entry array), endless parameters and intermediates.
+        std::string many(std::size_t{1} << 20, ';');
+        screen.feed("\x1b[1");
+        screen.feed(many);
+        screen.feed("m\x1b[" + std::string(100000, '9') + "m\x1b(" + std::string(100000, '(') +
+                    "B");
+        CHECK(screen.buffered_bytes() <= 8 * 1024);
+
+        // Random bytes, with plenty of ESC [ ] P ; among them.
+        std::mt19937 random(42);
+        std::string garbage(2u * 1024 * 1024, '\0');
+        const char specials[] = "\x1b[];P\x07\x9b\x90\x18\r\n0123456789?>";
+        for (auto& byte : garbage) {
+            const auto r = random();
+            byte = (r & 1) != 0 ? specials[(r >> 1) % (sizeof(specials) - 1)]
+                                : static_cast<char>(r >> 8);
+        }
+        for (std::size_t at = 0; at < garbage.size(); at += 4096) {
+            screen.feed(std::string_view(garbage).substr(at, 4096));
+            REQUIRE(screen.buffered_bytes() <= 8 * 1024);
+        }
+        CHECK(screen.scrollback_size() <= 100);
+
+        // And it still works.
+        screen.feed("\x18\x1b[m\x1b[?1049l\x1b[2J\x1b[Hstill here");
+        CHECK(screen.row_text(0) == "still here");
+    }
+
+    TEST_CASE("a long line without controls is handed to libvterm in pieces") {
+        Screen screen(24, 80, 10);
+        const std::string line(80 * 100000, 'x');
+        screen.feed(line); // libvterm sizes a stack array by the length of each write
+        CHECK(screen.row_text(23) == std::string(80, 'x'));
+        CHECK(screen.scrollback_size() == 10);
+    }
+
+    TEST_CASE("resize keeps content and clamps the cursor") {
+        Screen screen(5, 10, 10);
+        screen.feed("1\r\n2\r\n3\r\n4\r\n5");
+        screen.resize(3, 10);
+        // The cursor was on the last row: rows leave from the top into scrollback.
+        CHECK(screen.visible_lines() == std::vector<std::string>{"3", "4", "5"});
+        CHECK(screen.scrollback_lines(10) == std::vector<std::string>{"1", "2"});
+        CHECK(screen.cursor().row == 2);
+        screen.resize(6, 10);
+        CHECK(screen.visible_lines() == std::vector<std::string>{"3", "4", "5", "", "", ""});
+        screen.feed("\x1b[H\x1b[2J");
+        CHECK(screen.cursor().row == 0);
+
+        // Empty rows below the cursor go first.
+        Screen top(5, 10, 10);
+        top.feed("a\r\nb");
+        top.resize(2, 10);
+        CHECK(top.visible_lines() == std::vector<std::string>{"a", "b"});
+        CHECK(top.scrollback_size() == 0);
+
+        // Columns are cut on the right, a wide glyph cut in half is blanked,
+        // and the cursor stays inside.
+        Screen narrow(2, 10, 10);
+        narrow.feed("abc\xe4\xbd\xa0xyz");
+        CHECK(narrow.cursor().col == 8);
+        narrow.resize(2, 4);
+        CHECK(narrow.row_text(0) == "abc");
+        CHECK(narrow.cursor().col <= 3);
+        CHECK(narrow.rows() == 2);
+        CHECK(narrow.cols() == 4);
+        narrow.feed("\r\nwxyz");
+        CHECK(narrow.row_text(1) == "wxyz");
+    }
+
+    TEST_CASE("feeding byte by byte gives the same screen as feeding at once") {
+        const auto stream = busy_stream();
+        ReplyingScreen whole(12, 40, 50);
+        ReplyingScreen bytes(12, 40, 50);
+        whole.screen.feed(stream + "\x1b[6n");
+        for (const char byte : stream + "\x1b[6n") {
+            bytes.screen.feed(std::string_view(&byte, 1));
+        }
+        check_same_screen(whole.screen, bytes.screen);
+        CHECK(whole.screen.text(50) == bytes.screen.text(50));
+        CHECK(whole.screen.render_ansi({.scrollback_lines = 50}) ==
+              bytes.screen.render_ansi({.scrollback_lines = 50}));
+        CHECK(whole.screen.title() == bytes.screen.title());
+        CHECK(whole.screen.modes() == bytes.screen.modes());
+        CHECK(whole.replies == bytes.replies);
+        CHECK(whole.screen.title().size() > 64);
+        CHECK(whole.screen.bracketed_paste());
+        CHECK(whole.screen.row_text(2) == "red row");
+    }
+
+    TEST_CASE("damage tells which rows changed") {
+        Screen screen(5, 10, 10);
+        CHECK(screen.damaged_rows() == RowRange{0, 4});
+        screen.clear_damage();
+        CHECK(screen.damaged_rows() == std::nullopt);
+        const auto before = screen.generation();
+        screen.feed("\x1b[3;1Hx");
+        CHECK(screen.generation() > before);
+        CHECK(screen.damaged_rows() == RowRange{2, 2});
+        CHECK(screen.row_damaged(2));
+        CHECK_FALSE(screen.row_damaged(1));
+        screen.feed("\x1b[5;1Hy");
+        CHECK(screen.damaged_rows() == RowRange{2, 4});
+        screen.clear_damage();
+        screen.feed("\r\n");
+        CHECK(screen.damaged_rows() == RowRange{0, 4}); // the whole screen scrolled
+    }
+
+    TEST_CASE("erasing the scrollback (ED 3)") {
+        Screen screen(2, 10, 10);
+        screen.feed("a\r\nb\r\nc\r\nd");
+        CHECK(screen.scrollback_size() == 2);
+        screen.feed("\x1b[3J");
+        CHECK(screen.scrollback_size() == 0);
+        CHECK(screen.text() == "c\nd");
+    }
+}
