@@ -70,7 +70,8 @@ void print_summary(const workspace::Workspace& ws) {
                    "throttle {}..{}\n",
                    indent, s.delivery.max_pending, util::format_duration(s.delivery.idle),
                    util::format_duration(s.delivery.verify_timeout),
-                   util::format_duration(s.delivery.enter_delay),
+                   s.delivery.enter_delay ? util::format_duration(*s.delivery.enter_delay)
+                                          : std::string("(profile's)"),
                    util::format_duration(s.delivery.throttle.min),
                    util::format_duration(s.delivery.throttle.max));
     }

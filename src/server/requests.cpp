@@ -113,13 +113,13 @@ json exit_json(const worker::ExitStatus& status) {
             {"signal", status.signal ? json(*status.signal) : json(nullptr)}};
 }
 
-json worker_json(const worker::Worker& w) {
+json worker_json(Server& server, const worker::Worker& w) {
     const bool running = w.state() == worker::State::Running;
     const auto uptime = running ? std::chrono::duration_cast<std::chrono::milliseconds>(
                                       worker::Clock::now() - w.started_at())
                                       .count()
                                 : 0;
-    return {
+    json out = {
         {"name", w.name()},
         {"state", std::string(worker::to_string(w.state()))},
         {"reason", w.reason()},
@@ -130,6 +130,13 @@ json worker_json(const worker::Worker& w) {
         {"size", {{"cols", w.screen().cols()}, {"rows", w.screen().rows()}}},
         {"command", w.config().spawn.argv},
     };
+    if (auto* d = server.deliveries().dispatcher(w.name())) {
+        out["queue"] = d->depth();
+        out["held"] = d->held();
+        out["ready"] = d->ready();
+        out["throttle_ms"] = d->throttle().delay().count();
+    }
+    return out;
 }
 
 } // namespace
@@ -145,7 +152,9 @@ void Requests::handle(const std::shared_ptr<Connection>& connection, const json&
         {"start", &Requests::start},     {"stop", &Requests::stop},
         {"restart", &Requests::restart}, {"resize", &Requests::resize},
         {"events", &Requests::events},   {"down", &Requests::down},
-        {"reload", &Requests::reload},
+        {"reload", &Requests::reload},   {"send", &Requests::send},
+        {"pending", &Requests::pending}, {"hold", &Requests::hold},
+        {"release", &Requests::release}, {"cancel", &Requests::cancel},
     };
     const auto handler = handlers.find(method);
     if (handler == handlers.end()) {
@@ -197,7 +206,7 @@ void Requests::hello(const Reply& c, const json& id, const json& params) {
 void Requests::ls(const Reply& c, const json& id, const json&) {
     json workers = json::array();
     for (const auto& w : server_.workers()) {
-        workers.push_back(worker_json(*w));
+        workers.push_back(worker_json(server_, *w));
     }
     c->send(protocol::result(id, {{"workspace", server_.workspace().name},
                                   {"workers", std::move(workers)}}));
@@ -252,6 +261,8 @@ void Requests::keys(const Reply& c, const json& id, const json& params) {
             bytes = "\x1b[200~" + bytes + end_marker;
         }
     }
+    // Typing into a worker holds its deliveries for a while (`hold`).
+    w.note_keystroke();
     w.write(bytes);
     c->send(protocol::result(id, {{"worker", w.name()}, {"bytes", bytes.size()}}));
 }
@@ -261,7 +272,7 @@ void Requests::start(const Reply& c, const json& id, const json& params) {
     json out = json::array();
     for (auto* w : selected) {
         w->start();
-        out.push_back(worker_json(*w));
+        out.push_back(worker_json(server_, *w));
     }
     c->send(protocol::result(id, {{"workers", out}}));
 }
@@ -286,7 +297,7 @@ void Requests::stop(const Reply& c, const json& id, const json& params) {
         json out = json::array();
         for (const auto& name : *names) {
             if (auto* w = server_.find(name)) {
-                out.push_back(worker_json(*w));
+                out.push_back(worker_json(server_, *w));
             }
         }
         connection->send(protocol::result(id, {{"workers", out}}));
@@ -307,7 +318,7 @@ void Requests::restart(const Reply& c, const json& id, const json& params) {
     json out = json::array();
     for (auto* w : selected) {
         w->restart();
-        out.push_back(worker_json(*w));
+        out.push_back(worker_json(server_, *w));
     }
     c->send(protocol::result(id, {{"workers", out}}));
 }
@@ -320,7 +331,7 @@ void Requests::resize(const Reply& c, const json& id, const json& params) {
         throw BadParams{errors::invalid_argument, "give \"cols\" (10..1000) and \"rows\" (5..500)"};
     }
     w.resize(cols, rows);
-    c->send(protocol::result(id, worker_json(w)));
+    c->send(protocol::result(id, worker_json(server_, w)));
 }
 
 void Requests::events(const Reply& c, const json& id, const json& params) {
@@ -379,6 +390,59 @@ void Requests::reload(const Reply& c, const json& id, const json&) {
                                   {"removed", result.removed},
                                   {"changed", result.changed},
                                   {"unchanged", result.unchanged}}));
+}
+
+void Requests::send(const Reply& c, const json& id, const json& params) {
+    Deliveries::SendRequest request;
+    request.target = string_param(params, "to");
+    request.body = string_param(params, "body");
+    request.from = params.contains("from") ? string_param(params, "from") : "user";
+    request.key = params.contains("key") ? string_param(params, "key") : "";
+    if (request.from.empty() || request.from.size() > 64 ||
+        request.from.find_first_of(" \t\n\r[]\x1b") != std::string::npos) {
+        throw BadParams{errors::invalid_argument,
+                        "\"from\" must be a short name without spaces or brackets"};
+    }
+    const auto seq = server_.events().last_seq();
+    auto sent = server_.deliveries().send(request);
+    if (auto* error = std::get_if<Deliveries::SendError>(&sent)) {
+        throw BadParams{error->code, error->message};
+    }
+    json deliveries = json::array();
+    for (const auto& s : std::get<std::vector<Deliveries::Sent>>(sent)) {
+        deliveries.push_back({{"id", s.id}, {"to", s.to}, {"existing", s.existing}});
+    }
+    c->send(protocol::result(id, {{"deliveries", deliveries}, {"since", seq}}));
+}
+
+void Requests::pending(const Reply& c, const json& id, const json& params) {
+    std::string worker;
+    if (params.contains("worker")) {
+        worker = worker_param(server_, params).name();
+    }
+    c->send(protocol::result(id, {{"deliveries", server_.deliveries().pending(worker)}}));
+}
+
+void Requests::hold(const Reply& c, const json& id, const json& params) {
+    auto& w = worker_param(server_, params);
+    server_.deliveries().dispatcher(w.name())->hold();
+    c->send(protocol::result(id, worker_json(server_, w)));
+}
+
+void Requests::release(const Reply& c, const json& id, const json& params) {
+    auto& w = worker_param(server_, params);
+    server_.deliveries().dispatcher(w.name())->release();
+    c->send(protocol::result(id, worker_json(server_, w)));
+}
+
+void Requests::cancel(const Reply& c, const json& id, const json& params) {
+    const std::string delivery = string_param(params, "id");
+    if (!server_.deliveries().cancel(delivery)) {
+        throw BadParams{errors::invalid_argument,
+                        "no queued delivery \"" + delivery +
+                            "\" (it is unknown, already being typed, or finished)"};
+    }
+    c->send(protocol::result(id, {{"cancelled", delivery}}));
 }
 
 } // namespace sb::server

@@ -33,6 +33,11 @@ private:
     void events(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
     void down(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
     void reload(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
+    void send(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
+    void pending(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
+    void hold(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
+    void release(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
+    void cancel(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
 
     Server& server_;
 };

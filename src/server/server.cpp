@@ -24,17 +24,20 @@ constexpr std::chrono::milliseconds client_flush_grace{2000};
 Server::Server(uv_loop_t* loop, workspace::Workspace workspace, worker::WorkerContext context)
     : loop_(loop), workspace_(std::move(workspace)), context_(std::move(context)),
       reaper_(std::make_unique<worker::Reaper>(loop)),
+      deliveries_(std::make_unique<Deliveries>(loop, *this)),
       requests_(std::make_unique<Requests>(*this)),
       cleanup_timer_(std::make_unique<util::Timer>(loop)),
       flush_timer_(std::make_unique<util::Timer>(loop)) {
     for (const auto& definition : workspace_.workers) {
         workers_.push_back(make_worker(definition));
+        deliveries_->attach(*workers_.back(), definition);
     }
 }
 
 Server::~Server() {
     control_.reset();
     // Workers first: their destructors kill what is still running.
+    deliveries_.reset();
     workers_.clear();
     retiring_.clear();
     release_handles();
@@ -174,6 +177,7 @@ Server::ReloadResult Server::reload() {
         if (before == nullptr || existing == workers_.end()) {
             result.added.push_back(definition.name);
             kept.push_back(make_worker(definition));
+            deliveries_->attach(*kept.back(), definition);
             to_start.push_back(kept.back().get());
             continue;
         }
@@ -188,11 +192,13 @@ Server::ReloadResult Server::reload() {
         worker::Worker* old = existing->get();
         retire(std::move(*existing));
         kept.push_back(make_worker(definition));
+        deliveries_->attach(*kept.back(), definition);
         to_replace.emplace_back(old, kept.back().get());
     }
     for (auto& old : workers_) {
         if (old) {
             result.removed.push_back(old->name());
+            deliveries_->remove(old->name());
             to_stop.push_back(old.get());
             retire(std::move(old));
         }
@@ -240,6 +246,11 @@ worker::Worker* Server::find(std::string_view name) {
 
 void Server::on_worker_event(worker::Worker& worker, const worker::WorkerEvent& event) {
     events_.publish(event.type, worker.name(), event.fields);
+    // Only the worker that now has the name drives its queue; a replaced
+    // run that is still ending does not.
+    if (find(worker.name()) == &worker && deliveries_) {
+        deliveries_->on_worker_event(worker.name(), event.type);
+    }
     // A retired worker that has ended is freed on the next loop turn (not
     // inside its own callback).
     if (!retiring_.empty() && (event.type == "worker_stopped" || event.type == "worker_exited" ||

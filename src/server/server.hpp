@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "server/control.hpp"
+#include "server/deliveries.hpp"
 #include "server/events.hpp"
 #include "util/uv.hpp"
 #include "worker/environment.hpp"
@@ -56,6 +57,7 @@ public:
     const workspace::Workspace& workspace() const { return workspace_; }
     const worker::WorkerContext& context() const { return context_; }
     EventBus& events() { return events_; }
+    Deliveries& deliveries() { return *deliveries_; }
     bool shutting_down() const { return shutting_down_; }
     worker::Clock::time_point started_at() const { return started_at_; }
 
@@ -71,6 +73,7 @@ private:
     worker::Clock::time_point started_at_ = worker::Clock::now();
     EventBus events_;
     std::unique_ptr<worker::Reaper> reaper_;
+    std::unique_ptr<Deliveries> deliveries_;
     std::vector<std::unique_ptr<worker::Worker>> workers_;
     // Removed by a reload and still stopping.
     std::vector<std::unique_ptr<worker::Worker>> retiring_;

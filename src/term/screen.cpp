@@ -8,6 +8,7 @@
 #include <vterm.h>
 
 #include "term/render.hpp"
+#include "term/unicode.hpp"
 
 // VTermGlue below is written against the libvterm 0.1 API of Debian 12. 0.2
 // and later changed the unrecognised-sequence fallbacks (VTermStateFallbacks,
@@ -247,7 +248,7 @@ struct VTermGlue {
         case VTERM_PROP_TITLE:
             // InputFilter bounds the string, and libvterm 0.1.4 hands it over
             // NUL-terminated.
-            s.title_.assign(value->string);
+            s.title_ = printable_utf8(value->string);
             break;
         case VTERM_PROP_REVERSE:
             s.reverse_video_ = value->boolean != 0;

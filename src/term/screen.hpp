@@ -123,6 +123,7 @@ public:
     MouseEncoding mouse_encoding() const { return modes_.mouse_encoding; }
     // Reverse video for the whole screen (DECSCNM).
     bool reverse_video() const { return reverse_video_; }
+    // The window title (OSC 0 or 2) as valid UTF-8 without controls.
     const std::string& title() const { return title_; }
     // Bytes held between feeds for an unfinished sequence; bounded.
     std::size_t buffered_bytes() const { return filter_.buffered_bytes(); }

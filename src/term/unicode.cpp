@@ -4,6 +4,8 @@
 #include <array>
 #include <iterator>
 
+#include "util/strings.hpp"
+
 namespace sb::term {
 
 namespace {
@@ -176,6 +178,26 @@ void append_utf8(std::string& out, char32_t code_point) {
         out.push_back(static_cast<char>(0x80 | ((code_point >> 6) & 0x3f)));
         out.push_back(static_cast<char>(0x80 | (code_point & 0x3f)));
     }
+}
+
+std::string printable_utf8(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    while (!text.empty()) {
+        const auto bad = util::first_invalid_utf8(text).value_or(text.size());
+        for (const char c : text.substr(0, bad)) {
+            const auto byte = static_cast<unsigned char>(c);
+            if (byte >= 0x20 && byte != 0x7f) {
+                out.push_back(c);
+            }
+        }
+        if (bad == text.size()) {
+            break;
+        }
+        append_utf8(out, U'\uFFFD');
+        text.remove_prefix(bad + 1);
+    }
+    return out;
 }
 
 } // namespace sb::term

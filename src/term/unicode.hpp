@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 namespace sb::term {
 
@@ -14,5 +15,10 @@ bool is_combining(char32_t code_point);
 // Appends the UTF-8 encoding of the code point; anything past U+10FFFF or a
 // surrogate becomes U+FFFD.
 void append_utf8(std::string& out, char32_t code_point);
+
+// The text as valid UTF-8 without control characters: malformed bytes become
+// U+FFFD and C0 controls and DEL are dropped. For strings an application
+// chooses freely, such as its title, which end up in JSON and on terminals.
+std::string printable_utf8(std::string_view text);
 
 } // namespace sb::term

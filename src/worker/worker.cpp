@@ -52,7 +52,7 @@ Worker::Worker(uv_loop_t* loop, Reaper& reaper, WorkerConfig config, Listener li
       policy_(config_.restart, config_.restart_timing),
       screen_(std::make_unique<term::Screen>(config_.size.rows, config_.size.cols,
                                              config_.scrollback)),
-      stop_timer_(loop), restart_timer_(loop), drain_timer_(loop) {}
+      pause_timer_(loop), stop_timer_(loop), restart_timer_(loop), drain_timer_(loop) {}
 
 Worker::~Worker() {
     if (pid_ > 0 && !exit_seen_) {
@@ -111,9 +111,7 @@ void Worker::spawn_now() {
     master_ = std::move(terminal.master);
     output_ended_ = false;
     exit_seen_ = false;
-    write_queue_.clear();
-    write_offset_ = 0;
-    write_queue_bytes_ = 0;
+    fail_pending_writes();
     started_at_ = Clock::now();
     last_output_ = started_at_;
     last_exit_ = {};
@@ -164,6 +162,9 @@ void Worker::read_output() {
     }
     if (total > 0) {
         last_output_ = Clock::now();
+        if (output_listener_) {
+            output_listener_();
+        }
     }
 }
 
@@ -171,39 +172,85 @@ void Worker::write(std::string_view bytes) {
     if (bytes.empty() || !master_ || output_ended_) {
         return;
     }
-    write_queue_.emplace_back(bytes);
+    write_queue_.push_back({std::string(bytes), std::chrono::milliseconds(0), nullptr});
     write_queue_bytes_ += bytes.size();
+    flush_writes();
+}
+
+void Worker::write_unit(std::vector<Segment> segments, std::function<void(bool)> done) {
+    if (!master_ || output_ended_) {
+        if (done) {
+            done(false);
+        }
+        return;
+    }
+    for (std::size_t i = 0; i < segments.size(); ++i) {
+        const bool last = i + 1 == segments.size();
+        write_queue_bytes_ += segments[i].bytes.size();
+        write_queue_.push_back({std::move(segments[i].bytes), segments[i].delay_before,
+                                last ? std::move(done) : nullptr});
+    }
     flush_writes();
 }
 
 void Worker::flush_writes() {
     while (!write_queue_.empty() && master_) {
-        const std::string& front = write_queue_.front();
-        const ssize_t n =
-            ::write(master_.get(), front.data() + write_offset_, front.size() - write_offset_);
-        if (n > 0) {
+        PendingWrite& front = write_queue_.front();
+        if (front.delay_before.count() > 0 && !head_released_) {
+            // Everything behind waits with it: that is what keeps a unit whole.
+            if (!pause_timer_.active()) {
+                pause_timer_.start(front.delay_before, [this] {
+                    head_released_ = true;
+                    flush_writes();
+                });
+            }
+            break;
+        }
+        ssize_t n = 0;
+        if (write_offset_ < front.bytes.size()) {
+            n = ::write(master_.get(), front.bytes.data() + write_offset_,
+                        front.bytes.size() - write_offset_);
+        }
+        if (n >= 0) {
             write_offset_ += static_cast<std::size_t>(n);
             write_queue_bytes_ -= static_cast<std::size_t>(n);
-            if (write_offset_ == front.size()) {
+            if (write_offset_ == front.bytes.size()) {
+                auto done = std::move(front.done);
                 write_queue_.pop_front();
                 write_offset_ = 0;
+                head_released_ = false;
+                if (done) {
+                    done(true);
+                }
             }
             continue;
         }
-        if (n < 0 && errno == EINTR) {
+        if (errno == EINTR) {
             continue;
         }
-        if (n < 0 && errno == EAGAIN) {
+        if (errno == EAGAIN) {
             break;
         }
         logger()->warn("{}: writing to the terminal failed: {}; {} bytes dropped", config_.name,
-                       n < 0 ? std::strerror(errno) : "closed", write_queue_bytes_);
-        write_queue_.clear();
-        write_offset_ = 0;
-        write_queue_bytes_ = 0;
+                       std::strerror(errno), write_queue_bytes_);
+        fail_pending_writes();
         break;
     }
     update_poll();
+}
+
+void Worker::fail_pending_writes() {
+    auto pending = std::move(write_queue_);
+    write_queue_.clear();
+    write_offset_ = 0;
+    write_queue_bytes_ = 0;
+    head_released_ = false;
+    pause_timer_.stop();
+    for (auto& entry : pending) {
+        if (entry.done) {
+            entry.done(false);
+        }
+    }
 }
 
 void Worker::update_poll() {
@@ -214,7 +261,7 @@ void Worker::update_poll() {
     if (!output_ended_) {
         events |= UV_READABLE;
     }
-    if (!write_queue_.empty()) {
+    if (!write_queue_.empty() && (write_queue_.front().delay_before.count() == 0 || head_released_)) {
         events |= UV_WRITABLE;
     }
     if (events != poll_->events()) {
@@ -389,9 +436,7 @@ void Worker::resize(int cols, int rows) {
 void Worker::close_pty() {
     poll_.reset();
     master_.reset();
-    write_queue_.clear();
-    write_offset_ = 0;
-    write_queue_bytes_ = 0;
+    fail_pending_writes();
 }
 
 void Worker::set_state(State state, std::string reason) {

@@ -75,6 +75,20 @@ public:
     // Queues bytes for the child's terminal, in order.
     void write(std::string_view bytes);
 
+    // Bytes written only after a pause (a delivery's Enter after its body).
+    struct Segment {
+        std::string bytes;
+        std::chrono::milliseconds delay_before{0};
+    };
+    // Queues segments as one unit: nothing written after this call (a
+    // person's keys, a query reply, another delivery) lands between them,
+    // pauses included. `done` is told true once the last byte is written,
+    // false if the terminal went away first.
+    void write_unit(std::vector<Segment> segments, std::function<void(bool written)> done);
+
+    // Runs after every batch of output has been fed to the screen model.
+    void set_output_listener(std::function<void()> listener) { output_listener_ = std::move(listener); }
+
     const std::string& name() const { return config_.name; }
     const WorkerConfig& config() const { return config_; }
     State state() const { return state_; }
@@ -87,6 +101,9 @@ public:
     Clock::time_point started_at() const { return started_at_; }
     Clock::time_point last_output() const { return last_output_; }
     const term::Screen& screen() const { return *screen_; }
+    // The time of the last keystroke written by `keys` or an attached person.
+    Clock::time_point last_keystroke() const { return last_keystroke_; }
+    void note_keystroke() { last_keystroke_ = Clock::now(); }
     std::size_t pending_write_bytes() const { return write_queue_bytes_; }
     // True when no run is in progress: the last one (if any) has both
     // exited and finished its output.
@@ -118,6 +135,7 @@ private:
     ExitStatus last_exit_;
     Clock::time_point started_at_{};
     Clock::time_point last_output_{};
+    Clock::time_point last_keystroke_{};
 
     std::unique_ptr<term::Screen> screen_;
     util::ScopedFd master_;
@@ -126,8 +144,19 @@ private:
     bool exit_seen_ = true;
     int exit_wait_status_ = 0;
 
-    std::deque<std::string> write_queue_;
+    struct PendingWrite {
+        std::string bytes;
+        std::chrono::milliseconds delay_before{0};
+        std::function<void(bool)> done;
+    };
+    void fail_pending_writes();
+
+    std::deque<PendingWrite> write_queue_;
     std::size_t write_offset_ = 0;
+    // The pause before the head of the queue has passed.
+    bool head_released_ = false;
+    util::Timer pause_timer_;
+    std::function<void()> output_listener_;
     std::size_t write_queue_bytes_ = 0;
 
     bool stop_requested_ = false;

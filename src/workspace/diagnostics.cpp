@@ -25,15 +25,18 @@ void Diagnostics::warning(std::string file, int line, int column, std::string me
     items_.push_back({Severity::Warning, std::move(file), line, column, std::move(message)});
 }
 
-bool Diagnostics::has_errors() const { return error_count() > 0; }
-
-std::size_t Diagnostics::error_count() const {
-    return static_cast<std::size_t>(std::count_if(items_.begin(), items_.end(), [](const auto& d) {
-        return d.severity == Severity::Error;
-    }));
+bool Diagnostics::has_errors() const {
+    return error_count() > 0;
 }
 
-std::size_t Diagnostics::warning_count() const { return items_.size() - error_count(); }
+std::size_t Diagnostics::error_count() const {
+    return static_cast<std::size_t>(std::count_if(
+        items_.begin(), items_.end(), [](const auto& d) { return d.severity == Severity::Error; }));
+}
+
+std::size_t Diagnostics::warning_count() const {
+    return items_.size() - error_count();
+}
 
 std::string quote(std::string_view text, std::size_t limit) {
     std::size_t end = text.size();

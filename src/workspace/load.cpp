@@ -1,20 +1,21 @@
 #include "workspace/load.hpp"
 
-#include <yaml-cpp/depthguard.h>
-#include <yaml-cpp/eventhandler.h>
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <map>
 #include <regex>
 #include <set>
 #include <sstream>
 #include <system_error>
+
+#include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/yaml.h>
 
 #include "util/duration.hpp"
 #include "util/strings.hpp"
@@ -29,8 +30,8 @@ namespace {
 using namespace std::string_literals;
 
 constexpr std::string_view top_level_keys[] = {"version", "name", "defaults", "workers", "attach"};
-constexpr std::string_view settings_keys[] = {"size",    "scrollback", "env",     "restart",
-                                              "stop_timeout", "profile", "delivery"};
+constexpr std::string_view settings_keys[] = {"size",         "scrollback", "env",     "restart",
+                                              "stop_timeout", "profile",    "delivery"};
 constexpr std::string_view worker_only_keys[] = {"command", "cwd", "groups"};
 constexpr std::string_view delivery_keys[] = {"max_pending", "idle", "verify_timeout",
                                               "enter_delay", "throttle"};
@@ -88,18 +89,33 @@ public:
         if (mark.is_null()) {
             return {1, 1};
         }
+        if (node.IsNull()) {
+            if (auto key = empty_value_keys_.find(mark.pos); key != empty_value_keys_.end()) {
+                return key->second;
+            }
+        }
         return {mark.line + 1, mark.column + 1};
+    }
+
+    // An empty value (`key:` with nothing after it) has no text of its own:
+    // yaml-cpp marks it where the next token starts, often on a later line.
+    // Findings about it point at its key instead.
+    void note_value(const YAML::Node& key, const YAML::Node& value) {
+        if (value.IsNull() && !value.Mark().is_null()) {
+            empty_value_keys_.emplace(value.Mark().pos, position(key));
+        }
     }
 
     void error(const YAML::Node& node, const std::string& where, const std::string& message) {
         const Position at = position(node);
-        diagnostics_.error(file_, at.line, at.column, where.empty() ? message : where + ": " + message);
+        diagnostics_.error(file_, at.line, at.column,
+                           where.empty() ? message : where + ": " + message);
     }
 
     // Every key of the mapping, reported once each: unknown keys (with a hint)
-    // and repeated keys are errors. `misplaced` may explain a key that belongs
-    // somewhere else (its message replaces "unknown key"). Returns key -> (key node, value node) of the first
-    // occurrence of each known key.
+    // and repeated keys are errors. `misplaced` may say where a key that is
+    // unknown here belongs instead (that replaces "unknown key"). Returns
+    // key -> (key node, value node) of the first occurrence of each known key.
     std::map<std::string, std::pair<YAML::Node, YAML::Node>>
     entries(const YAML::Node& map, std::span<const std::string_view> known,
             const std::string& where,
@@ -139,6 +155,7 @@ public:
                 error(key, where, message);
                 continue;
             }
+            note_value(key, it->second);
             found.emplace(name, std::make_pair(key, it->second));
         }
         return found;
@@ -200,8 +217,8 @@ public:
                                          const std::string& key, Milliseconds min,
                                          Milliseconds max) {
         if (!node.IsScalar()) {
-            error(node, where, key + ": expected a duration like 500ms, 5s or 2m, got " +
-                                   describe(node));
+            error(node, where,
+                  key + ": expected a duration like 500ms, 5s or 2m, got " + describe(node));
             return std::nullopt;
         }
         const std::string& text = node.Scalar();
@@ -223,8 +240,8 @@ public:
         // duration it refuses is out of range like any other that is too long.
         if (!value || *value < min || *value > max) {
             error(node, where,
-                  key + ": " + text + " is out of range (" + util::format_duration(min) +
-                      ".." + util::format_duration(max) + ")");
+                  key + ": " + text + " is out of range (" + util::format_duration(min) + ".." +
+                      util::format_duration(max) + ")");
             return std::nullopt;
         }
         return *value;
@@ -270,19 +287,21 @@ public:
             std::smatch match;
             const std::string text = node.Scalar();
             if (!std::regex_match(text, match, short_form)) {
-                error(node, where, "size: expected {cols: N, rows: N} or COLSxROWS, got " +
-                                       quote(text));
+                error(node, where,
+                      "size: expected {cols: N, rows: N} or COLSxROWS, got " + quote(text));
                 return;
             }
             const int cols = std::stoi(match[1]);
             const int rows = std::stoi(match[2]);
             bool ok = true;
             if (cols < 10 || cols > 1000) {
-                error(node, where, "size: " + std::to_string(cols) + " columns is out of range (10..1000)");
+                error(node, where,
+                      "size: " + std::to_string(cols) + " columns is out of range (10..1000)");
                 ok = false;
             }
             if (rows < 5 || rows > 500) {
-                error(node, where, "size: " + std::to_string(rows) + " rows is out of range (5..500)");
+                error(node, where,
+                      "size: " + std::to_string(rows) + " rows is out of range (5..500)");
                 ok = false;
             }
             if (ok) {
@@ -321,7 +340,8 @@ public:
             if (!key.IsScalar() || !is_env_name(key.Scalar())) {
                 error(key, where,
                       "env: " + describe(key) +
-                          " is not a variable name (letters, digits and _, not starting with a digit)");
+                          " is not a variable name (letters, digits and _, not starting with a "
+                          "digit)");
                 continue;
             }
             const std::string& name = key.Scalar();
@@ -332,6 +352,7 @@ public:
                 continue;
             }
             seen.emplace(name, position(key).line);
+            note_value(key, value);
             if (std::find(std::begin(reserved_env), std::end(reserved_env), name) !=
                 std::end(reserved_env)) {
                 error(key, where,
@@ -483,8 +504,7 @@ public:
         std::vector<std::string> argv;
         for (const auto& item : node) {
             if (!item.IsScalar()) {
-                error(item, where,
-                      "command: every item must be a string, got " + describe(item));
+                error(item, where, "command: every item must be a string, got " + describe(item));
                 return;
             }
             argv.push_back(item.Scalar());
@@ -547,6 +567,8 @@ private:
     std::string file_;
     const EnvironmentLookup& environment_;
     Diagnostics& diagnostics_;
+    // Key positions of empty values, by the value's Mark().pos.
+    std::map<int, Position> empty_value_keys_;
 };
 
 std::string default_name(const std::filesystem::path& directory) {
@@ -738,7 +760,8 @@ void read_workspace(const YAML::Node& root, Reader& reader, const EnvironmentLoo
                     std::filesystem::path cwd(*path);
                     if (path->starts_with("~/") || *path == "~") {
                         if (auto home = environment("HOME")) {
-                            cwd = std::filesystem::path(*home) / path->substr(std::min<std::size_t>(2, path->size()));
+                            cwd = std::filesystem::path(*home) /
+                                  path->substr(std::min<std::size_t>(2, path->size()));
                         }
                     }
                     worker.cwd = (directory / cwd).lexically_normal();
@@ -757,9 +780,9 @@ void read_workspace(const YAML::Node& root, Reader& reader, const EnvironmentLoo
 Position position_of(std::string_view text, std::size_t offset) {
     const std::string_view before = text.substr(0, offset);
     const std::size_t line_start = before.rfind('\n');
-    return {1 + static_cast<int>(std::count(before.begin(), before.end(), '\n')),
-            static_cast<int>(offset - (line_start == std::string_view::npos ? 0 : line_start + 1) +
-                             1)};
+    return {
+        1 + static_cast<int>(std::count(before.begin(), before.end(), '\n')),
+        static_cast<int>(offset - (line_start == std::string_view::npos ? 0 : line_start + 1) + 1)};
 }
 
 // The byte offset where line `line` (0-based, as in a YAML::Mark) starts.
@@ -860,39 +883,9 @@ std::string explain_syntax_error(const std::string& message) {
 constexpr std::string_view tab_indentation =
     "this line is indented with a tab; indent with spaces (YAML does not allow tabs there)";
 
-// Reports a parse failure where it is, in words a user can act on.
-void report_parse_error(const YAML::ParserException& failure, std::string_view text,
-                        const std::string& file, Diagnostics& diagnostics) {
-    Position at{1, 1};
-    if (!failure.mark.is_null()) {
-        at = {failure.mark.line + 1, failure.mark.column + 1};
-    }
-    if (dynamic_cast<const YAML::DeepRecursion*>(&failure) != nullptr) {
-        diagnostics.error(file, at.line, at.column,
-                          "invalid YAML: lists and mappings are nested too deeply to read; a "
-                          "workspace file needs only a few levels");
-        return;
-    }
-    // A tab in the indentation of the line yaml-cpp stopped at is the cause
-    // whatever yaml-cpp calls it ("illegal map value", "end of map not found").
-    if (!failure.mark.is_null()) {
-        if (auto start = line_offset(text, failure.mark.line)) {
-            const std::size_t indent_end = text.find_first_not_of(" \t", *start);
-            const std::size_t tab = text.find('\t', *start);
-            if (tab != std::string_view::npos && tab < indent_end) {
-                const Position tab_at = position_of(text, tab);
-                diagnostics.error(file, tab_at.line, tab_at.column,
-                                  "invalid YAML: " + std::string(tab_indentation));
-                return;
-            }
-        }
-    }
-    if (failure.msg == YAML::ErrorMsg::TAB_IN_INDENTATION) {
-        diagnostics.error(file, at.line, at.column, "invalid YAML: " + std::string(tab_indentation));
-        return;
-    }
-    diagnostics.error(file, at.line, at.column, "invalid YAML: " + explain_syntax_error(failure.msg));
-}
+constexpr std::string_view never_closed =
+    "this quoted string is never closed, so the rest of the file is part of it; add its "
+    "closing quote";
 
 // Remembers where the last scalar of the stream starts when it is quoted.
 // yaml-cpp 0.7 accepts a quoted string that is never closed when the file ends
@@ -961,6 +954,51 @@ std::optional<Position> unclosed_quote(std::string_view text) {
     return position_of(text, start);
 }
 
+// Reports a parse failure where it is, in words a user can act on.
+void report_parse_error(const YAML::ParserException& failure, std::string_view text,
+                        const std::string& file, Diagnostics& diagnostics) {
+    Position at{1, 1};
+    if (!failure.mark.is_null()) {
+        at = {failure.mark.line + 1, failure.mark.column + 1};
+    }
+    if (dynamic_cast<const YAML::DeepRecursion*>(&failure) != nullptr) {
+        diagnostics.error(file, at.line, at.column,
+                          "invalid YAML: lists and mappings are nested too deeply to read; a "
+                          "workspace file needs only a few levels");
+        return;
+    }
+    // A tab in the indentation of the line yaml-cpp stopped at is the cause
+    // whatever yaml-cpp calls it ("illegal map value", "end of map not found").
+    if (!failure.mark.is_null()) {
+        if (auto start = line_offset(text, failure.mark.line)) {
+            const std::size_t indent_end = text.find_first_not_of(" \t", *start);
+            const std::size_t tab = text.find('\t', *start);
+            if (tab != std::string_view::npos && tab < indent_end) {
+                const Position tab_at = position_of(text, tab);
+                diagnostics.error(file, tab_at.line, tab_at.column,
+                                  "invalid YAML: " + std::string(tab_indentation));
+                return;
+            }
+        }
+    }
+    // yaml-cpp marks the end of the file; the opening quote is more use. With
+    // a newline added, the string runs to the end as in the case above.
+    if (failure.msg == YAML::ErrorMsg::EOF_IN_SCALAR) {
+        if (auto start = unclosed_quote(std::string(text) + "\n")) {
+            diagnostics.error(file, start->line, start->column,
+                              "invalid YAML: " + std::string(never_closed));
+            return;
+        }
+    }
+    if (failure.msg == YAML::ErrorMsg::TAB_IN_INDENTATION) {
+        diagnostics.error(file, at.line, at.column,
+                          "invalid YAML: " + std::string(tab_indentation));
+        return;
+    }
+    diagnostics.error(file, at.line, at.column,
+                      "invalid YAML: " + explain_syntax_error(failure.msg));
+}
+
 } // namespace
 
 EnvironmentLookup process_environment() {
@@ -973,8 +1011,7 @@ EnvironmentLookup process_environment() {
 }
 
 LoadResult load_text(std::string_view text, const std::string& display_name,
-                     const std::filesystem::path& directory,
-                     const EnvironmentLookup& environment) {
+                     const std::filesystem::path& directory, const EnvironmentLookup& environment) {
     LoadResult result;
     Diagnostics& diagnostics = result.diagnostics;
 
@@ -1019,8 +1056,7 @@ LoadResult load_text(std::string_view text, const std::string& display_name,
     }
     if (auto at = unclosed_quote(text)) {
         diagnostics.error(display_name, at->line, at->column,
-                          "invalid YAML: this quoted string is never closed, so the rest of the "
-                          "file is part of it; add its closing quote");
+                          "invalid YAML: " + std::string(never_closed));
         return result;
     }
 

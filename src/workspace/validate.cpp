@@ -1,9 +1,8 @@
 #include "workspace/validate.hpp"
 
-#include <unistd.h>
-
 #include <sstream>
 #include <system_error>
+#include <unistd.h>
 
 namespace sb::workspace {
 
@@ -20,9 +19,9 @@ constexpr std::string_view shell_words[] = {
 };
 
 constexpr std::string_view shell_builtins[] = {
-    "cd",  "export", "source", ".",     "set",   "if",    "for", "while", "until", "case",
-    "eval", "echo",  "printf", "test",  "[",     "true",  "false", "read", "trap",  "ulimit",
-    "umask", "exit", "return", "alias", "unset", "shift", "wait", "sleep", ":",     "select",
+    "cd",    "export", "source", ".",     "set",   "if",    "for",   "while", "until", "case",
+    "eval",  "echo",   "printf", "test",  "[",     "true",  "false", "read",  "trap",  "ulimit",
+    "umask", "exit",   "return", "alias", "unset", "shift", "wait",  "sleep", ":",     "select",
 };
 
 } // namespace
@@ -101,10 +100,10 @@ void validate(const Workspace& workspace, const SourceMap& positions,
             continue;
         }
 
-        const std::string program = worker.command.via_shell
-                                         ? program_of_shell_line(worker.command.shell_line)
-                                         : (worker.command.argv.empty() ? std::string()
-                                                                        : worker.command.argv[0]);
+        const std::string program =
+            worker.command.via_shell
+                ? program_of_shell_line(worker.command.shell_line)
+                : (worker.command.argv.empty() ? std::string() : worker.command.argv[0]);
         if (program.empty()) {
             continue;
         }

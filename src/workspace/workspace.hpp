@@ -3,6 +3,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,7 +32,8 @@ struct DeliverySettings {
     int max_pending = 256;
     Milliseconds idle{500};
     Milliseconds verify_timeout{5000};
-    Milliseconds enter_delay{100};
+    // Unset: the profile's own delay (each agent CLI needs a different one).
+    std::optional<Milliseconds> enter_delay;
     ThrottleSettings throttle;
     bool operator==(const DeliverySettings&) const = default;
 };

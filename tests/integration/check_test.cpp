@@ -1,5 +1,7 @@
-#include <doctest/doctest.h>
+#include <chrono>
+#include <string>
 
+#include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
 #include "process.hpp"
@@ -25,7 +27,8 @@ TEST_SUITE("check") {
         dir.write("deep/er/.keep", "");
         const auto result = run({switchboard_binary(), "check"}, {.cwd = dir.path() / "deep/er"});
         CHECK(result.exit_status == 0);
-        CHECK(result.err == "switchboard: using " + (dir.path() / "switchboard.yaml").string() + "\n");
+        CHECK(result.err ==
+              "switchboard: using " + (dir.path() / "switchboard.yaml").string() + "\n");
         CHECK(result.out.find("workspace \"found\"") != std::string::npos);
     }
 
@@ -39,15 +42,18 @@ TEST_SUITE("check") {
 
     TEST_CASE("check prints every error and a count, exit 1") {
         TempDir dir;
-        const auto file = dir.write("bad.yaml", "workers:\n  a:\n    comand: [bash]\n  B: {command: x}\n");
+        const auto file =
+            dir.write("bad.yaml", "workers:\n  a:\n    comand: [bash]\n  B: {command: x}\n");
         const auto result = run({switchboard_binary(), "check", "-f", file.string()});
         CHECK(result.exit_status == 1);
         CHECK(result.out == "");
         const std::string f = file.string();
-        CHECK(result.err == f + ":3:5: worker \"a\": unknown key \"comand\" (did you mean \"command\"?)\n" +
-                                f + ":2:3: worker \"a\": missing key \"command\"; give the program to run\n" +
-                                f + ":4:3: worker name \"B\" is not valid; use lowercase letters, digits, - and _ (at most 32, starting with a letter or digit)\n" +
-                                f + ": 3 errors\n");
+        CHECK(result.err ==
+              f + ":3:5: worker \"a\": unknown key \"comand\" (did you mean \"command\"?)\n" + f +
+                  ":2:3: worker \"a\": missing key \"command\"; give the program to run\n" + f +
+                  ":4:3: worker name \"B\" is not valid; use lowercase letters, digits, - and _ "
+                  "(at most 32, starting with a letter or digit)\n" +
+                  f + ": 3 errors\n");
     }
 
     TEST_CASE("check --json reports diagnostics and the effective workspace") {
@@ -85,11 +91,80 @@ TEST_SUITE("check") {
         CHECK(result.exit_status == 1);
         CHECK(result.err.find("empty.yaml:1:1: the file is empty") != std::string::npos);
 
-        const auto junk = dir.write("junk.yaml", std::string("\x7f" "ELF\x02\x01\x01\x00\x00\xff\xfe", 11));
+        const auto junk = dir.write("junk.yaml", std::string("\x7f"
+                                                             "ELF\x02\x01\x01\x00\x00\xff\xfe",
+                                                             11));
         result = run({switchboard_binary(), "check", "-f", junk.string()});
         CHECK(result.exit_status == 1);
         CHECK(result.err.find("not valid UTF-8") != std::string::npos);
         CHECK(result.err.find("terminate called") == std::string::npos);
+    }
+
+    // Files too big to keep in tests/workspace/bad; the smaller hostile cases
+    // (NUL bytes, tabs, a second document, a 600-deep list) are pinned there.
+    TEST_CASE("hostile workspace files give a clear error or load, never a crash") {
+        TempDir dir;
+        const auto check = [&](const std::string& name, const std::string& contents) {
+            const auto file = dir.write(name, contents);
+            auto result = run({switchboard_binary(), "check", "-f", file.string()},
+                              {.timeout = std::chrono::seconds(120)});
+            CAPTURE(name);
+            CHECK(result.signal == 0);
+            CHECK_FALSE(result.timed_out);
+            CHECK(result.err.find("terminate called") == std::string::npos);
+            return result;
+        };
+
+        // yaml-cpp stops at 500 levels instead of overflowing the stack.
+        auto result = check("deep.yaml", "workers: " + std::string(100000, '[') +
+                                             std::string(100000, ']') + "\n");
+        CHECK(result.exit_status == 1);
+        CHECK(result.err.starts_with(dir.path().string() + "/deep.yaml:1:"));
+        CHECK(result.err.find("invalid YAML: lists and mappings are nested too deeply to read") !=
+              std::string::npos);
+
+        result = check(
+            "deep-map.yaml", "workers:\n  a:\n    command: " + [] {
+                std::string open;
+                for (int i = 0; i < 50000; ++i) {
+                    open += "{a: [";
+                }
+                return open;
+            }() + "\n");
+        CHECK(result.exit_status == 1);
+        CHECK(result.err.find("nested too deeply") != std::string::npos);
+
+        // A std::regex with `*` recurses once per character: a long key once
+        // overflowed the stack here.
+        result = check("long-key.yaml", "workers:\n  a:\n    command: [sh]\n    env:\n      ? " +
+                                            std::string(300000, 'A') + "\n      : x\n");
+        CHECK(result.exit_status == 0);
+        result = check("long-name.yaml",
+                       "workers:\n  ? " + std::string(300000, 'a') + "\n  : {command: [sh]}\n");
+        CHECK(result.exit_status == 1);
+        CHECK(result.err.find("worker name \"" + std::string(80, 'a') + "...\" is not valid") !=
+              std::string::npos);
+
+        // 3 MB is read; past 4 MiB the file is refused before parsing.
+        std::string comments;
+        for (int i = 0; i < 38000; ++i) {
+            comments += "# " + std::string(78, 'x') + "\n";
+        }
+        result = check("big.yaml", "workers:\n  a: {command: [sh]}\n" + comments);
+        CHECK(result.exit_status == 0);
+        result = check("huge.yaml", "workers:\n  a: {command: [sh]}\n" + comments + comments);
+        CHECK(result.exit_status == 1);
+        CHECK(result.err.find("huge.yaml: is larger than 4 MiB") != std::string::npos);
+
+        // Anchors and aliases work, including a worker reusing another's body
+        // and an alias that makes a structure refer to itself.
+        result = check("aliases.yaml", "workers:\n  a: &w {command: [sh], env: &e {A: b}}\n"
+                                       "  b: *w\n  c: {command: [sh], env: *e}\n");
+        CHECK(result.exit_status == 0);
+        CHECK(result.out.find("valid, 3 workers") != std::string::npos);
+        result = check("cycle.yaml", "workers:\n  a: &x {command: [sh], groups: *x}\n");
+        CHECK(result.exit_status == 1);
+        CHECK(result.err.find("groups: expected a list of group names") != std::string::npos);
     }
 
     TEST_CASE("usage errors exit 2 and --help/--version work") {

@@ -322,6 +322,12 @@ TEST_SUITE("term") {
         screen.feed("\\after");
         CHECK(screen.title() == longer);
         CHECK(screen.row_text(0) == "after");
+        // Titles end up in JSON: malformed UTF-8 and controls do not pass.
+        screen.feed("\x1b]2;caf\xc3\xa9 \xff\x01"
+                    "bad\x07");
+        CHECK(screen.title() == "caf\xc3\xa9 \xef\xbf\xbd"
+                                "bad");
+        screen.feed("\x1b]2;" + longer + "\x07");
         // Too long a string is dropped whole.
         screen.feed("\x1b]2;" + std::string(100000, 'x') + "\x07");
         CHECK(screen.title() == longer);

@@ -1,9 +1,9 @@
-#include <doctest/doctest.h>
-
 #include <algorithm>
 #include <fstream>
 #include <map>
 #include <sstream>
+
+#include <doctest/doctest.h>
 
 #include "process.hpp"
 #include "util/strings.hpp"
@@ -119,7 +119,8 @@ workers:
         CHECK(alice.settings.size == ws::Size{100, 50});
         CHECK(alice.settings.scrollback == 500);
         CHECK(alice.settings.env ==
-              ws::Environment{{"LANG", "C.UTF-8"}, {"A", "two"}, {"B", "fallback"}, {"C", "was-empty"}});
+              ws::Environment{
+                  {"LANG", "C.UTF-8"}, {"A", "two"}, {"B", "fallback"}, {"C", "was-empty"}});
         CHECK(alice.settings.restart == ws::RestartPolicy::Always);
         CHECK(alice.settings.stop_timeout == std::chrono::seconds(2));
         CHECK(alice.settings.profile == "shell");
@@ -136,8 +137,8 @@ workers:
     }
 
     TEST_CASE("workers keep the order of the file") {
-        const auto result =
-            load("workers:\n  zed: {command: [bash]}\n  amy: {command: [bash]}\n  max: {command: [bash]}\n");
+        const auto result = load("workers:\n  zed: {command: [bash]}\n  amy: {command: [bash]}\n  "
+                                 "max: {command: [bash]}\n");
         REQUIRE(result.workspace);
         std::vector<std::string> names;
         for (const auto& worker : result.workspace->workers) {
@@ -177,9 +178,10 @@ workers:
         const auto result = load("workers:\n  a:\n    command: [no-such-agent-cli, --x]\n");
         REQUIRE(result.workspace);
         CHECK(result.diagnostics.warning_count() == 1);
-        CHECK(messages(result) ==
-              "switchboard.yaml:3:14: warning: worker \"a\": command: program \"no-such-agent-cli\" "
-              "is not found on PATH (the worker will fail to start until it is installed)");
+        CHECK(
+            messages(result) ==
+            "switchboard.yaml:3:14: warning: worker \"a\": command: program \"no-such-agent-cli\" "
+            "is not found on PATH (the worker will fail to start until it is installed)");
     }
 
     TEST_CASE("variable expansion") {
@@ -199,7 +201,8 @@ workers:
         CHECK(expand("$${HOME}") == "${HOME}");
         CHECK(expand("${NOPE}") ==
               "error: ${NOPE} is not set in the environment; set it or write ${NOPE:-default}");
-        CHECK(expand("${HOME") == "error: \"${\" without a closing \"}\" (write $${ for a literal ${)");
+        CHECK(expand("${HOME") ==
+              "error: \"${\" without a closing \"}\" (write $${ for a literal ${)");
         CHECK(expand("${1X}").starts_with("error: \"${1X}\" is not a variable reference"));
     }
 
@@ -255,8 +258,8 @@ workers:
             auto expected_path = file;
             expected_path.replace_extension(".err");
             REQUIRE_MESSAGE(std::filesystem::exists(expected_path), "missing ", expected_path);
-            const std::string expected =
-                replace_all(read_file(expected_path), "@DIR@", directory.lexically_normal().string());
+            const std::string expected = replace_all(read_file(expected_path), "@DIR@",
+                                                     directory.lexically_normal().string());
             const std::string text = read_file(file);
             // The first line says what the case is about.
             CHECK(text.starts_with("# "));

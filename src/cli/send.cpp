@@ -1,0 +1,206 @@
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <iterator>
+#include <map>
+#include <set>
+
+#include "cli/command.hpp"
+#include "cli/server_connection.hpp"
+#include "util/duration.hpp"
+
+namespace sb::cli {
+
+namespace {
+
+// Exit statuses of `send --wait`, by the worst outcome.
+constexpr int exit_unverified = 3;
+constexpr int exit_dropped = 4;
+constexpr int exit_timeout = 5;
+
+struct SendOptions {
+    std::string target;
+    std::string message;
+    std::string from;
+    std::string key;
+    bool wait = false;
+    std::string timeout;
+    bool json = false;
+};
+
+// Waits for the outcome of every delivery, reading events from `since`.
+int wait_for_outcomes(client::ControlClient& client, const std::set<std::string>& ids,
+                      std::uint64_t since, std::optional<std::chrono::milliseconds> timeout,
+                      bool as_json) {
+    auto follow = call(client, "events", {{"follow", true}, {"since", since}});
+    if (!follow) {
+        return exit_failure;
+    }
+    std::map<std::string, std::string> outcomes;
+    const auto deadline = timeout ? std::chrono::steady_clock::now() + *timeout
+                                  : std::chrono::steady_clock::time_point::max();
+    while (outcomes.size() < ids.size()) {
+        std::optional<std::chrono::milliseconds> left;
+        if (timeout) {
+            left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                deadline - std::chrono::steady_clock::now());
+            if (left->count() <= 0) {
+                break;
+            }
+        }
+        auto message = client.next(left);
+        if (std::holds_alternative<client::ClientError>(message)) {
+            break;
+        }
+        auto& got = std::get<std::optional<nlohmann::json>>(message);
+        if (!got) {
+            std::cerr << "switchboard: the server went away before every outcome was known\n";
+            return exit_failure;
+        }
+        if (!got->contains("event")) {
+            continue;
+        }
+        const auto& event = (*got)["event"];
+        const std::string id = event.value("id", "");
+        if (!ids.contains(id)) {
+            continue;
+        }
+        const std::string type = event.value("type", "");
+        std::string outcome;
+        if (type == "delivery_verified") {
+            outcome = event.value("verification", "") == "echo" ? "verified" : "unverified";
+        } else if (type == "delivery_dropped") {
+            outcome = "dropped";
+        } else {
+            continue;
+        }
+        outcomes[id] = outcome;
+        if (as_json) {
+            std::cout << event.dump() << '\n';
+        } else {
+            std::string detail = outcome;
+            if (event.contains("latency_ms")) {
+                detail += fmt::format(" in {} ms", event["latency_ms"].get<long long>());
+            }
+            if (event.contains("reason")) {
+                detail += " (" + event["reason"].get<std::string>() + ")";
+            }
+            std::cout << id << ": " << detail << '\n';
+        }
+        std::cout.flush();
+    }
+    int status = exit_ok;
+    for (const auto& [id, outcome] : outcomes) {
+        if (outcome == "dropped") {
+            status = exit_dropped;
+        } else if (outcome == "unverified" && status == exit_ok) {
+            status = exit_unverified;
+        }
+    }
+    if (outcomes.size() < ids.size()) {
+        for (const auto& id : ids) {
+            if (!outcomes.contains(id)) {
+                std::cerr << "switchboard: " << id << ": no outcome yet; still queued or in flight\n";
+            }
+        }
+        return exit_timeout;
+    }
+    return status;
+}
+
+int run_send(const GlobalOptions& globals, const SendOptions& options) {
+    std::optional<std::chrono::milliseconds> timeout;
+    if (!options.timeout.empty()) {
+        timeout = util::parse_duration(options.timeout);
+        if (!timeout) {
+            std::cerr << "switchboard: --timeout: expected a duration like 30s or 500ms\n";
+            return exit_usage;
+        }
+    }
+    std::string body = options.message;
+    if (body.empty() || body == "-") {
+        if (body.empty() && ::isatty(0)) {
+            std::cerr << "switchboard: send: give the message as an argument, or pipe it in "
+                         "(`... | switchboard send TARGET -`)\n";
+            return exit_usage;
+        }
+        body.assign(std::istreambuf_iterator<char>(std::cin), {});
+        // A trailing newline from echo or a here-document is not part of the message.
+        while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) {
+            body.pop_back();
+        }
+    }
+    std::string from = options.from;
+    if (from.empty()) {
+        const char* worker = std::getenv("SWITCHBOARD_WORKER");
+        from = worker != nullptr && *worker != '\0' ? worker : "user";
+    }
+    auto client = connect_to_server(globals);
+    if (!client) {
+        return exit_failure;
+    }
+    nlohmann::json params = {{"to", options.target}, {"body", body}, {"from", from}};
+    if (!options.key.empty()) {
+        params["key"] = options.key;
+    }
+    auto result = call(*client, "send", params);
+    if (!result) {
+        return exit_failure;
+    }
+    std::set<std::string> ids;
+    for (const auto& d : (*result)["deliveries"]) {
+        ids.insert(d["id"].get<std::string>());
+    }
+    if (options.json) {
+        std::cout << result->dump() << '\n';
+    } else {
+        for (const auto& d : (*result)["deliveries"]) {
+            std::cout << d["id"].get<std::string>() << '\n';
+        }
+    }
+    std::cout.flush();
+    if (!options.wait) {
+        return exit_ok;
+    }
+    // A repeated key returns deliveries that may have finished long ago;
+    // their outcomes are looked for in every kept event.
+    bool existing = false;
+    for (const auto& d : (*result)["deliveries"]) {
+        existing = existing || d.value("existing", false);
+    }
+    const std::uint64_t since = existing ? 0 : (*result)["since"].get<std::uint64_t>();
+    return wait_for_outcomes(*client, ids, since, timeout, options.json);
+}
+
+std::function<int()> define(CLI::App& command, const GlobalOptions& globals) {
+    auto options = std::make_shared<SendOptions>();
+    command.add_option("TARGET", options->target, "A worker, @group, or all (everyone but the sender)")
+        ->required();
+    command.add_option("MESSAGE", options->message,
+                       "The message; - or nothing reads it from standard input");
+    command.add_option("--from", options->from,
+                       "Sender name (default: $SWITCHBOARD_WORKER inside a worker, else user)")
+        ->option_text("NAME");
+    command.add_option("--key", options->key,
+                       "Idempotency key: sending the same key again within 24 h returns the first "
+                       "delivery instead of a new one")
+        ->option_text("KEY");
+    command.add_flag("--wait", options->wait, "Wait for every delivery's outcome");
+    command.add_option("--timeout", options->timeout, "With --wait, give up after this long")
+        ->option_text("DURATION");
+    command.add_flag("--json", options->json, "Print the result (and with --wait, outcome events) as JSON");
+    command.footer("Prints the delivery id(s), one per line. Exit status: 0 sent (with --wait: "
+                   "all verified by their echo), 1 error (unknown worker, invalid message, no "
+                   "server), 2 usage; with --wait 3 some unverified (timeout fallback), 4 some "
+                   "dropped, 5 timed out waiting.");
+    return [&globals, options] { return run_send(globals, *options); };
+}
+
+} // namespace
+
+extern const CommandSpec send_command;
+const CommandSpec send_command{"send", "Send a message to a worker, a @group, or all", &define};
+
+} // namespace sb::cli

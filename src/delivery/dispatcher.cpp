@@ -1,0 +1,352 @@
+#include "delivery/dispatcher.hpp"
+
+#include <regex>
+
+#include "term/screen.hpp"
+#include "util/log.hpp"
+
+namespace sb::delivery {
+
+namespace {
+
+std::shared_ptr<spdlog::logger> logger() {
+    static auto log = sb::log::get("delivery");
+    return log;
+}
+
+long long ms_between(Clock::time_point from, Clock::time_point to) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count();
+}
+
+bool screen_matches(const term::Screen& screen, const std::string& pattern) {
+    if (pattern.empty()) {
+        return false;
+    }
+    // Profiles' patterns come from the workspace file and the built-in
+    // table; a bad one is rejected when loaded.
+    const std::regex re(pattern);
+    for (const auto& line : screen.visible_lines()) {
+        if (std::regex_search(line, re)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+} // namespace
+
+std::string to_string(Outcome outcome) {
+    switch (outcome) {
+    case Outcome::None:
+        return "none";
+    case Outcome::Verified:
+        return "verified";
+    case Outcome::Unverified:
+        return "unverified";
+    case Outcome::Failed:
+        return "failed";
+    case Outcome::Dropped:
+        return "dropped";
+    }
+    return "none";
+}
+
+Dispatcher::Dispatcher(uv_loop_t* loop, std::string worker, Settings settings, WorkerPort port,
+                       EventSink events)
+    : loop_(loop), worker_(std::move(worker)), settings_(std::move(settings)),
+      port_(std::move(port)), events_(std::move(events)),
+      throttle_(settings_.throttle_min, settings_.throttle_max), timer_(loop) {}
+
+Dispatcher::~Dispatcher() = default;
+
+void Dispatcher::set_settings(Settings settings) {
+    settings_ = std::move(settings);
+    throttle_ = Throttle(settings_.throttle_min, settings_.throttle_max);
+    pump();
+}
+
+void Dispatcher::enqueue(Delivery delivery) {
+    const auto bytes = delivery.body.size();
+    const std::string id = delivery.id;
+    const std::string from = delivery.from;
+    nlohmann::json fields = {{"id", id}, {"from", from}, {"bytes", bytes}};
+    if (delivery.removed_bytes > 0) {
+        fields["removed_bytes"] = delivery.removed_bytes;
+    }
+    while (static_cast<int>(depth()) >= settings_.max_pending && !queue_.empty()) {
+        Delivery evicted = std::move(queue_.front());
+        queue_.pop_front();
+        events_("delivery_dropped",
+                {{"id", evicted.id}, {"from", evicted.from}, {"reason", "queue_full"}});
+    }
+    queue_.push_back(std::move(delivery));
+    events_("delivery_queued", fields);
+    pump();
+}
+
+bool Dispatcher::cancel(const std::string& id, const std::string& reason) {
+    for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+        if (it->id == id) {
+            const Delivery gone = std::move(*it);
+            queue_.erase(it);
+            events_("delivery_dropped", {{"id", gone.id}, {"from", gone.from}, {"reason", reason}});
+            pump();
+            return true;
+        }
+    }
+    return false;
+}
+
+void Dispatcher::drop_all(const std::string& reason) {
+    auto queued = std::move(queue_);
+    queue_.clear();
+    for (const auto& d : queued) {
+        events_("delivery_dropped", {{"id", d.id}, {"from", d.from}, {"reason", reason}});
+    }
+    timer_.stop();
+}
+
+void Dispatcher::hold() {
+    if (!held_) {
+        held_ = true;
+        events_("worker_held", {{"reason", "requested"}});
+    }
+}
+
+void Dispatcher::release() {
+    if (held_) {
+        held_ = false;
+        events_("worker_released", {});
+        pump();
+    }
+}
+
+void Dispatcher::on_worker_started() {
+    running_ = true;
+    ready_ = false;
+    run_started_ = Clock::now();
+    pump();
+}
+
+void Dispatcher::on_worker_stopped() {
+    running_ = false;
+    ready_ = false;
+    if (in_flight_ && in_flight_->stage == Stage::Injecting) {
+        // on_written(false) follows from the worker's write queue.
+        return;
+    }
+    if (in_flight_ && in_flight_->stage == Stage::Verifying) {
+        // It was typed in full into a process that is gone; whether it was
+        // read is unknowable, so it is reported unverified, not typed again.
+        finish(Outcome::Unverified, "the worker stopped before its echo was seen");
+    }
+}
+
+void Dispatcher::on_output() {
+    if (in_flight_ && in_flight_->stage == Stage::Verifying && verifier_ &&
+        verifier_->seen(port_.screen())) {
+        finish(Outcome::Verified, "");
+        return;
+    }
+    if (!queue_.empty() && !in_flight_) {
+        // The output may have made the worker ready or not busy; the idle
+        // timer (if armed) already covers quiet time, so only re-check
+        // readiness here and leave the rest to the timer.
+        if (!ready_) {
+            check_ready();
+            if (ready_) {
+                pump();
+            }
+        } else if (waiting_for_ == "busy") {
+            pump();
+        }
+    }
+}
+
+void Dispatcher::check_ready() {
+    if (ready_ || !running_) {
+        return;
+    }
+    if (settings_.profile.ready_pattern.empty()) {
+        ready_ = true;
+        events_("worker_ready", {{"reason", "running"}});
+        return;
+    }
+    if (screen_matches(port_.screen(), settings_.profile.ready_pattern)) {
+        ready_ = true;
+        events_("worker_ready", {{"reason", "pattern"}});
+        return;
+    }
+    if (Clock::now() - run_started_ >= settings_.ready_timeout) {
+        ready_ = true;
+        events_("worker_ready", {{"reason", "timeout"}});
+    }
+}
+
+bool Dispatcher::busy() const {
+    return !settings_.profile.queues_input &&
+           screen_matches(port_.screen(), settings_.profile.busy_pattern);
+}
+
+std::string Dispatcher::waiting_for() const { return waiting_for_; }
+
+void Dispatcher::schedule(Clock::time_point when) {
+    if (timer_.active() && timer_at_ <= when) {
+        return;
+    }
+    timer_at_ = when;
+    const auto delay = std::max<long long>(0, ms_between(Clock::now(), when) + 1);
+    timer_.start(std::chrono::milliseconds(delay), [this] { pump(); });
+}
+
+void Dispatcher::pump() {
+    const auto now = Clock::now();
+    if (in_flight_) {
+        if (in_flight_->stage == Stage::Verifying) {
+            if (now >= verify_deadline_) {
+                finish(Outcome::Unverified, "echo not seen within " +
+                                                std::to_string(settings_.verify_timeout.count()) +
+                                                " ms");
+                return;
+            }
+            schedule(verify_deadline_);
+        }
+        return;
+    }
+    if (queue_.empty()) {
+        waiting_for_.clear();
+        return;
+    }
+    if (!port_.running() || !running_) {
+        waiting_for_ = "not running";
+        return;
+    }
+    check_ready();
+    if (!ready_) {
+        waiting_for_ = "not ready";
+        schedule(run_started_ + settings_.ready_timeout);
+        return;
+    }
+    if (held_) {
+        waiting_for_ = "held";
+        return;
+    }
+    const auto keystroke = port_.last_keystroke();
+    if (keystroke.time_since_epoch().count() != 0 && now - keystroke < settings_.hold) {
+        waiting_for_ = "typing";
+        schedule(keystroke + settings_.hold);
+        return;
+    }
+    const auto quiet_since = port_.last_output();
+    if (now - quiet_since < settings_.idle) {
+        waiting_for_ = "output";
+        schedule(quiet_since + settings_.idle);
+        return;
+    }
+    if (last_finished_.time_since_epoch().count() != 0 && now - last_finished_ < throttle_.delay()) {
+        waiting_for_ = "throttle";
+        schedule(last_finished_ + throttle_.delay());
+        return;
+    }
+    if (busy()) {
+        // Re-checked on output; the screen changes when the work ends.
+        waiting_for_ = "busy";
+        return;
+    }
+    waiting_for_.clear();
+    inject();
+}
+
+void Dispatcher::inject() {
+    in_flight_ = std::move(queue_.front());
+    queue_.pop_front();
+    Delivery& d = *in_flight_;
+    d.stage = Stage::Injecting;
+    ++d.attempts;
+    d.injected_at = Clock::now();
+    const Profile& profile = settings_.profile;
+    const std::string header = profile.header ? "[from " + d.from + " · " + d.id + "] " : "";
+    verifier_.emplace(header, d.body, profile.placeholder_pattern);
+    verifier_->take_baseline(port_.screen());
+
+    std::vector<WorkerPort::Segment> segments;
+    std::string first = header;
+    const bool paste = profile.paste && port_.screen().bracketed_paste();
+    if (paste) {
+        // The header stays outside the paste so it shows even where the
+        // application collapses a paste into a placeholder.
+        first += "\x1b[200~" + d.body + "\x1b[201~";
+    } else {
+        std::string typed;
+        for (const char c : d.body) {
+            typed += c == '\n' ? profile.typed_newline : std::string(1, c);
+        }
+        first += typed;
+    }
+    segments.push_back({std::move(first), std::chrono::milliseconds(0)});
+    segments.push_back({profile.submit_key, profile.enter_delay});
+    events_("delivery_injected", {{"id", d.id}, {"attempt", d.attempts}});
+    const std::string id = d.id;
+    port_.write_unit(std::move(segments), [this, id](bool written) {
+        if (in_flight_ && in_flight_->id == id) {
+            on_written(written);
+        }
+    });
+}
+
+void Dispatcher::on_written(bool ok) {
+    if (!ok) {
+        finish(Outcome::Failed, "the worker's terminal closed while the message was typed");
+        return;
+    }
+    in_flight_->stage = Stage::Verifying;
+    verify_deadline_ = Clock::now() + settings_.verify_timeout;
+    if (verifier_ && verifier_->seen(port_.screen())) {
+        finish(Outcome::Verified, "");
+        return;
+    }
+    schedule(verify_deadline_);
+}
+
+void Dispatcher::finish(Outcome outcome, const std::string& reason) {
+    Delivery d = std::move(*in_flight_);
+    in_flight_.reset();
+    verifier_.reset();
+    timer_.stop();
+    last_finished_ = Clock::now();
+    const auto latency = ms_between(d.injected_at, last_finished_);
+    logger()->info("{}: {} from {} {} after {} ms{}{}", worker_, d.id, d.from, to_string(outcome),
+                   latency, reason.empty() ? "" : ": ", reason);
+    switch (outcome) {
+    case Outcome::Verified:
+        throttle_.record(Throttle::Result::Verified);
+        events_("delivery_verified",
+                {{"id", d.id}, {"verification", "echo"}, {"latency_ms", latency}});
+        break;
+    case Outcome::Unverified:
+        throttle_.record(Throttle::Result::Unverified);
+        events_("delivery_verified", {{"id", d.id},
+                                      {"verification", "timeout_fallback"},
+                                      {"reason", reason},
+                                      {"latency_ms", latency}});
+        break;
+    case Outcome::Failed:
+        throttle_.record(Throttle::Result::Failed);
+        if (d.attempts >= settings_.max_attempts) {
+            events_("delivery_dropped", {{"id", d.id}, {"from", d.from}, {"reason", "max_attempts"}});
+        } else {
+            events_("delivery_failed", {{"id", d.id},
+                                        {"reason", reason},
+                                        {"retry_in_ms", throttle_.delay().count()}});
+            d.stage = Stage::Queued;
+            queue_.push_front(std::move(d));
+        }
+        break;
+    case Outcome::None:
+    case Outcome::Dropped:
+        break;
+    }
+    pump();
+}
+
+} // namespace sb::delivery

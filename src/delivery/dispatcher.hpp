@@ -1,0 +1,130 @@
+#pragma once
+
+#include <uv.h>
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "delivery/delivery.hpp"
+#include "delivery/echo_verifier.hpp"
+#include "delivery/profile.hpp"
+#include "delivery/throttle.hpp"
+#include "util/uv.hpp"
+
+namespace sb::term {
+class Screen;
+}
+
+namespace sb::delivery {
+
+struct Settings {
+    Profile profile;
+    int max_pending = 256;
+    std::chrono::milliseconds idle{500};
+    std::chrono::milliseconds verify_timeout{5000};
+    std::chrono::milliseconds throttle_min{100};
+    std::chrono::milliseconds throttle_max{5000};
+    // A person's keystroke holds injection this long.
+    std::chrono::milliseconds hold{3000};
+    // Ready by timeout when the profile's ready pattern never shows.
+    std::chrono::milliseconds ready_timeout{10000};
+    int max_attempts = 5;
+};
+
+// What the dispatcher needs of its worker, as callbacks: delivery does not
+// depend on the worker module (both sit on term and util).
+struct WorkerPort {
+    std::function<bool()> running;
+    std::function<const term::Screen&()> screen;
+    std::function<Clock::time_point()> last_output;
+    std::function<Clock::time_point()> last_keystroke;
+    struct Segment {
+        std::string bytes;
+        std::chrono::milliseconds delay_before{0};
+    };
+    std::function<void(std::vector<Segment>, std::function<void(bool written)>)> write_unit;
+};
+
+// Events the dispatcher reports: (type, fields) as DESIGN's events name them.
+using EventSink = std::function<void(const std::string& type, nlohmann::json fields)>;
+
+// The delivery engine of one worker: its queue, gate, injection, echo
+// verification and throttle (DESIGN's "Delivery").
+class Dispatcher {
+public:
+    Dispatcher(uv_loop_t* loop, std::string worker, Settings settings, WorkerPort port,
+               EventSink events);
+    ~Dispatcher();
+    Dispatcher(const Dispatcher&) = delete;
+    Dispatcher& operator=(const Dispatcher&) = delete;
+
+    // Queues a delivery (sanitized already). At capacity the oldest queued
+    // one is evicted with delivery_dropped {reason: queue_full}.
+    void enqueue(Delivery delivery);
+    // Removes a queued delivery (delivery_dropped {reason}); false when it
+    // is not queued (unknown, or already being typed).
+    bool cancel(const std::string& id, const std::string& reason = "cancelled");
+    // Drops everything queued (the worker left the workspace).
+    void drop_all(const std::string& reason);
+
+    void hold();
+    void release();
+    bool held() const { return held_; }
+
+    // The worker printed something: look for the echo, re-check the gate.
+    void on_output();
+    // The worker started a new run (not ready until its profile says so) or
+    // stopped running (an injection in flight fails).
+    void on_worker_started();
+    void on_worker_stopped();
+
+    void set_settings(Settings settings);
+    const Settings& settings() const { return settings_; }
+    bool ready() const { return ready_; }
+    std::size_t depth() const { return queue_.size() + (in_flight_ ? 1 : 0); }
+    const std::deque<Delivery>& queued() const { return queue_; }
+    const std::optional<Delivery>& in_flight() const { return in_flight_; }
+    const Throttle& throttle() const { return throttle_; }
+    // Why nothing is being injected now ("" when a delivery is in flight or
+    // nothing waits).
+    std::string waiting_for() const;
+
+private:
+    void pump();
+    void schedule(Clock::time_point when);
+    void inject();
+    void on_written(bool ok);
+    void finish(Outcome outcome, const std::string& reason);
+    bool busy() const;
+    void check_ready();
+
+    uv_loop_t* loop_;
+    std::string worker_;
+    Settings settings_;
+    WorkerPort port_;
+    EventSink events_;
+    Throttle throttle_;
+    std::deque<Delivery> queue_;
+    std::optional<Delivery> in_flight_;
+    std::optional<EchoVerifier> verifier_;
+    bool held_ = false;
+    bool ready_ = false;
+    bool running_ = false;
+    Clock::time_point run_started_{};
+    Clock::time_point last_finished_{};
+    Clock::time_point verify_deadline_{};
+    std::string waiting_for_;
+    util::Timer timer_;
+    Clock::time_point timer_at_{};
+};
+
+std::string to_string(Outcome outcome);
+
+} // namespace sb::delivery

@@ -1,0 +1,118 @@
+#include "delivery/echo_verifier.hpp"
+
+#include <cstdint>
+
+#include "term/screen.hpp"
+
+namespace sb::delivery {
+
+namespace {
+
+// How much of the body's first line must be seen: enough to be specific,
+// short enough to fit in a narrow composer before it wraps or scrolls.
+constexpr std::size_t body_prefix_chars = 40;
+
+// Scrollback lines searched above the screen: a long paste may have pushed
+// its own echo up.
+constexpr int scrollback_window = 200;
+
+std::size_t utf8_length(unsigned char lead) {
+    if (lead < 0x80) {
+        return 1;
+    }
+    if ((lead & 0xE0) == 0xC0) {
+        return 2;
+    }
+    if ((lead & 0xF0) == 0xE0) {
+        return 3;
+    }
+    return 4;
+}
+
+} // namespace
+
+std::string EchoVerifier::normalise(const std::string& text) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size();) {
+        const auto lead = static_cast<unsigned char>(text[i]);
+        const std::size_t length = std::min(utf8_length(lead), text.size() - i);
+        if (length == 1 && (lead == ' ' || lead == '\t' || lead == '\n' || lead == '\r')) {
+            ++i;
+            continue;
+        }
+        // Box drawing U+2500..U+257F is E2 94 80 .. E2 95 BF.
+        if (length == 3 && lead == 0xE2) {
+            const auto second = static_cast<unsigned char>(text[i + 1]);
+            if (second == 0x94 || second == 0x95) {
+                i += 3;
+                continue;
+            }
+        }
+        out.append(text, i, length);
+        i += length;
+    }
+    return out;
+}
+
+EchoVerifier::EchoVerifier(std::string header, const std::string& body,
+                           const std::string& placeholder_pattern)
+    : header_(normalise(header)) {
+    std::string first_line = body.substr(0, body.find('\n'));
+    // Cut at a character boundary.
+    std::size_t chars = 0;
+    std::size_t end = 0;
+    while (end < first_line.size() && chars < body_prefix_chars) {
+        end += utf8_length(static_cast<unsigned char>(first_line[end]));
+        ++chars;
+    }
+    body_prefix_ = normalise(first_line.substr(0, std::min(end, first_line.size())));
+    if (!placeholder_pattern.empty()) {
+        placeholder_ = std::regex(placeholder_pattern);
+    }
+}
+
+std::string EchoVerifier::screen_text(const term::Screen& screen) const {
+    return screen.text(scrollback_window);
+}
+
+int EchoVerifier::count(const std::string& haystack_raw) const {
+    const std::string haystack = normalise(haystack_raw);
+    const auto occurrences = [&](const std::string& needle) {
+        if (needle.empty()) {
+            return 0;
+        }
+        int n = 0;
+        for (auto at = haystack.find(needle); at != std::string::npos;
+             at = haystack.find(needle, at + needle.size())) {
+            ++n;
+        }
+        return n;
+    };
+    if (!header_.empty()) {
+        // The header is unique to this delivery: its presence together with
+        // the body (or the placeholder) is the echo.
+        const int headers = occurrences(header_);
+        if (headers == 0) {
+            return 0;
+        }
+        const bool body_seen = body_prefix_.empty() || occurrences(body_prefix_) > 0;
+        bool placeholder_seen = false;
+        if (placeholder_) {
+            placeholder_seen = std::regex_search(haystack_raw, *placeholder_);
+        }
+        return body_seen || placeholder_seen ? headers : 0;
+    }
+    if (body_prefix_.empty()) {
+        return 0;
+    }
+    return occurrences(body_prefix_);
+}
+
+void EchoVerifier::take_baseline(const term::Screen& screen) { baseline_ = count(screen_text(screen)); }
+
+bool EchoVerifier::seen(const term::Screen& screen) const {
+    return count(screen_text(screen)) > baseline_;
+}
+
+} // namespace sb::delivery
