@@ -19,6 +19,47 @@ _switchboard_workspace_files()
     )
 }
 
+# Runs switchboard with the global options of the line being completed (so
+# that it asks the same workspace), quietly and for at most two seconds: a
+# completion must never hang or print on the terminal.
+_switchboard_ask()
+{
+    local program=${words[0]}
+    [[ $program == \~/* ]] && program=$HOME/${program#\~/}
+    if command -v timeout >/dev/null 2>&1; then
+        timeout 2 "$program" "${globals[@]}" "$@" 2>/dev/null </dev/null
+    else
+        "$program" "${globals[@]}" "$@" 2>/dev/null </dev/null
+    fi
+}
+
+# The workers of the running workspace, from `switchboard ls --json`;
+# nothing when no server runs.
+_switchboard_workers()
+{
+    _switchboard_ask ls --json | sed -n 's/^ *"name": "\([^"]*\)",\{0,1\}$/\1/p'
+}
+
+# The groups of the workspace file, as @GROUP, from `switchboard check --json`.
+_switchboard_groups()
+{
+    command -v python3 >/dev/null 2>&1 || return
+    _switchboard_ask check --json | python3 -c '
+import json, sys
+try:
+    workers = json.load(sys.stdin)["workspace"]["workers"]
+except Exception:
+    sys.exit()
+print("\n".join(sorted({"@" + g for w in workers for g in w.get("groups", [])})))
+' 2>/dev/null
+}
+
+# The deliveries that can be cancelled, from `switchboard pending --json`.
+_switchboard_deliveries()
+{
+    _switchboard_ask pending --json | sed -n 's/^ *"id": "\([^"]*\)",\{0,1\}$/\1/p'
+}
+
 _switchboard()
 {
     local cur prev words cword split=false
@@ -38,9 +79,13 @@ _switchboard()
         fi
     fi
 
-    local commands='check help'
+    local commands='up down reload ls capture keys start stop restart resize events send pending hold release cancel check help'
     # Global options are accepted before and after the command.
     local global_options='-f --file -S --socket --log-level -V --version -h --help'
+    # Key names of `keys`, as tmux send-keys names them, and a few common chords.
+    local key_names='Enter Escape Tab BTab BSpace Space Up Down Left Right Home End
+        PageUp PageDown Insert Delete F1 F2 F3 F4 F5 F6 F7 F8 F9 F10 F11 F12
+        C-c C-d C-z C-l C-u C-a C-e C-r M-Enter'
 
     case $prev in
         -f | --file)
@@ -56,21 +101,32 @@ _switchboard()
             mapfile -t COMPREPLY < <(compgen -W 'trace debug info warn error off' -- "$cur")
             return
             ;;
+        --timeout | --scrollback | --since | --key)
+            # A duration, a number or a free-form key: nothing to offer.
+            return
+            ;;
     esac
     [[ $split == true ]] && return
 
     # The command is the first word that is neither an option nor the value
-    # of one; count the words after it.
-    local i command='' arguments=0
+    # of one; count the words after it that are not options either. The
+    # global options that pick the workspace go along when switchboard is
+    # asked for worker names.
+    local i value command='' arguments=0 all=false literal=false
+    local -a globals=()
     for ((i = 1; i < cword; i++)); do
         case ${words[i]} in
-            -f | --file | -S | --socket | --log-level)
-                if [[ ${words[i + 1]} == = ]]; then
-                    ((i += 2))
-                else
-                    ((i++))
-                fi
+            -f | --file | -S | --socket | --log-level | --timeout | --scrollback | --since | --from | --key)
+                value=$((i + 1))
+                [[ ${words[i + 1]} == = ]] && value=$((i + 2))
+                case ${words[i]} in
+                    -f | --file | -S | --socket) globals+=("${words[i]}" "${words[value]/#\~\//$HOME/}") ;;
+                esac
+                i=$value
                 ;;
+            --file=* | --socket=*) globals+=("${words[i]}") ;;
+            -a | --all) all=true ;;
+            -l | --literal | --paste) literal=true ;;
             -* | =) ;;
             *)
                 if [[ -z $command ]]; then
@@ -82,25 +138,80 @@ _switchboard()
         esac
     done
 
+    if [[ $prev == --from ]]; then
+        mapfile -t COMPREPLY < <(compgen -W "$(_switchboard_workers) user" -- "$cur")
+        return
+    fi
+
+    # The command's own options, and what its arguments are.
+    local options='' complete=''
     case $command in
         '')
-            if [[ $cur == -* ]]; then
-                mapfile -t COMPREPLY < <(compgen -W "$global_options" -- "$cur")
-            else
-                mapfile -t COMPREPLY < <(compgen -W "$commands" -- "$cur")
+            options=$global_options
+            complete=commands
+            ;;
+        up) options='-F --foreground' ;;
+        down) options='--timeout' ;;
+        reload) ;;
+        ls) options='--json' ;;
+        capture)
+            options='-e --ansi --scrollback --json'
+            ((arguments == 0)) && complete=workers
+            ;;
+        keys)
+            options='-l --literal --paste'
+            if ((arguments == 0)); then
+                complete=workers
+            elif [[ $literal == false ]]; then
+                complete=keys
             fi
             ;;
-        check)
-            mapfile -t COMPREPLY < <(compgen -W "--json $global_options" -- "$cur")
+        start | restart)
+            options='-a --all'
+            [[ $all == false ]] && complete=workers
             ;;
+        stop)
+            options='-a --all --timeout'
+            [[ $all == false ]] && complete=workers
+            ;;
+        resize) ((arguments == 0)) && complete=workers ;;
+        events) options='--follow --since --json' ;;
+        send)
+            options='--from --key --wait --timeout --json'
+            ((arguments == 0)) && complete=targets
+            ;;
+        pending)
+            options='--json'
+            ((arguments == 0)) && complete=workers
+            ;;
+        hold | release) ((arguments == 0)) && complete=workers ;;
+        cancel) complete=deliveries ;;
+        check) options='--json' ;;
         help)
             if [[ $cur == -* ]]; then
                 mapfile -t COMPREPLY < <(compgen -W '-h --help' -- "$cur")
             elif ((arguments == 0)); then
                 mapfile -t COMPREPLY < <(compgen -W "$commands" -- "$cur")
             fi
+            return
             ;;
+        *) return ;;
     esac
+
+    if [[ $cur == -* ]]; then
+        [[ -n $command ]] && options+=" $global_options"
+        mapfile -t COMPREPLY < <(compgen -W "$options" -- "$cur")
+        return
+    fi
+    local candidates=''
+    case $complete in
+        commands) candidates=$commands ;;
+        workers) candidates=$(_switchboard_workers) ;;
+        targets) candidates="$(_switchboard_workers) $(_switchboard_groups) all" ;;
+        keys) candidates=$key_names ;;
+        deliveries) candidates=$(_switchboard_deliveries) ;;
+    esac
+    [[ -n $candidates ]] && mapfile -t COMPREPLY < <(compgen -W "$candidates" -- "$cur")
 } &&
     complete -F _switchboard switchboard
 

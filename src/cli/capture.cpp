@@ -19,10 +19,9 @@ int run_capture(const GlobalOptions& globals, const CaptureOptions& options) {
     if (!client) {
         return exit_failure;
     }
-    auto result = call(*client, "capture",
-                       {{"worker", options.worker},
-                        {"ansi", options.ansi},
-                        {"scrollback", options.scrollback}});
+    auto result = call(
+        *client, "capture",
+        {{"worker", options.worker}, {"ansi", options.ansi}, {"scrollback", options.scrollback}});
     if (!result) {
         return exit_failure;
     }
@@ -41,10 +40,12 @@ int run_capture(const GlobalOptions& globals, const CaptureOptions& options) {
 std::function<int()> define(CLI::App& command, const GlobalOptions& globals) {
     auto options = std::make_shared<CaptureOptions>();
     command.add_option("WORKER", options->worker, "The worker whose screen to print")->required();
-    command.add_flag("-e,--ansi", options->ansi,
-                     "Keep colours and attributes as ANSI escape sequences (like tmux capture-pane -e)");
-    command.add_option("--scrollback", options->scrollback,
-                       "Also print the last N lines of scrollback above the screen")
+    command.add_flag(
+        "-e,--ansi", options->ansi,
+        "Keep colours and attributes as ANSI escape sequences (like tmux capture-pane -e)");
+    command
+        .add_option("--scrollback", options->scrollback,
+                    "Also print the last N lines of scrollback above the screen")
         ->option_text("N")
         ->check(CLI::Range(0, 10'000'000));
     command.add_flag("--json", options->json,

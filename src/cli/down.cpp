@@ -1,9 +1,8 @@
-#include <signal.h>
-
 #include <cerrno>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <signal.h>
 #include <thread>
 
 #include "cli/command.hpp"
@@ -74,9 +73,10 @@ int run_down(const GlobalOptions& globals, const DownOptions& options) {
 
 std::function<int()> define(CLI::App& command, const GlobalOptions& globals) {
     auto options = std::make_shared<DownOptions>();
-    command.add_option("--timeout", options->timeout,
-                       "Send SIGKILL to workers still running after this long, instead of after "
-                       "each worker's stop_timeout")
+    command
+        .add_option("--timeout", options->timeout,
+                    "Send SIGKILL to workers still running after this long, instead of after "
+                    "each worker's stop_timeout")
         ->option_text("DURATION");
     command.footer("Stops every worker and the server, and returns when the server has exited. "
                    "Exit status: 0, 1 when no server runs, 2 usage error.");

@@ -1,6 +1,6 @@
-#include <fmt/format.h>
-
 #include <iostream>
+
+#include <fmt/format.h>
 
 #include "cli/command.hpp"
 #include "cli/server_connection.hpp"
@@ -81,8 +81,9 @@ std::function<int()> define(CLI::App& command, const GlobalOptions& globals) {
     auto options = std::make_shared<EventsOptions>();
     command.add_flag("--follow", options->follow,
                      "Keep printing new events as they happen, until the server stops");
-    command.add_option("--since", options->since,
-                       "Print the kept events after sequence number SEQ (0 for all kept)")
+    command
+        .add_option("--since", options->since,
+                    "Print the kept events after sequence number SEQ (0 for all kept)")
         ->option_text("SEQ")
         ->check(CLI::NonNegativeNumber);
     command.add_flag("--json", options->json, "One JSON object per line");

@@ -23,6 +23,7 @@ std::function<int()> define(CLI::App& command, const GlobalOptions& globals) {
 } // namespace
 
 extern const CommandSpec hold_command;
-const CommandSpec hold_command{"hold", "Pause injection into a worker (its queue keeps filling)", &define};
+const CommandSpec hold_command{"hold", "Pause injection into a worker (its queue keeps filling)",
+                               &define};
 
 } // namespace sb::cli

@@ -1,6 +1,6 @@
-#include <fmt/format.h>
-
 #include <iostream>
+
+#include <fmt/format.h>
 
 #include "cli/command.hpp"
 #include "cli/server_connection.hpp"
@@ -56,14 +56,17 @@ int run_ls(const GlobalOptions& globals, const LsOptions& options) {
     fmt::print("{:<16} {:<11} {:>8} {:>9} {:>8} {:<12} {:<8} {}\n", "WORKER", "STATE", "PID",
                "UPTIME", "RESTARTS", "LAST EXIT", "SIZE", "REASON");
     for (const auto& w : (*result)["workers"]) {
-        const auto pid = w["pid"].is_null() ? std::string("-") : std::to_string(w["pid"].get<int>());
+        const auto pid =
+            w["pid"].is_null() ? std::string("-") : std::to_string(w["pid"].get<int>());
         const auto uptime =
             w["pid"].is_null() ? std::string("-") : human_duration(w["uptime_ms"].get<long long>());
-        const auto size = fmt::format("{}x{}", w["size"]["cols"].get<int>(), w["size"]["rows"].get<int>());
+        const auto size =
+            fmt::format("{}x{}", w["size"]["cols"].get<int>(), w["size"]["rows"].get<int>());
         const std::string state = w["state"].get<std::string>();
         const std::string reason = state == "running" ? "" : w["reason"].get<std::string>();
-        fmt::print("{:<16} {:<11} {:>8} {:>9} {:>8} {:<12} {:<8} {}\n", w["name"].get<std::string>(),
-                   state, pid, uptime, w["restarts"].get<int>(), exit_text(w["exit"]), size, reason);
+        fmt::print("{:<16} {:<11} {:>8} {:>9} {:>8} {:<12} {:<8} {}\n",
+                   w["name"].get<std::string>(), state, pid, uptime, w["restarts"].get<int>(),
+                   exit_text(w["exit"]), size, reason);
     }
     return exit_ok;
 }
@@ -78,6 +81,7 @@ std::function<int()> define(CLI::App& command, const GlobalOptions& globals) {
 } // namespace
 
 extern const CommandSpec ls_command;
-const CommandSpec ls_command{"ls", "List the workers of a running workspace with their state", &define};
+const CommandSpec ls_command{"ls", "List the workers of a running workspace with their state",
+                             &define};
 
 } // namespace sb::cli

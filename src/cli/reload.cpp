@@ -38,7 +38,7 @@ std::function<int()> define(CLI::App& command, const GlobalOptions& globals) {
 } // namespace
 
 extern const CommandSpec reload_command;
-const CommandSpec reload_command{"reload", "Apply changes of the workspace file to the running workspace",
-                                 &define};
+const CommandSpec reload_command{
+    "reload", "Apply changes of the workspace file to the running workspace", &define};
 
 } // namespace sb::cli

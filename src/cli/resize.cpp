@@ -25,17 +25,17 @@ int run_resize(const GlobalOptions& globals, const ResizeOptions& options) {
     if (!client) {
         return exit_failure;
     }
-    auto result = call(*client, "resize",
-                       {{"worker", options.worker},
-                        {"cols", std::stoi(match[1])},
-                        {"rows", std::stoi(match[2])}});
+    auto result = call(
+        *client, "resize",
+        {{"worker", options.worker}, {"cols", std::stoi(match[1])}, {"rows", std::stoi(match[2])}});
     return result ? exit_ok : exit_failure;
 }
 
 std::function<int()> define(CLI::App& command, const GlobalOptions& globals) {
     auto options = std::make_shared<ResizeOptions>();
     command.add_option("WORKER", options->worker, "The worker to resize")->required();
-    command.add_option("SIZE", options->size, "New size as COLSxROWS (10..1000 x 5..500)")->required();
+    command.add_option("SIZE", options->size, "New size as COLSxROWS (10..1000 x 5..500)")
+        ->required();
     command.footer("Exit status: 0; 1 when no server runs, the worker is unknown or the size is "
                    "out of range; 2 usage error.");
     return [&globals, options] { return run_resize(globals, *options); };

@@ -1,7 +1,7 @@
-#include <spdlog/spdlog.h>
-
 #include <iostream>
 #include <map>
+
+#include <spdlog/spdlog.h>
 
 #include "cli/command.hpp"
 

@@ -1,15 +1,16 @@
-#include <fmt/format.h>
-#include <unistd.h>
-
 #include <cstdlib>
 #include <iostream>
 #include <iterator>
 #include <map>
 #include <set>
+#include <unistd.h>
+
+#include <fmt/format.h>
 
 #include "cli/command.hpp"
 #include "cli/server_connection.hpp"
 #include "util/duration.hpp"
+#include "util/strings.hpp"
 
 namespace sb::cli {
 
@@ -102,7 +103,8 @@ int wait_for_outcomes(client::ControlClient& client, const std::set<std::string>
     if (outcomes.size() < ids.size()) {
         for (const auto& id : ids) {
             if (!outcomes.contains(id)) {
-                std::cerr << "switchboard: " << id << ": no outcome yet; still queued or in flight\n";
+                std::cerr << "switchboard: " << id
+                          << ": no outcome yet; still queued or in flight\n";
             }
         }
         return exit_timeout;
@@ -131,6 +133,13 @@ int run_send(const GlobalOptions& globals, const SendOptions& options) {
         while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) {
             body.pop_back();
         }
+    }
+    // JSON cannot carry bytes that are not UTF-8; say so rather than let
+    // them turn into replacement characters on the way.
+    if (auto bad = util::first_invalid_utf8(body)) {
+        std::cerr << "switchboard: the message is not valid UTF-8 (at byte " << *bad
+                  << "); nothing was queued\n";
+        return exit_failure;
     }
     std::string from = options.from;
     if (from.empty()) {
@@ -176,21 +185,25 @@ int run_send(const GlobalOptions& globals, const SendOptions& options) {
 
 std::function<int()> define(CLI::App& command, const GlobalOptions& globals) {
     auto options = std::make_shared<SendOptions>();
-    command.add_option("TARGET", options->target, "A worker, @group, or all (everyone but the sender)")
+    command
+        .add_option("TARGET", options->target, "A worker, @group, or all (everyone but the sender)")
         ->required();
     command.add_option("MESSAGE", options->message,
                        "The message; - or nothing reads it from standard input");
-    command.add_option("--from", options->from,
-                       "Sender name (default: $SWITCHBOARD_WORKER inside a worker, else user)")
+    command
+        .add_option("--from", options->from,
+                    "Sender name (default: $SWITCHBOARD_WORKER inside a worker, else user)")
         ->option_text("NAME");
-    command.add_option("--key", options->key,
-                       "Idempotency key: sending the same key again within 24 h returns the first "
-                       "delivery instead of a new one")
+    command
+        .add_option("--key", options->key,
+                    "Idempotency key: sending the same key again within 24 h returns the first "
+                    "delivery instead of a new one")
         ->option_text("KEY");
     command.add_flag("--wait", options->wait, "Wait for every delivery's outcome");
     command.add_option("--timeout", options->timeout, "With --wait, give up after this long")
         ->option_text("DURATION");
-    command.add_flag("--json", options->json, "Print the result (and with --wait, outcome events) as JSON");
+    command.add_flag("--json", options->json,
+                     "Print the result (and with --wait, outcome events) as JSON");
     command.footer("Prints the delivery id(s), one per line. Exit status: 0 sent (with --wait: "
                    "all verified by their echo), 1 error (unknown worker, invalid message, no "
                    "server), 2 usage; with --wait 3 some unverified (timeout fallback), 4 some "

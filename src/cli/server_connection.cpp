@@ -27,7 +27,8 @@ std::optional<SocketChoice> socket_of_file(const std::filesystem::path& file, st
         return std::nullopt;
     }
     const auto& name = loaded.workspace->name;
-    return SocketChoice{(std::get<std::filesystem::path>(runtime) / (name + ".sock")).string(), name};
+    return SocketChoice{(std::get<std::filesystem::path>(runtime) / (name + ".sock")).string(),
+                        name};
 }
 
 } // namespace

@@ -1,11 +1,10 @@
+#include <cerrno>
+#include <cstring>
 #include <fcntl.h>
+#include <iostream>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <iostream>
 
 #include "cli/command.hpp"
 #include "cli/workspace_file.hpp"
@@ -132,9 +131,8 @@ int run_up(const GlobalOptions& globals, const UpOptions& options) {
 
     worker::WorkerContext context{
         .workspace_name = workspace.name,
-        .socket_path = globals.socket.empty()
-                           ? (runtime_dir / (workspace.name + ".sock")).string()
-                           : globals.socket,
+        .socket_path = globals.socket.empty() ? (runtime_dir / (workspace.name + ".sock")).string()
+                                              : globals.socket,
     };
 
     if (options.foreground) {
@@ -155,8 +153,8 @@ int run_up(const GlobalOptions& globals, const UpOptions& options) {
     const std::string name = workspace.name;
     const std::string socket = context.socket_path;
     const std::size_t workers = workspace.workers.size();
-    const int status = run_daemon(std::move(workspace), std::move(context), lock, log_file,
-                                  globals.log_level);
+    const int status =
+        run_daemon(std::move(workspace), std::move(context), lock, log_file, globals.log_level);
     if (status == exit_ok) {
         std::cout << "workspace \"" << name << "\" is up: " << workers << " worker"
                   << (workers == 1 ? "" : "s") << "\n  socket " << socket << "\n  log    "

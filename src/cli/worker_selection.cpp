@@ -1,8 +1,8 @@
 #include "cli/worker_selection.hpp"
 
-#include <fmt/format.h>
-
 #include <cstdio>
+
+#include <fmt/format.h>
 
 namespace sb::cli {
 
@@ -30,8 +30,8 @@ nlohmann::json WorkerSelection::params() const {
 
 void print_worker_states(const nlohmann::json& workers) {
     for (const auto& w : workers) {
-        std::string line = fmt::format("{}: {}", w["name"].get<std::string>(),
-                                       w["state"].get<std::string>());
+        std::string line =
+            fmt::format("{}: {}", w["name"].get<std::string>(), w["state"].get<std::string>());
         if (!w["pid"].is_null()) {
             line += fmt::format(" (pid {})", w["pid"].get<int>());
         } else if (!w["reason"].get<std::string>().empty()) {

@@ -1,19 +1,17 @@
 #include "client/control_client.hpp"
 
+#include <cerrno>
+#include <cstring>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
-
 #include "protocol/protocol.hpp"
 
 namespace sb::client {
 
-ControlClient::ControlClient(util::ScopedFd fd)
-    : fd_(std::move(fd)), reader_(64 * 1024 * 1024) {}
+ControlClient::ControlClient(util::ScopedFd fd) : fd_(std::move(fd)), reader_(64 * 1024 * 1024) {}
 
 std::variant<ControlClient, ClientError> ControlClient::connect(const std::string& socket_path,
                                                                 const std::string& workspace) {
@@ -41,8 +39,9 @@ std::variant<ControlClient, ClientError> ControlClient::connect(const std::strin
         return ClientError{"cannot connect to " + socket_path + ": " + std::strerror(error)};
     }
     ControlClient client(std::move(fd));
-    auto response = client.call("hello", {{"protocol", protocol::version},
-                                          {"client", std::string("switchboard ") + SWITCHBOARD_VERSION}});
+    auto response =
+        client.call("hello", {{"protocol", protocol::version},
+                              {"client", std::string("switchboard ") + SWITCHBOARD_VERSION}});
     if (auto* error = std::get_if<ClientError>(&response)) {
         return *error;
     }
@@ -60,7 +59,8 @@ std::variant<std::uint64_t, ClientError> ControlClient::send(const std::string& 
     const std::string line = protocol::encode(protocol::request(id, method, std::move(params)));
     std::size_t written = 0;
     while (written < line.size()) {
-        const ssize_t n = ::send(fd_.get(), line.data() + written, line.size() - written, MSG_NOSIGNAL);
+        const ssize_t n =
+            ::send(fd_.get(), line.data() + written, line.size() - written, MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
@@ -74,8 +74,8 @@ std::variant<std::uint64_t, ClientError> ControlClient::send(const std::string& 
 
 std::variant<std::optional<nlohmann::json>, ClientError>
 ControlClient::next(std::optional<std::chrono::milliseconds> timeout) {
-    const auto deadline =
-        timeout ? std::chrono::steady_clock::now() + *timeout : std::chrono::steady_clock::time_point::max();
+    const auto deadline = timeout ? std::chrono::steady_clock::now() + *timeout
+                                  : std::chrono::steady_clock::time_point::max();
     while (lines_.empty()) {
         int wait_ms = -1;
         if (timeout) {
@@ -103,7 +103,8 @@ ControlClient::next(std::optional<std::chrono::milliseconds> timeout) {
             if (errno == ECONNRESET) {
                 return std::optional<nlohmann::json>{};
             }
-            return ClientError{std::string("reading from the server failed: ") + std::strerror(errno)};
+            return ClientError{std::string("reading from the server failed: ") +
+                               std::strerror(errno)};
         }
         if (n == 0) {
             return std::optional<nlohmann::json>{};

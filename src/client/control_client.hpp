@@ -28,8 +28,8 @@ public:
     // Sends a request and waits for its response (frames of earlier
     // subscriptions that arrive meanwhile are skipped). The response holds
     // either "result" or "error".
-    std::variant<nlohmann::json, ClientError> call(const std::string& method,
-                                                   nlohmann::json params = nlohmann::json::object());
+    std::variant<nlohmann::json, ClientError>
+    call(const std::string& method, nlohmann::json params = nlohmann::json::object());
 
     // Sends a request without waiting; returns its id.
     std::variant<std::uint64_t, ClientError> send(const std::string& method,

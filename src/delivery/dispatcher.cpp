@@ -188,7 +188,9 @@ bool Dispatcher::busy() const {
            screen_matches(port_.screen(), settings_.profile.busy_pattern);
 }
 
-std::string Dispatcher::waiting_for() const { return waiting_for_; }
+std::string Dispatcher::waiting_for() const {
+    return waiting_for_;
+}
 
 void Dispatcher::schedule(Clock::time_point when) {
     if (timer_.active() && timer_at_ <= when) {
@@ -243,7 +245,8 @@ void Dispatcher::pump() {
         schedule(quiet_since + settings_.idle);
         return;
     }
-    if (last_finished_.time_since_epoch().count() != 0 && now - last_finished_ < throttle_.delay()) {
+    if (last_finished_.time_since_epoch().count() != 0 &&
+        now - last_finished_ < throttle_.delay()) {
         waiting_for_ = "throttle";
         schedule(last_finished_ + throttle_.delay());
         return;
@@ -287,11 +290,15 @@ void Dispatcher::inject() {
     segments.push_back({profile.submit_key, profile.enter_delay});
     events_("delivery_injected", {{"id", d.id}, {"attempt", d.attempts}});
     const std::string id = d.id;
-    port_.write_unit(std::move(segments), [this, id](bool written) {
-        if (in_flight_ && in_flight_->id == id) {
-            on_written(written);
-        }
-    });
+    port_.write_unit(std::move(segments),
+                     [this, id, alive = std::weak_ptr<int>(lifetime_)](bool written) {
+                         if (alive.expired()) {
+                             return;
+                         }
+                         if (in_flight_ && in_flight_->id == id) {
+                             on_written(written);
+                         }
+                     });
 }
 
 void Dispatcher::on_written(bool ok) {
@@ -333,11 +340,11 @@ void Dispatcher::finish(Outcome outcome, const std::string& reason) {
     case Outcome::Failed:
         throttle_.record(Throttle::Result::Failed);
         if (d.attempts >= settings_.max_attempts) {
-            events_("delivery_dropped", {{"id", d.id}, {"from", d.from}, {"reason", "max_attempts"}});
+            events_("delivery_dropped",
+                    {{"id", d.id}, {"from", d.from}, {"reason", "max_attempts"}});
         } else {
-            events_("delivery_failed", {{"id", d.id},
-                                        {"reason", reason},
-                                        {"retry_in_ms", throttle_.delay().count()}});
+            events_("delivery_failed",
+                    {{"id", d.id}, {"reason", reason}, {"retry_in_ms", throttle_.delay().count()}});
             d.stage = Stage::Queued;
             queue_.push_front(std::move(d));
         }

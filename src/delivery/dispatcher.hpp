@@ -1,7 +1,5 @@
 #pragma once
 
-#include <uv.h>
-
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -11,6 +9,7 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <uv.h>
 
 #include "delivery/delivery.hpp"
 #include "delivery/echo_verifier.hpp"
@@ -123,6 +122,9 @@ private:
     std::string waiting_for_;
     util::Timer timer_;
     Clock::time_point timer_at_{};
+    // Callbacks left with the worker (a pending write) check this before
+    // touching a dispatcher that may be gone.
+    std::shared_ptr<int> lifetime_ = std::make_shared<int>(0);
 };
 
 std::string to_string(Outcome outcome);

@@ -109,7 +109,9 @@ int EchoVerifier::count(const std::string& haystack_raw) const {
     return occurrences(body_prefix_);
 }
 
-void EchoVerifier::take_baseline(const term::Screen& screen) { baseline_ = count(screen_text(screen)); }
+void EchoVerifier::take_baseline(const term::Screen& screen) {
+    baseline_ = count(screen_text(screen));
+}
 
 bool EchoVerifier::seen(const term::Screen& screen) const {
     return count(screen_text(screen)) > baseline_;

@@ -19,7 +19,8 @@ namespace sb::delivery {
 // command typed twice into a shell is not verified by the first one's echo.
 class EchoVerifier {
 public:
-    EchoVerifier(std::string header, const std::string& body, const std::string& placeholder_pattern);
+    EchoVerifier(std::string header, const std::string& body,
+                 const std::string& placeholder_pattern);
 
     // Call before injecting: what is already on the screen does not count.
     void take_baseline(const term::Screen& screen);

@@ -10,7 +10,8 @@ nlohmann::json result(const nlohmann::json& id, nlohmann::json value) {
     return {{"id", id}, {"result", std::move(value)}};
 }
 
-nlohmann::json error(const nlohmann::json& id, const std::string& code, const std::string& message) {
+nlohmann::json error(const nlohmann::json& id, const std::string& code,
+                     const std::string& message) {
     return {{"id", id}, {"error", {{"code", code}, {"message", message}}}};
 }
 

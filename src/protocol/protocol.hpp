@@ -12,8 +12,9 @@ namespace sb::protocol {
 inline constexpr int version = 1;
 
 // A request line longer than this closes the connection with an error; it
-// bounds what one client can make the server buffer.
-inline constexpr std::size_t max_line_bytes = 1024 * 1024;
+// bounds what one client can make the server buffer. It is well above the
+// largest message body, so an oversized body gets its own clear error.
+inline constexpr std::size_t max_line_bytes = 4 * 1024 * 1024;
 
 // Error codes a response can carry (the "code" of "error").
 namespace errors {

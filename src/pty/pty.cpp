@@ -1,12 +1,11 @@
 #include "pty/pty.hpp"
 
+#include <cerrno>
+#include <cstring>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <termios.h>
-
-#include <cerrno>
-#include <cstring>
 
 namespace sb::pty {
 

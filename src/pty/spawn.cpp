@@ -1,18 +1,17 @@
 #include "pty/spawn.hpp"
 
+#include <cerrno>
+#include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
+#include <fstream>
+#include <set>
 #include <signal.h>
+#include <sstream>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <set>
-#include <sstream>
 
 #include "util/fd.hpp"
 
@@ -71,7 +70,8 @@ std::string resolve(const std::string& program, const std::vector<std::string>& 
     std::stringstream directories(path);
     std::string directory;
     while (std::getline(directories, directory, ':')) {
-        std::filesystem::path candidate = std::filesystem::path(directory.empty() ? "." : directory) / program;
+        std::filesystem::path candidate =
+            std::filesystem::path(directory.empty() ? "." : directory) / program;
         if (candidate.is_relative()) {
             candidate = cwd / candidate;
         }

@@ -1,12 +1,11 @@
 #include "server/control.hpp"
 
+#include <cerrno>
+#include <cstring>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 
 #include "protocol/protocol.hpp"
 #include "util/log.hpp"
@@ -26,7 +25,9 @@ struct WriteRequest {
     std::weak_ptr<Connection> connection;
 };
 
-void free_pipe(uv_handle_t* handle) { delete reinterpret_cast<uv_pipe_t*>(handle); }
+void free_pipe(uv_handle_t* handle) {
+    delete reinterpret_cast<uv_pipe_t*>(handle);
+}
 
 } // namespace
 
@@ -84,7 +85,8 @@ void Connection::on_read(ssize_t nread, const uv_buf_t* buffer) {
         logger()->warn("client {}: request line longer than {} bytes; closing the connection", id_,
                        protocol::max_line_bytes);
         send(protocol::error(nullptr, protocol::errors::bad_request,
-                             "request line longer than " + std::to_string(protocol::max_line_bytes) +
+                             "request line longer than " +
+                                 std::to_string(protocol::max_line_bytes) +
                                  " bytes; closing the connection"));
         close_after_flush();
     }
@@ -103,24 +105,24 @@ void Connection::send(const nlohmann::json& message) {
     auto* write = new WriteRequest;
     write->data = protocol::encode(message);
     write->connection = weak_from_this();
-    uv_buf_t buffer = uv_buf_init(write->data.data(), static_cast<unsigned int>(write->data.size()));
-    const int result = uv_write(&write->request, reinterpret_cast<uv_stream_t*>(pipe_), &buffer, 1,
-                                [](uv_write_t* request, int status) {
-                                    auto* done = reinterpret_cast<WriteRequest*>(request);
-                                    auto connection = done->connection.lock();
-                                    delete done;
-                                    if (!connection) {
-                                        return;
-                                    }
-                                    --connection->pending_writes_;
-                                    if (status < 0 && status != UV_ECANCELED) {
-                                        connection->close(std::string("write failed: ") +
-                                                          uv_strerror(status));
-                                    } else if (connection->close_when_flushed_ &&
-                                               connection->pending_writes_ == 0) {
-                                        connection->close("closed after its last response");
-                                    }
-                                });
+    uv_buf_t buffer =
+        uv_buf_init(write->data.data(), static_cast<unsigned int>(write->data.size()));
+    const int result = uv_write(
+        &write->request, reinterpret_cast<uv_stream_t*>(pipe_), &buffer, 1,
+        [](uv_write_t* request, int status) {
+            auto* done = reinterpret_cast<WriteRequest*>(request);
+            auto connection = done->connection.lock();
+            delete done;
+            if (!connection) {
+                return;
+            }
+            --connection->pending_writes_;
+            if (status < 0 && status != UV_ECANCELED) {
+                connection->close(std::string("write failed: ") + uv_strerror(status));
+            } else if (connection->close_when_flushed_ && connection->pending_writes_ == 0) {
+                connection->close("closed after its last response");
+            }
+        });
     if (result != 0) {
         delete write;
         close(std::string("write failed: ") + uv_strerror(result));
@@ -241,8 +243,8 @@ void ControlServer::on_connection(int status) {
     }
     auto* pipe = new uv_pipe_t;
     uv_pipe_init(loop_, pipe, 0);
-    if (uv_accept(reinterpret_cast<uv_stream_t*>(listener_), reinterpret_cast<uv_stream_t*>(pipe)) !=
-        0) {
+    if (uv_accept(reinterpret_cast<uv_stream_t*>(listener_),
+                  reinterpret_cast<uv_stream_t*>(pipe)) != 0) {
         uv_close(reinterpret_cast<uv_handle_t*>(pipe), free_pipe);
         return;
     }
@@ -287,9 +289,10 @@ void ControlServer::handle_line(const std::shared_ptr<Connection>& connection,
     }
     nlohmann::json request = nlohmann::json::parse(line, nullptr, false);
     if (request.is_discarded() || !request.is_object()) {
-        connection->send(protocol::error(nullptr, protocol::errors::bad_request,
-                                         "not a JSON object; each line must be one request like "
-                                         "{\"id\":1,\"method\":\"hello\",\"params\":{\"protocol\":1}}"));
+        connection->send(
+            protocol::error(nullptr, protocol::errors::bad_request,
+                            "not a JSON object; each line must be one request like "
+                            "{\"id\":1,\"method\":\"hello\",\"params\":{\"protocol\":1}}"));
         return;
     }
     const nlohmann::json id = request.contains("id") ? request["id"] : nlohmann::json(nullptr);
@@ -299,8 +302,8 @@ void ControlServer::handle_line(const std::shared_ptr<Connection>& connection,
         return;
     }
     if (request.contains("params") && !request["params"].is_object()) {
-        connection->send(protocol::error(id, protocol::errors::bad_request,
-                                         "\"params\" must be an object"));
+        connection->send(
+            protocol::error(id, protocol::errors::bad_request, "\"params\" must be an object"));
         return;
     }
     if (!request.contains("params")) {

@@ -1,7 +1,5 @@
 #pragma once
 
-#include <uv.h>
-
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -11,6 +9,7 @@
 #include <string>
 
 #include <nlohmann/json.hpp>
+#include <uv.h>
 
 #include "protocol/line_reader.hpp"
 

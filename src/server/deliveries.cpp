@@ -19,9 +19,9 @@ nlohmann::json delivery_json(const delivery::Delivery& d, const std::string& sta
             {"bytes", d.body.size()},
             {"attempts", d.attempts},
             {"stage", stage},
-            {"created_at", std::chrono::duration_cast<std::chrono::milliseconds>(
-                               d.created_at.time_since_epoch())
-                               .count()},
+            {"created_at",
+             std::chrono::duration_cast<std::chrono::milliseconds>(d.created_at.time_since_epoch())
+                 .count()},
             {"preview", d.body.substr(0, 60)}};
 }
 
@@ -32,8 +32,8 @@ Deliveries::Deliveries(uv_loop_t* loop, Server& server) : loop_(loop), server_(s
 delivery::Settings Deliveries::settings_for(const workspace::Worker& definition) {
     const auto& s = definition.settings;
     delivery::Settings settings;
-    settings.profile = delivery::builtin_profile(s.profile).value_or(
-        *delivery::builtin_profile("generic"));
+    settings.profile =
+        delivery::builtin_profile(s.profile).value_or(*delivery::builtin_profile("generic"));
     if (s.delivery.enter_delay) {
         settings.profile.enter_delay = *s.delivery.enter_delay;
     }
@@ -58,7 +58,9 @@ void Deliveries::attach(worker::Worker& worker, const workspace::Worker& definit
                     auto* w = server_.find(name);
                     return w != nullptr && w->state() == worker::State::Running;
                 },
-            .screen = [this, name]() -> const term::Screen& { return server_.find(name)->screen(); },
+            .screen = [this, name]() -> const term::Screen& {
+                return server_.find(name)->screen();
+            },
             .last_output = [this, name] { return server_.find(name)->last_output(); },
             .last_keystroke = [this, name] { return server_.find(name)->last_keystroke(); },
             .write_unit =
@@ -76,13 +78,14 @@ void Deliveries::attach(worker::Worker& worker, const workspace::Worker& definit
                     w->write_unit(std::move(converted), std::move(done));
                 },
         };
-        found = dispatchers_
-                    .emplace(name, std::make_unique<delivery::Dispatcher>(
-                                       loop_, name, std::move(settings), std::move(port),
-                                       [this, name](const std::string& type, nlohmann::json fields) {
-                                           server_.events().publish(type, name, std::move(fields));
-                                       }))
-                    .first;
+        found =
+            dispatchers_
+                .emplace(name, std::make_unique<delivery::Dispatcher>(
+                                   loop_, name, std::move(settings), std::move(port),
+                                   [this, name](const std::string& type, nlohmann::json fields) {
+                                       server_.events().publish(type, name, std::move(fields));
+                                   }))
+                .first;
     } else {
         found->second->set_settings(std::move(settings));
     }
@@ -96,6 +99,11 @@ void Deliveries::attach(worker::Worker& worker, const workspace::Worker& definit
 void Deliveries::remove(const std::string& worker) {
     auto found = dispatchers_.find(worker);
     if (found != dispatchers_.end()) {
+        // The worker may print while it stops; its output must not reach a
+        // dispatcher that is gone.
+        if (auto* w = server_.find(worker)) {
+            w->set_output_listener(nullptr);
+        }
         found->second->drop_all("worker_removed");
         dispatchers_.erase(found);
     }
@@ -150,8 +158,8 @@ Deliveries::send(const SendRequest& request) {
             }
         }
         if (targets.empty()) {
-            return SendError{errors::unknown_worker, "no worker is in group \"" + group +
-                                                         "\" (besides the sender)"};
+            return SendError{errors::unknown_worker,
+                             "no worker is in group \"" + group + "\" (besides the sender)"};
         }
     } else {
         if (workspace.find_worker(request.target) == nullptr) {
@@ -159,10 +167,10 @@ Deliveries::send(const SendRequest& request) {
             for (const auto& w : workspace.workers) {
                 names.push_back(w.name);
             }
-            return SendError{errors::unknown_worker,
-                             "no worker \"" + request.target + "\" in workspace \"" +
-                                 workspace.name + "\" (workers: " + util::join(names, ", ") +
-                                 "; or @group, or all)"};
+            return SendError{errors::unknown_worker, "no worker \"" + request.target +
+                                                         "\" in workspace \"" + workspace.name +
+                                                         "\" (workers: " + util::join(names, ", ") +
+                                                         "; or @group, or all)"};
         }
         targets.push_back(request.target);
     }
@@ -220,9 +228,8 @@ nlohmann::json Deliveries::pending(const std::string& worker) const {
             continue;
         }
         if (const auto& flying = dispatcher->in_flight()) {
-            out.push_back(delivery_json(*flying, flying->stage == delivery::Stage::Injecting
-                                                     ? "injecting"
-                                                     : "verifying"));
+            out.push_back(delivery_json(
+                *flying, flying->stage == delivery::Stage::Injecting ? "injecting" : "verifying"));
         }
         for (const auto& d : dispatcher->queued()) {
             auto entry = delivery_json(d, "queued");

@@ -1,7 +1,5 @@
 #pragma once
 
-#include <uv.h>
-
 #include <chrono>
 #include <map>
 #include <memory>
@@ -10,6 +8,7 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <uv.h>
 
 #include "delivery/dispatcher.hpp"
 #include "server/events.hpp"

@@ -54,7 +54,9 @@ std::uint64_t EventBus::subscribe(Subscriber subscriber) {
     return token;
 }
 
-void EventBus::unsubscribe(std::uint64_t token) { subscribers_.erase(token); }
+void EventBus::unsubscribe(std::uint64_t token) {
+    subscribers_.erase(token);
+}
 
 std::vector<nlohmann::json> EventBus::since(std::uint64_t after) const {
     std::vector<nlohmann::json> out;

@@ -1,8 +1,7 @@
 #include "server/requests.hpp"
 
-#include <unistd.h>
-
 #include <map>
+#include <unistd.h>
 
 #include "protocol/protocol.hpp"
 #include "server/server.hpp"
@@ -34,7 +33,8 @@ bool bool_param(const json& params, const char* name) {
         return false;
     }
     if (!params[name].is_boolean()) {
-        throw BadParams{errors::invalid_argument, std::string("\"") + name + "\" must be true or false"};
+        throw BadParams{errors::invalid_argument,
+                        std::string("\"") + name + "\" must be true or false"};
     }
     return params[name].get<bool>();
 }
@@ -45,7 +45,8 @@ long long int_param(const json& params, const char* name, long long fallback, lo
         return fallback;
     }
     if (!params[name].is_number_integer()) {
-        throw BadParams{errors::invalid_argument, std::string("\"") + name + "\" must be an integer"};
+        throw BadParams{errors::invalid_argument,
+                        std::string("\"") + name + "\" must be an integer"};
     }
     const auto value = params[name].get<long long>();
     if (value < min || value > max) {
@@ -168,10 +169,9 @@ void Requests::handle(const std::shared_ptr<Connection>& connection, const json&
         return;
     }
     if (method != "hello" && !connection->greeted()) {
-        connection->send(protocol::error(
-            id, errors::hello_required,
-            "send {\"method\":\"hello\",\"params\":{\"protocol\":" +
-                std::to_string(protocol::version) + "}} first"));
+        connection->send(protocol::error(id, errors::hello_required,
+                                         "send {\"method\":\"hello\",\"params\":{\"protocol\":" +
+                                             std::to_string(protocol::version) + "}} first"));
         return;
     }
     try {
@@ -186,12 +186,11 @@ void Requests::handle(const std::shared_ptr<Connection>& connection, const json&
 void Requests::hello(const Reply& c, const json& id, const json& params) {
     const auto version = int_param(params, "protocol", -1, -1, 1'000'000);
     if (version != protocol::version) {
-        c->send(protocol::error(
-            id, errors::version_mismatch,
-            "this server speaks protocol " + std::to_string(protocol::version) +
-                (version < 0 ? std::string(" and the client named none")
-                             : ", the client " + std::to_string(version)) +
-                "; use a client and server of the same switchboard version"));
+        c->send(protocol::error(id, errors::version_mismatch,
+                                "this server speaks protocol " + std::to_string(protocol::version) +
+                                    (version < 0 ? std::string(" and the client named none")
+                                                 : ", the client " + std::to_string(version)) +
+                                    "; use a client and server of the same switchboard version"));
         return;
     }
     c->set_greeted();
@@ -208,8 +207,8 @@ void Requests::ls(const Reply& c, const json& id, const json&) {
     for (const auto& w : server_.workers()) {
         workers.push_back(worker_json(server_, *w));
     }
-    c->send(protocol::result(id, {{"workspace", server_.workspace().name},
-                                  {"workers", std::move(workers)}}));
+    c->send(protocol::result(
+        id, {{"workspace", server_.workspace().name}, {"workers", std::move(workers)}}));
 }
 
 void Requests::capture(const Reply& c, const json& id, const json& params) {
@@ -221,7 +220,8 @@ void Requests::capture(const Reply& c, const json& id, const json& params) {
     c->send(protocol::result(
         id, {{"worker", w.name()},
              {"state", std::string(worker::to_string(w.state()))},
-             {"text", ansi ? screen.render_ansi({.scrollback_lines = scrollback}) : screen.text(scrollback)},
+             {"text", ansi ? screen.render_ansi({.scrollback_lines = scrollback})
+                           : screen.text(scrollback)},
              {"cols", screen.cols()},
              {"rows", screen.rows()},
              {"cursor", {{"row", cursor.row}, {"col", cursor.col}, {"visible", cursor.visible}}},
@@ -254,7 +254,8 @@ void Requests::keys(const Reply& c, const json& id, const json& params) {
     if (paste) {
         // The text must not end the paste early.
         const std::string end_marker = "\x1b[201~";
-        for (auto at = bytes.find(end_marker); at != std::string::npos; at = bytes.find(end_marker)) {
+        for (auto at = bytes.find(end_marker); at != std::string::npos;
+             at = bytes.find(end_marker)) {
             bytes.erase(at, end_marker.size());
         }
         if (w.screen().bracketed_paste()) {
@@ -349,8 +350,8 @@ void Requests::events(const Reply& c, const json& id, const json& params) {
                                       {"missed", missed}}));
         return;
     }
-    c->send(protocol::result(id, {{"following", true}, {"last_seq", bus.last_seq()},
-                                  {"missed", missed}}));
+    c->send(protocol::result(
+        id, {{"following", true}, {"last_seq", bus.last_seq()}, {"missed", missed}}));
     if (has_since) {
         for (const auto& event : bus.since(since)) {
             c->send(protocol::stream_frame(id, "event", event));

@@ -12,7 +12,8 @@ int run(workspace::Workspace workspace, worker::WorkerContext context,
     auto log = sb::log::get("server");
     uv_loop_t loop;
     if (const int error = uv_loop_init(&loop); error != 0) {
-        const std::string message = std::string("cannot start the event loop: ") + uv_strerror(error);
+        const std::string message =
+            std::string("cannot start the event loop: ") + uv_strerror(error);
         log->error("{}", message);
         if (on_ready) {
             on_ready(message);

@@ -90,9 +90,9 @@ std::optional<std::string> Server::start() {
         }
     });
 
-    events_.publish("server_started", "",
-                    {{"pid", ::getpid()}, {"workspace", workspace_.name},
-                     {"socket", context_.socket_path}});
+    events_.publish(
+        "server_started", "",
+        {{"pid", ::getpid()}, {"workspace", workspace_.name}, {"socket", context_.socket_path}});
     logger()->info("workspace \"{}\": starting {} workers", workspace_.name, workers_.size());
     for (auto& worker : workers_) {
         worker->start();
@@ -100,7 +100,8 @@ std::optional<std::string> Server::start() {
     return std::nullopt;
 }
 
-void Server::shutdown(std::optional<std::chrono::milliseconds> timeout, std::function<void()> done) {
+void Server::shutdown(std::optional<std::chrono::milliseconds> timeout,
+                      std::function<void()> done) {
     if (shutting_down_) {
         return;
     }
@@ -172,8 +173,9 @@ Server::ReloadResult Server::reload() {
     std::vector<worker::Worker*> to_stop;
     for (const auto& definition : next.workers) {
         const workspace::Worker* before = workspace_.find_worker(definition.name);
-        auto existing = std::find_if(workers_.begin(), workers_.end(),
-                                     [&](const auto& w) { return w && w->name() == definition.name; });
+        auto existing = std::find_if(workers_.begin(), workers_.end(), [&](const auto& w) {
+            return w && w->name() == definition.name;
+        });
         if (before == nullptr || existing == workers_.end()) {
             result.added.push_back(definition.name);
             kept.push_back(make_worker(definition));
@@ -190,6 +192,8 @@ Server::ReloadResult Server::reload() {
         // The old run ends by its old rules; the new definition starts
         // once it has.
         worker::Worker* old = existing->get();
+        // The queue stays with the name; the ending run no longer feeds it.
+        old->set_output_listener(nullptr);
         retire(std::move(*existing));
         kept.push_back(make_worker(definition));
         deliveries_->attach(*kept.back(), definition);
@@ -221,10 +225,9 @@ Server::ReloadResult Server::reload() {
     for (auto* w : to_stop) {
         w->stop();
     }
-    events_.publish("workspace_reloaded", "",
-                    {{"added", result.added},
-                     {"removed", result.removed},
-                     {"changed", result.changed}});
+    events_.publish(
+        "workspace_reloaded", "",
+        {{"added", result.added}, {"removed", result.removed}, {"changed", result.changed}});
     logger()->info("reloaded: {} added, {} removed, {} changed, {} unchanged", result.added.size(),
                    result.removed.size(), result.changed.size(), result.unchanged.size());
     result.ok = true;
@@ -237,7 +240,8 @@ void Server::retire(std::unique_ptr<worker::Worker> worker) {
 
 worker::Worker* Server::find(std::string_view name) {
     for (auto& worker : workers_) {
-        if (worker->name() == name) {
+        // Empty while a reload moves workers between lists.
+        if (worker && worker->name() == name) {
             return worker.get();
         }
     }

@@ -1,7 +1,5 @@
 #pragma once
 
-#include <uv.h>
-
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -11,6 +9,7 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <uv.h>
 
 #include "server/control.hpp"
 #include "server/deliveries.hpp"

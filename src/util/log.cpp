@@ -43,8 +43,9 @@ void to_stderr(const std::string& level) {
 }
 
 void to_file(const std::filesystem::path& file, const std::string& level) {
-    use_sink(std::make_shared<spdlog::sinks::rotating_file_sink_st>(file.string(), 5 * 1024 * 1024, 3),
-             level);
+    use_sink(
+        std::make_shared<spdlog::sinks::rotating_file_sink_st>(file.string(), 5 * 1024 * 1024, 3),
+        level);
 }
 
 } // namespace sb::log

@@ -27,7 +27,9 @@ Timer::Timer(uv_loop_t* loop) : state_(new State) {
     state_->handle.data = state_;
 }
 
-Timer::~Timer() { close_and_free(state_); }
+Timer::~Timer() {
+    close_and_free(state_);
+}
 
 void Timer::start(std::chrono::milliseconds delay, std::function<void()> callback) {
     state_->callback = std::move(callback);
@@ -47,7 +49,9 @@ void Timer::start(std::chrono::milliseconds delay, std::function<void()> callbac
         ms, 0);
 }
 
-void Timer::stop() { uv_timer_stop(&state_->handle); }
+void Timer::stop() {
+    uv_timer_stop(&state_->handle);
+}
 
 bool Timer::active() const {
     return uv_is_active(reinterpret_cast<const uv_handle_t*>(&state_->handle)) != 0;
@@ -65,7 +69,9 @@ Poll::Poll(uv_loop_t* loop, int fd) : state_(new State) {
     state_->handle.data = state_;
 }
 
-Poll::~Poll() { close_and_free(state_); }
+Poll::~Poll() {
+    close_and_free(state_);
+}
 
 int Poll::start(int events, std::function<void(int status, int events)> callback) {
     state_->callback = std::move(callback);
@@ -91,7 +97,9 @@ void Poll::stop() {
     uv_poll_stop(&state_->handle);
 }
 
-int Poll::events() const { return state_->events; }
+int Poll::events() const {
+    return state_->events;
+}
 
 struct Signal::State {
     uv_signal_t handle;
@@ -104,7 +112,9 @@ Signal::Signal(uv_loop_t* loop) : state_(new State) {
     state_->handle.data = state_;
 }
 
-Signal::~Signal() { close_and_free(state_); }
+Signal::~Signal() {
+    close_and_free(state_);
+}
 
 int Signal::start(int signum, std::function<void()> callback) {
     state_->callback = std::move(callback);
@@ -119,7 +129,9 @@ int Signal::start(int signum, std::function<void()> callback) {
         signum);
 }
 
-void Signal::stop() { uv_signal_stop(&state_->handle); }
+void Signal::stop() {
+    uv_signal_stop(&state_->handle);
+}
 
 struct Async::State {
     uv_async_t handle;
@@ -138,8 +150,12 @@ Async::Async(uv_loop_t* loop, std::function<void()> callback) : state_(new State
     state_->handle.data = state_;
 }
 
-Async::~Async() { close_and_free(state_); }
+Async::~Async() {
+    close_and_free(state_);
+}
 
-void Async::send() { uv_async_send(&state_->handle); }
+void Async::send() {
+    uv_async_send(&state_->handle);
+}
 
 } // namespace sb::util

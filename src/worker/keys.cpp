@@ -60,9 +60,7 @@ std::string function_key(int n, const Modifiers& mods) {
 
 // A named key with modifiers applied, or empty when `name` names none.
 std::string named_key(std::string_view name, const Modifiers& mods, const KeyModes& modes) {
-    const auto with_meta = [&](std::string bytes) {
-        return mods.meta ? "\x1b" + bytes : bytes;
-    };
+    const auto with_meta = [&](std::string bytes) { return mods.meta ? "\x1b" + bytes : bytes; };
     if (equals_ignoring_case(name, "Enter")) {
         return with_meta("\r");
     }
@@ -196,9 +194,9 @@ std::string encode_key(std::string_view name, const KeyModes& modes) {
     }
     if (rest.size() == utf8_length(static_cast<unsigned char>(rest[0]))) {
         if (mods.shift && rest.size() == 1) {
-            return character_key(
-                std::string(1, static_cast<char>(std::toupper(static_cast<unsigned char>(rest[0])))),
-                Modifiers{mods.ctrl, mods.meta, false});
+            return character_key(std::string(1, static_cast<char>(std::toupper(
+                                                    static_cast<unsigned char>(rest[0])))),
+                                 Modifiers{mods.ctrl, mods.meta, false});
         }
         return character_key(rest, mods);
     }

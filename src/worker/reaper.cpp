@@ -1,9 +1,8 @@
 #include "worker/reaper.hpp"
 
+#include <cerrno>
 #include <signal.h>
 #include <sys/wait.h>
-
-#include <cerrno>
 #include <vector>
 
 namespace sb::worker {
@@ -18,7 +17,9 @@ void Reaper::watch(pid_t pid, std::function<void(int)> on_exit) {
     reap();
 }
 
-void Reaper::forget(pid_t pid) { children_.erase(pid); }
+void Reaper::forget(pid_t pid) {
+    children_.erase(pid);
+}
 
 void Reaper::reap() {
     std::vector<std::pair<std::function<void(int)>, int>> ended;

@@ -1,10 +1,10 @@
 #pragma once
 
-#include <sys/types.h>
-#include <uv.h>
-
 #include <functional>
 #include <map>
+#include <sys/types.h>
+
+#include <uv.h>
 
 #include "util/uv.hpp"
 

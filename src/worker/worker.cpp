@@ -1,11 +1,10 @@
 #include "worker/worker.hpp"
 
+#include <cerrno>
+#include <cstring>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 
 #include "pty/pty.hpp"
 #include "util/log.hpp"
@@ -50,8 +49,8 @@ std::string_view to_string(State state) {
 Worker::Worker(uv_loop_t* loop, Reaper& reaper, WorkerConfig config, Listener listener)
     : loop_(loop), reaper_(reaper), config_(std::move(config)), listener_(std::move(listener)),
       policy_(config_.restart, config_.restart_timing),
-      screen_(std::make_unique<term::Screen>(config_.size.rows, config_.size.cols,
-                                             config_.scrollback)),
+      screen_(
+          std::make_unique<term::Screen>(config_.size.rows, config_.size.cols, config_.scrollback)),
       pause_timer_(loop), stop_timer_(loop), restart_timer_(loop), drain_timer_(loop) {}
 
 Worker::~Worker() {
@@ -85,8 +84,8 @@ void Worker::spawn_now() {
     set_state(State::Starting);
     // A new run gets a new terminal: the final screen of the last run stays
     // readable only until here.
-    screen_ = std::make_unique<term::Screen>(config_.size.rows, config_.size.cols,
-                                             config_.scrollback);
+    screen_ =
+        std::make_unique<term::Screen>(config_.size.rows, config_.size.cols, config_.scrollback);
     screen_->set_reply_handler([this](std::string_view reply) { write(reply); });
 
     auto opened = pty::open_pty(config_.size.cols, config_.size.rows);
@@ -261,7 +260,8 @@ void Worker::update_poll() {
     if (!output_ended_) {
         events |= UV_READABLE;
     }
-    if (!write_queue_.empty() && (write_queue_.front().delay_before.count() == 0 || head_released_)) {
+    if (!write_queue_.empty() &&
+        (write_queue_.front().delay_before.count() == 0 || head_released_)) {
         events |= UV_WRITABLE;
     }
     if (events != poll_->events()) {
@@ -359,21 +359,20 @@ void Worker::finish_run() {
     case RestartPolicy::Action::Stay:
         break;
     case RestartPolicy::Action::Park:
-        set_state(State::Failed,
-                  "crash loop: more than " +
-                      std::to_string(policy_.timing().max_restarts_in_window) + " restarts within " +
-                      std::to_string(policy_.timing().crash_window.count() / 1000) + " s (last: " +
-                      how + ")");
+        set_state(State::Failed, "crash loop: more than " +
+                                     std::to_string(policy_.timing().max_restarts_in_window) +
+                                     " restarts within " +
+                                     std::to_string(policy_.timing().crash_window.count() / 1000) +
+                                     " s (last: " + how + ")");
         logger()->warn("{}: {}", config_.name, reason_);
         emit("worker_failed", {{"reason", reason_}});
         break;
     case RestartPolicy::Action::Restart:
         ++restarts_;
         set_state(State::Restarting, how);
-        emit("worker_restarting",
-             {{"delay_ms", decision.delay.count()}, {"restarts", restarts_}});
-        logger()->info("{}: restarting in {} ms (restart {})", config_.name,
-                       decision.delay.count(), restarts_);
+        emit("worker_restarting", {{"delay_ms", decision.delay.count()}, {"restarts", restarts_}});
+        logger()->info("{}: restarting in {} ms (restart {})", config_.name, decision.delay.count(),
+                       restarts_);
         restart_timer_.start(decision.delay, [this] { spawn_now(); });
         break;
     }

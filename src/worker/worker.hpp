@@ -1,8 +1,5 @@
 #pragma once
 
-#include <sys/types.h>
-#include <uv.h>
-
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -10,8 +7,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <sys/types.h>
 
 #include <nlohmann/json.hpp>
+#include <uv.h>
 
 #include "pty/spawn.hpp"
 #include "term/screen.hpp"
@@ -87,7 +86,9 @@ public:
     void write_unit(std::vector<Segment> segments, std::function<void(bool written)> done);
 
     // Runs after every batch of output has been fed to the screen model.
-    void set_output_listener(std::function<void()> listener) { output_listener_ = std::move(listener); }
+    void set_output_listener(std::function<void()> listener) {
+        output_listener_ = std::move(listener);
+    }
 
     const std::string& name() const { return config_.name; }
     const WorkerConfig& config() const { return config_; }

@@ -981,8 +981,9 @@ void report_parse_error(const YAML::ParserException& failure, std::string_view t
             }
         }
     }
-    // yaml-cpp marks the end of the file; the opening quote is more use. With
-    // a newline added, the string runs to the end as in the case above.
+    // yaml-cpp marks the end of the file; the opening quote is more use. With a
+    // newline added yaml-cpp reads the string to the end of the file, and
+    // unclosed_quote finds where it starts.
     if (failure.msg == YAML::ErrorMsg::EOF_IN_SCALAR) {
         if (auto start = unclosed_quote(std::string(text) + "\n")) {
             diagnostics.error(file, start->line, start->column,

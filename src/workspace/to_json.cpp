@@ -17,8 +17,9 @@ nlohmann::json settings_json(const WorkerSettings& s) {
              {"max_pending", s.delivery.max_pending},
              {"idle_ms", s.delivery.idle.count()},
              {"verify_timeout_ms", s.delivery.verify_timeout.count()},
-             {"enter_delay_ms", s.delivery.enter_delay ? nlohmann::json(s.delivery.enter_delay->count())
-                                                       : nlohmann::json(nullptr)},
+             {"enter_delay_ms", s.delivery.enter_delay
+                                    ? nlohmann::json(s.delivery.enter_delay->count())
+                                    : nlohmann::json(nullptr)},
              {"throttle",
               {{"min_ms", s.delivery.throttle.min.count()},
                {"max_ms", s.delivery.throttle.max.count()}}},

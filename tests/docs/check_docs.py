@@ -16,14 +16,28 @@
         Every command and every long option of the program and of each
         command appears in each completion file.
 
+    check_docs.py man-protocol --requests REQUESTS_CPP --protocol PROTOCOL_HPP
+                               --control CONTROL_HPP --page PAGE
+        switchboard-protocol(7) documents the protocol version, every method
+        of the request table of src/server/requests.cpp (and no other), every
+        error code of src/protocol/protocol.hpp, and the request line and
+        output queue limits.
+
+    check_docs.py man-events --source-dir SRC --events-header EVENTS_HPP --page PAGE
+        switchboard-events(7) documents every event type the C++ files under
+        SRC emit (publish("..."), events_("..."), emit("...")), and no other,
+        and how many events the server keeps.
+
     check_docs.py skip REASON
         Exits with 77, meson's status for a skipped test.
 
-The key tables and the --help output are the sources of truth, so adding a key
-or a command without its documentation fails these tests.
+The key tables, the --help output and the code's tables and calls are the
+sources of truth, so adding a key, a command, a method, an error code or an
+event without its documentation fails these tests.
 """
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -200,6 +214,94 @@ def check_completions(args):
     print(f"{len(words)} commands and options are completed by each of {len(args.files)} files")
 
 
+def constant(source, pattern, what, path):
+    """The value of a constant such as `max_line_bytes = 1024 * 1024;` or a
+    default argument such as `capacity = 10000)`."""
+    match = re.search(pattern + r"\s*=\s*([0-9 *']+?)\s*[;),]", source)
+    if not match:
+        sys.exit(f"no {what} found in {path}; update tests/docs/check_docs.py if it moved")
+    value = 1
+    for factor in match.group(1).split("*"):
+        value *= int(factor.replace("'", ""))
+    return value
+
+
+def check_man_protocol(args):
+    requests = read(args.requests)
+    protocol = read(args.protocol)
+    control = read(args.control)
+    methods = re.findall(r'\{\s*"(\w+)",\s*&Requests::', requests)
+    if not methods:
+        fail([f"no methods found in the request table of {args.requests}; "
+              "update tests/docs/check_docs.py if it moved"], args.requests)
+    errors_block = re.search(r"namespace errors \{(.*?)\}", protocol, re.S)
+    codes = re.findall(r'=\s*"(\w+)"\s*;', errors_block.group(1)) if errors_block else []
+    if not codes:
+        fail([f"no error codes found in namespace errors of {args.protocol}"], args.protocol)
+    version = constant(protocol, r"constexpr int version", "protocol version", args.protocol)
+    line_limit = constant(protocol, r"max_line_bytes", "max_line_bytes", args.protocol)
+    queue_limit = constant(control, r"max_queued_bytes", "max_queued_bytes", args.control)
+
+    text = scdoc_text(args.page)
+    problems = []
+    headings = re.findall(r"^## (.+)$", section(text, "METHODS"), re.M)
+    documented = [name.strip() for heading in headings for name in heading.split(",")]
+    for method in methods:
+        if method not in documented:
+            problems.append(f'method "{method}" ({args.requests}) has no "## {method}" '
+                            f"heading in the METHODS section of {args.page}")
+    for name in documented:
+        if name not in methods:
+            problems.append(f'{args.page} documents a method "{name}" that '
+                            f"{args.requests} does not handle")
+    errors_section = section(text, "ERRORS")
+    for code in codes:
+        if not re.search(r"^\*" + re.escape(code) + r"\*$", errors_section, re.M):
+            problems.append(f'error code "{code}" ({args.protocol}) has no entry *{code}* '
+                            f"in the ERRORS section of {args.page}")
+    if f"protocol version *{version}*" not in text:
+        problems.append(f"{args.page} does not say it describes protocol version *{version}* "
+                        f"(the version of {args.protocol})")
+    for value, what in ((line_limit, "max_line_bytes"), (queue_limit, "max_queued_bytes")):
+        if str(value) not in text:
+            problems.append(f"{args.page} does not give {what}, {value} bytes")
+    if problems:
+        fail(problems, args.page)
+    print(f"{len(methods)} methods and {len(codes)} error codes are documented in {args.page}")
+
+
+def check_man_events(args):
+    types = {}
+    sources = sorted(os.path.join(directory, name)
+                     for directory, _, names in os.walk(args.source_dir)
+                     for name in names if name.endswith(".cpp"))
+    for path in sources:
+        for event_type in re.findall(r'\b(?:publish|events_|emit)\(\s*"([a-z]+(?:_[a-z]+)+)"',
+                                     read(path)):
+            types.setdefault(event_type, path)
+    if not types:
+        fail(["no events found in the sources; update tests/docs/check_docs.py if the way "
+              "events are emitted changed"], "the sources")
+    capacity = constant(read(args.events_header), r"std::size_t capacity",
+                        "the event bus's capacity", args.events_header)
+
+    text = scdoc_text(args.page)
+    documented = re.findall(r"^\*([a-z]+(?:_[a-z]+)+)\* \{", text, re.M)
+    problems = []
+    for event_type, path in sorted(types.items()):
+        if event_type not in documented:
+            problems.append(f'event "{event_type}" ({path}) has no entry *{event_type}* '
+                            f"{{fields}} at the start of a line in {args.page}")
+    for event_type in documented:
+        if event_type not in types:
+            problems.append(f'{args.page} documents an event "{event_type}" that no source emits')
+    if str(capacity) not in text:
+        problems.append(f"{args.page} does not say how many events are kept ({capacity})")
+    if problems:
+        fail(problems, args.page)
+    print(f"{len(types)} event types are documented in {args.page}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="check", required=True)
@@ -219,6 +321,19 @@ def main():
     completions.add_argument("--binary", required=True)
     completions.add_argument("files", nargs="+")
     completions.set_defaults(run=check_completions)
+
+    protocol = sub.add_parser("man-protocol")
+    protocol.add_argument("--requests", required=True)
+    protocol.add_argument("--protocol", required=True)
+    protocol.add_argument("--control", required=True)
+    protocol.add_argument("--page", required=True)
+    protocol.set_defaults(run=check_man_protocol)
+
+    events = sub.add_parser("man-events")
+    events.add_argument("--source-dir", required=True)
+    events.add_argument("--events-header", required=True)
+    events.add_argument("--page", required=True)
+    events.set_defaults(run=check_man_events)
 
     skip = sub.add_parser("skip")
     skip.add_argument("reason")

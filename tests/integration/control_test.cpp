@@ -1,17 +1,16 @@
 // The control socket and the client commands, against a real server.
-#include <doctest/doctest.h>
-
-#include <nlohmann/json.hpp>
+#include <cstring>
+#include <fstream>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
-#include <cstring>
-#include <fstream>
-#include <thread>
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
 
 #include "process.hpp"
 #include "workspace_server.hpp"
@@ -86,9 +85,12 @@ public:
         const auto reply = line();
         return reply.empty() ? json() : json::parse(reply);
     }
+    // The server closed the connection: end of stream, or a reset when it
+    // closed with our unread bytes still queued.
     bool at_eof() {
         char c;
-        return ::recv(fd_, &c, 1, 0) == 0;
+        const ssize_t n = ::recv(fd_, &c, 1, 0);
+        return n == 0 || (n < 0 && errno == ECONNRESET);
     }
     int fd() const { return fd_; }
 
@@ -108,7 +110,9 @@ bool capture_has(const WorkspaceServer& ws, const std::string& worker, const std
         timeout);
 }
 
-bool alive(pid_t pid) { return ::kill(pid, 0) == 0; }
+bool alive(pid_t pid) {
+    return ::kill(pid, 0) == 0;
+}
 
 } // namespace
 
@@ -163,11 +167,13 @@ TEST_SUITE("control") {
 
         const auto unknown = ws.cli({"capture", "nobody"});
         CHECK(unknown.exit_status == 1);
-        CHECK(unknown.err == "switchboard: no worker \"nobody\" in workspace \"ws\" (workers: sh, py)\n");
+        CHECK(unknown.err ==
+              "switchboard: no worker \"nobody\" in workspace \"ws\" (workers: sh, py)\n");
     }
 
     TEST_CASE("capture --scrollback returns the lines that scrolled off") {
-        WorkspaceServer ws("workers:\n  s: {command: [sh, -c, 'seq 1 500; exec sleep 600'], size: 80x24}\n");
+        WorkspaceServer ws(
+            "workers:\n  s: {command: [sh, -c, 'seq 1 500; exec sleep 600'], size: 80x24}\n");
         REQUIRE(ws.start());
         REQUIRE(capture_has(ws, "s", "500"));
         const auto screen = ws.cli({"capture", "s"});
@@ -195,8 +201,10 @@ TEST_SUITE("control") {
         CHECK(ls["workers"][1]["state"] == "stopped");
         CHECK(ls["workers"][1]["exit"]["signal"] == SIGKILL);
 
-        CHECK(ws.cli({"start", "stubborn"}).out.find("stubborn: running (pid") != std::string::npos);
-        const auto pid_before = json::parse(ws.cli({"ls", "--json"}).out)["workers"][0]["pid"].get<int>();
+        CHECK(ws.cli({"start", "stubborn"}).out.find("stubborn: running (pid") !=
+              std::string::npos);
+        const auto pid_before =
+            json::parse(ws.cli({"ls", "--json"}).out)["workers"][0]["pid"].get<int>();
         CHECK(ws.cli({"restart", "a"}).exit_status == 0);
         CHECK(eventually(
             [&] {
@@ -224,9 +232,9 @@ TEST_SUITE("control") {
         WorkspaceServer ws("workers:\n  w: {command: [sleep, '600'], restart: always}\n");
         REQUIRE(ws.start());
         sb::test::RunOptions options = ws.options();
-        sb::test::BackgroundProcess follower(
-            {sb::test::switchboard_binary(), "-f", ws.file().string(), "events", "--follow", "--json"},
-            options);
+        sb::test::BackgroundProcess follower({sb::test::switchboard_binary(), "-f",
+                                              ws.file().string(), "events", "--follow", "--json"},
+                                             options);
         std::this_thread::sleep_for(300ms);
         const auto pid = json::parse(ws.cli({"ls", "--json"}).out)["workers"][0]["pid"].get<int>();
         ::kill(pid, SIGKILL);
@@ -240,7 +248,8 @@ TEST_SUITE("control") {
             CHECK(event["seq"].is_number());
             CHECK(event["ts"].get<std::string>().size() == 24);
         }
-        CHECK(types == std::vector<std::string>{"worker_exited", "worker_restarting", "worker_started"});
+        CHECK(types ==
+              std::vector<std::string>{"worker_exited", "worker_restarting", "worker_started"});
 
         // --since replays what is kept.
         const auto all = ws.cli({"events", "--since", "0", "--json"});
@@ -308,7 +317,8 @@ TEST_SUITE("control") {
         const auto refused = ws.cli_bare({"-S", ws.socket().string(), "reload"});
         CHECK(refused.exit_status == 1);
         CHECK(refused.err.find("unknown key \"comand\"") != std::string::npos);
-        CHECK(json::parse(ws.cli_bare({"-S", ws.socket().string(), "ls", "--json"}).out)["workers"].size() == 3);
+        CHECK(json::parse(ws.cli_bare({"-S", ws.socket().string(), "ls", "--json"}).out)["workers"]
+                  .size() == 3);
 
         // SIGHUP reloads too.
         ws.write_file("workers:\n  keep: {command: [sleep, '600']}\n");
@@ -349,9 +359,10 @@ TEST_SUITE("control") {
     }
 
     TEST_CASE("a worker reaches its own workspace through SWITCHBOARD_SOCKET") {
-        WorkspaceServer ws(std::string("workers:\n  agent:\n    command: \"$SB ls --json > ls.json; "
-                                       "exec sleep 600\"\n    env: {SB: ") +
-                           sb::test::switchboard_binary() + "}\n");
+        WorkspaceServer ws(
+            std::string("workers:\n  agent:\n    command: \"$SB ls --json > ls.json; "
+                        "exec sleep 600\"\n    env: {SB: ") +
+            sb::test::switchboard_binary() + "}\n");
         REQUIRE(ws.start());
         REQUIRE(eventually(
             [&] {
@@ -363,8 +374,8 @@ TEST_SUITE("control") {
     }
 
     TEST_CASE("hostile clients do not hurt the server or other clients") {
-        WorkspaceServer ws(
-            "workers:\n  a: {command: [sh, -c, 'seq 1 200000; exec sleep 600'], scrollback: 200000}\n");
+        WorkspaceServer ws("workers:\n  a: {command: [sh, -c, 'seq 1 200000; exec sleep 600'], "
+                           "scrollback: 200000}\n");
         REQUIRE(ws.start());
 
         SUBCASE("requests before hello, malformed JSON and a wrong protocol version") {
@@ -402,7 +413,7 @@ TEST_SUITE("control") {
             const auto reply = c.line();
             if (!reply.empty()) {
                 CHECK(json::parse(reply)["error"]["message"].get<std::string>().find(
-                          "longer than 1048576 bytes") != std::string::npos);
+                          "longer than 4194304 bytes") != std::string::npos);
             }
             CHECK(c.at_eof());
         }
@@ -419,12 +430,14 @@ TEST_SUITE("control") {
             int size = 4096;
             ::setsockopt(c.fd(), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
             c.request(R"({"id":1,"method":"hello","params":{"protocol":1}})");
-            c.send(R"({"id":2,"method":"events","params":{"follow":true}})" "\n");
+            c.send(R"({"id":2,"method":"events","params":{"follow":true}})"
+                   "\n");
             REQUIRE(capture_has(ws, "a", "200000"));
             // Each capture of the whole scrollback is over a megabyte; a
             // client that asks for many and reads none outgrows its bound.
             for (int i = 0; i < 30; ++i) {
-                c.send(R"({"id":3,"method":"capture","params":{"worker":"a","scrollback":200000}})" "\n");
+                c.send(R"({"id":3,"method":"capture","params":{"worker":"a","scrollback":200000}})"
+                       "\n");
             }
             CHECK(sb::test::eventually(
                 [&] { return ws.server().wait_for_output("dropped", 100ms); }, 20000ms));
@@ -457,7 +470,8 @@ TEST_SUITE("control") {
             if (!c.connected()) {
                 ::_exit(4);
             }
-            c.send(R"({"id":1,"method":"hello","params":{"protocol":1}})" "\n");
+            c.send(R"({"id":1,"method":"hello","params":{"protocol":1}})"
+                   "\n");
             ::_exit(c.line().empty() ? 0 : 5);
         }
         int status = 0;

@@ -1,10 +1,9 @@
 // `switchboard up` as a user runs it, on private runtime and state directories.
-#include <doctest/doctest.h>
-
+#include <fstream>
 #include <signal.h>
 #include <sys/file.h>
 
-#include <fstream>
+#include <doctest/doctest.h>
 
 #include "process.hpp"
 
@@ -61,8 +60,8 @@ workers:
     command: [sh, -c, "trap '' TERM HUP; while :; do sleep 1; done"]
     stop_timeout: 300ms
 )");
-        BackgroundProcess server({switchboard_binary(), "up", "--foreground", "--log-level", "debug"},
-                                 ws.options);
+        BackgroundProcess server(
+            {switchboard_binary(), "up", "--foreground", "--log-level", "debug"}, ws.options);
         REQUIRE(sb::test::eventually(
             [&] { return std::filesystem::exists(ws.dir.path() / "ws/marker.txt"); }, 10000ms));
         CHECK(read_file(ws.dir.path() / "ws/marker.txt") == "marker\n");
@@ -92,13 +91,12 @@ workers:
         CHECK(result.err.find("not starting") != std::string::npos);
     }
 
-    TEST_CASE("up without --foreground returns once the server runs, and a stale lock is taken over") {
+    TEST_CASE(
+        "up without --foreground returns once the server runs, and a stale lock is taken over") {
         Workspace ws("name: bg\nworkers:\n  sleeper: {command: [sleep, '600']}\n");
         // A lock file left by a server that died (nobody holds the flock).
         sb::test::TempDir unused;
-        {
-            std::ofstream stale(ws.dir.path() / "runtime/switchboard/bg.lock");
-        }
+        { std::ofstream stale(ws.dir.path() / "runtime/switchboard/bg.lock"); }
         std::filesystem::create_directories(ws.dir.path() / "runtime/switchboard");
         std::filesystem::permissions(ws.dir.path() / "runtime/switchboard",
                                      std::filesystem::perms::owner_all,
@@ -125,8 +123,8 @@ workers:
 
         ::kill(pid, SIGTERM);
         CHECK(sb::test::eventually([&] { return !process_alive(pid); }, 10000ms));
-        CHECK(read_file(ws.dir.path() / "state/switchboard/bg/server.log").find("all workers stopped") !=
-              std::string::npos);
+        CHECK(read_file(ws.dir.path() / "state/switchboard/bg/server.log")
+                  .find("all workers stopped") != std::string::npos);
     }
 
     TEST_CASE("a runtime directory open to others is refused") {

@@ -1,10 +1,9 @@
 // Real programs under the worker supervisor, in-process on a private loop.
-#include <doctest/doctest.h>
-
+#include <fstream>
 #include <signal.h>
 #include <unistd.h>
 
-#include <fstream>
+#include <doctest/doctest.h>
 
 #include "loop.hpp"
 #include "process.hpp"
@@ -28,8 +27,8 @@ struct Harness {
     std::vector<WorkerEvent> details;
     std::unique_ptr<Worker> worker;
 
-    Worker& make(std::vector<std::string> argv, sb::workspace::RestartPolicy restart =
-                                                     sb::workspace::RestartPolicy::Never) {
+    Worker& make(std::vector<std::string> argv,
+                 sb::workspace::RestartPolicy restart = sb::workspace::RestartPolicy::Never) {
         WorkerConfig config;
         config.name = "w";
         config.spawn.argv = std::move(argv);
@@ -105,10 +104,11 @@ TEST_SUITE("worker") {
                                         "$SWITCHBOARD_SOCKET|$TERM|$COLORTERM|$MINE]\"; sleep 5";
         definition.cwd = "/tmp";
         definition.settings.env = {{"MINE", "x y"}};
-        const auto spec = sb::worker::spawn_spec(definition, {"team", "/run/s.sock"},
-                                                 {{"PATH", "/usr/bin:/bin"}, {"SHELL", "/bin/sh"},
-                                                  {"TERM", "screen"}, {"TMUX", "/x"}});
-        CHECK(spec.argv == std::vector<std::string>{"/bin/sh", "-c", definition.command.shell_line});
+        const auto spec = sb::worker::spawn_spec(
+            definition, {"team", "/run/s.sock"},
+            {{"PATH", "/usr/bin:/bin"}, {"SHELL", "/bin/sh"}, {"TERM", "screen"}, {"TMUX", "/x"}});
+        CHECK(spec.argv ==
+              std::vector<std::string>{"/bin/sh", "-c", definition.command.shell_line});
         Harness h;
         auto& w = h.make({});
         (void)w;
@@ -132,7 +132,8 @@ TEST_SUITE("worker") {
         const auto count = [&] {
             const auto text = w.screen().text(1000);
             int n = 0;
-            for (auto at = text.find("line-19"); at != std::string::npos; at = text.find("line-19", at + 1)) {
+            for (auto at = text.find("line-19"); at != std::string::npos;
+                 at = text.find("line-19", at + 1)) {
                 ++n;
             }
             return n;
@@ -150,13 +151,13 @@ TEST_SUITE("worker") {
                           "out.write('THE-END\\n')\n"});
         bool exited = false;
         std::string screen_at_exit;
-        h.worker = std::make_unique<Worker>(
-            h.loop.get(), *h.reaper, w.config(), [&](Worker& self, const WorkerEvent& event) {
-                if (event.type == "worker_exited") {
-                    exited = true;
-                    screen_at_exit = self.screen().text(5);
-                }
-            });
+        h.worker = std::make_unique<Worker>(h.loop.get(), *h.reaper, w.config(),
+                                            [&](Worker& self, const WorkerEvent& event) {
+                                                if (event.type == "worker_exited") {
+                                                    exited = true;
+                                                    screen_at_exit = self.screen().text(5);
+                                                }
+                                            });
         h.worker->start();
         REQUIRE(h.loop.run_until([&] { return exited; }, 60000ms));
         CHECK(screen_at_exit.find("line 0079999") != std::string::npos);
@@ -208,7 +209,8 @@ TEST_SUITE("worker") {
 
     TEST_CASE("a clean exit under on-failure stays exited with its final screen") {
         Harness h;
-        auto& w = h.make({"sh", "-c", "echo goodbye-world"}, sb::workspace::RestartPolicy::OnFailure);
+        auto& w =
+            h.make({"sh", "-c", "echo goodbye-world"}, sb::workspace::RestartPolicy::OnFailure);
         w.start();
         REQUIRE(h.state_is(State::Exited));
         h.loop.run_for(100ms);
@@ -274,7 +276,8 @@ TEST_SUITE("worker") {
 
     TEST_CASE("stop ends a well-behaved worker at once") {
         Harness h;
-        auto& w = h.make({"bash", "--noprofile", "--norc", "-i"}, sb::workspace::RestartPolicy::Always);
+        auto& w =
+            h.make({"bash", "--noprofile", "--norc", "-i"}, sb::workspace::RestartPolicy::Always);
         w.start();
         bool stopped = false;
         w.stop([&] { stopped = true; });
@@ -327,16 +330,17 @@ TEST_SUITE("worker") {
         Harness h;
         // The child reads slowly, so the kernel buffer fills and writes must
         // wait for EAGAIN to clear.
-        auto& w = h.make({"python3", "-c",
-                          "import sys, time, tty, hashlib\n"
-                          "tty.setraw(0)\n"
-                          "print('ready', end='\\r\\n', flush=True)\n"
-                          "data = b''\n"
-                          "while len(data) < 200000:\n"
-                          "    time.sleep(0.001)\n"
-                          "    data += sys.stdin.buffer.raw.read(4096)\n"
-                          "print('digest', hashlib.sha256(data[:200000]).hexdigest()[:16], flush=True)\n"
-                          "time.sleep(5)\n"});
+        auto& w =
+            h.make({"python3", "-c",
+                    "import sys, time, tty, hashlib\n"
+                    "tty.setraw(0)\n"
+                    "print('ready', end='\\r\\n', flush=True)\n"
+                    "data = b''\n"
+                    "while len(data) < 200000:\n"
+                    "    time.sleep(0.001)\n"
+                    "    data += sys.stdin.buffer.raw.read(4096)\n"
+                    "print('digest', hashlib.sha256(data[:200000]).hexdigest()[:16], flush=True)\n"
+                    "time.sleep(5)\n"});
         w.start();
         // Raw mode first: a canonical-mode line holds at most 4095 bytes.
         REQUIRE(h.screen_has("ready"));
@@ -350,10 +354,11 @@ TEST_SUITE("worker") {
         }
         CHECK(w.pending_write_bytes() > 0);
         // sha256 of the payload, computed by python3 the same way.
-        const auto digest = sb::test::run(
-            {"python3", "-c",
-             "import sys, hashlib; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest()[:16])"},
-            {.input = payload});
+        const auto digest =
+            sb::test::run({"python3", "-c",
+                           "import sys, hashlib; "
+                           "print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest()[:16])"},
+                          {.input = payload});
         REQUIRE(digest.exit_status == 0);
         CHECK(h.screen_has("digest " + digest.out.substr(0, 16), 20000ms));
     }

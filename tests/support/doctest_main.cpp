@@ -2,9 +2,9 @@
 // as --test-suite=typo matches nothing; a test run that ran no test has
 // tested nothing, so this runner fails it.
 #define DOCTEST_CONFIG_IMPLEMENT
-#include <doctest/doctest.h>
-
 #include <cstdio>
+
+#include <doctest/doctest.h>
 
 namespace {
 

@@ -5,7 +5,9 @@
 
 namespace sb::test {
 
-TestLoop::TestLoop() { uv_loop_init(&loop_); }
+TestLoop::TestLoop() {
+    uv_loop_init(&loop_);
+}
 
 TestLoop::~TestLoop() {
     if (!closed_ && close() != 0) {
@@ -14,13 +16,15 @@ TestLoop::~TestLoop() {
     }
 }
 
-bool TestLoop::run_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+bool TestLoop::run_until(const std::function<bool()>& condition,
+                         std::chrono::milliseconds timeout) {
     struct Tick {
         uv_timer_t timer;
     };
     auto* tick = new Tick;
     uv_timer_init(&loop_, &tick->timer);
-    uv_timer_start(&tick->timer, [](uv_timer_t*) {}, 5, 5);
+    uv_timer_start(
+        &tick->timer, [](uv_timer_t*) {}, 5, 5);
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     bool held = condition();
     while (!held && std::chrono::steady_clock::now() < deadline) {

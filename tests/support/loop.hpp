@@ -1,9 +1,9 @@
 #pragma once
 
-#include <uv.h>
-
 #include <chrono>
 #include <functional>
+
+#include <uv.h>
 
 namespace sb::test {
 

@@ -1,16 +1,15 @@
 #include "process.hpp"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <fstream>
+#include <poll.h>
+#include <signal.h>
 #include <stdexcept>
+#include <sys/wait.h>
+#include <unistd.h>
 
 extern char** environ;
 
@@ -136,7 +135,8 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& options) {
             ::kill(-pid, SIGKILL);
             break;
         }
-        pollfd fds[3] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0},
+        pollfd fds[3] = {{out_pipe[0], POLLIN, 0},
+                         {err_pipe[0], POLLIN, 0},
                          {in_open ? in_pipe[1] : -1, POLLOUT, 0}};
         if (!out_open) {
             fds[0].fd = -1;
@@ -152,8 +152,8 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& options) {
             drain(err_pipe[0], result.err, err_open);
         }
         if (in_open && (fds[2].revents & (POLLOUT | POLLERR | POLLHUP)) != 0) {
-            const ssize_t n = ::write(in_pipe[1], options.input.data() + written,
-                                      options.input.size() - written);
+            const ssize_t n =
+                ::write(in_pipe[1], options.input.data() + written, options.input.size() - written);
             if (n > 0) {
                 written += static_cast<std::size_t>(n);
             }
@@ -194,7 +194,8 @@ std::filesystem::path test_data(const std::string& relative) {
 }
 
 TempDir::TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "switchboard-test-XXXXXX").string();
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "switchboard-test-XXXXXX").string();
     if (::mkdtemp(pattern.data()) == nullptr) {
         throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
     }
@@ -206,7 +207,8 @@ TempDir::~TempDir() {
     std::filesystem::remove_all(path_, ec);
 }
 
-std::filesystem::path TempDir::write(const std::string& relative, const std::string& contents) const {
+std::filesystem::path TempDir::write(const std::string& relative,
+                                     const std::string& contents) const {
     const auto file = path_ / relative;
     std::filesystem::create_directories(file.parent_path());
     std::ofstream out(file, std::ios::binary);
@@ -246,6 +248,40 @@ BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv,
     err_fd_ = err_pipe[0];
     ::fcntl(out_fd_, F_SETFL, O_NONBLOCK);
     ::fcntl(err_fd_, F_SETFL, O_NONBLOCK);
+    reader_ = std::thread([this] { read_loop(); });
+}
+
+void BackgroundProcess::read_loop() {
+    bool out_open = true;
+    bool err_open = true;
+    while ((out_open || err_open) && !stop_reading_) {
+        pollfd fds[2] = {{out_open ? out_fd_ : -1, POLLIN, 0},
+                         {err_open ? err_fd_ : -1, POLLIN, 0}};
+        ::poll(fds, 2, 50);
+        std::string out_chunk;
+        std::string err_chunk;
+        if (out_open) {
+            drain(out_fd_, out_chunk, out_open);
+        }
+        if (err_open) {
+            drain(err_fd_, err_chunk, err_open);
+        }
+        if (!out_chunk.empty() || !err_chunk.empty()) {
+            std::lock_guard lock(mutex_);
+            out_ += out_chunk;
+            err_ += err_chunk;
+        }
+    }
+}
+
+std::string BackgroundProcess::out() const {
+    std::lock_guard lock(mutex_);
+    return out_;
+}
+
+std::string BackgroundProcess::err() const {
+    std::lock_guard lock(mutex_);
+    return err_;
 }
 
 BackgroundProcess::~BackgroundProcess() {
@@ -253,6 +289,10 @@ BackgroundProcess::~BackgroundProcess() {
         ::kill(-pid_, SIGKILL);
         ::kill(pid_, SIGKILL);
         ::waitpid(pid_, nullptr, 0);
+    }
+    stop_reading_ = true;
+    if (reader_.joinable()) {
+        reader_.join();
     }
     if (out_fd_ >= 0) {
         ::close(out_fd_);
@@ -265,17 +305,6 @@ BackgroundProcess::~BackgroundProcess() {
 void BackgroundProcess::signal(int signum) const {
     if (!done_) {
         ::kill(pid_, signum);
-    }
-}
-
-void BackgroundProcess::collect() {
-    bool open = true;
-    if (out_fd_ >= 0) {
-        drain(out_fd_, out_, open);
-    }
-    open = true;
-    if (err_fd_ >= 0) {
-        drain(err_fd_, err_, open);
     }
 }
 
@@ -292,8 +321,7 @@ bool BackgroundProcess::wait(std::chrono::milliseconds timeout) {
             done_ = true;
             exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
             // What it printed last may still sit in the pipes.
-            ::usleep(10000);
-            collect();
+            ::usleep(100000);
             return true;
         }
         ::usleep(10000);
@@ -301,10 +329,11 @@ bool BackgroundProcess::wait(std::chrono::milliseconds timeout) {
     return false;
 }
 
-bool BackgroundProcess::wait_for_output(const std::string& text, std::chrono::milliseconds timeout) {
+bool BackgroundProcess::wait_for_output(const std::string& text,
+                                        std::chrono::milliseconds timeout) {
     return eventually(
         [&] {
-            collect();
+            std::lock_guard lock(mutex_);
             return out_.find(text) != std::string::npos || err_.find(text) != std::string::npos;
         },
         timeout);

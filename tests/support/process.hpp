@@ -1,13 +1,15 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
-#include <sys/types.h>
-
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <sys/types.h>
+#include <thread>
 #include <vector>
 
 namespace sb::test {
@@ -63,21 +65,24 @@ namespace sb::test {
 // (with its process group) when the object goes, so no test leaves one behind.
 class BackgroundProcess {
 public:
-    explicit BackgroundProcess(const std::vector<std::string>& argv, const RunOptions& options = {});
+    explicit BackgroundProcess(const std::vector<std::string>& argv,
+                               const RunOptions& options = {});
     ~BackgroundProcess();
     BackgroundProcess(const BackgroundProcess&) = delete;
     BackgroundProcess& operator=(const BackgroundProcess&) = delete;
 
     pid_t pid() const { return pid_; }
     void signal(int signum) const;
-    // Reads what the process printed so far into out()/err().
-    void collect();
+    // A no-op kept for readability at call sites: output is collected all
+    // the time by a reader thread, so a chatty process never blocks on a
+    // full pipe.
+    void collect() {}
     // Waits for the process to end (collecting its output); false on timeout.
     bool wait(std::chrono::milliseconds timeout);
     // Collects until `text` appears in stdout or stderr; false on timeout.
     bool wait_for_output(const std::string& text, std::chrono::milliseconds timeout);
-    const std::string& out() const { return out_; }
-    const std::string& err() const { return err_; }
+    std::string out() const;
+    std::string err() const;
     // Exit status once wait() returned true; -1 if killed by a signal.
     int exit_status() const { return exit_status_; }
 
@@ -87,8 +92,12 @@ private:
     int err_fd_ = -1;
     bool done_ = false;
     int exit_status_ = -1;
+    void read_loop();
+    mutable std::mutex mutex_;
     std::string out_;
     std::string err_;
+    std::thread reader_;
+    std::atomic<bool> stop_reading_{false};
 };
 
 // Polls `condition` every few milliseconds until it holds or `timeout` passes.

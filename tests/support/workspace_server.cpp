@@ -1,12 +1,11 @@
 #include "workspace_server.hpp"
 
+#include <cstring>
+#include <fstream>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-#include <cstring>
-#include <fstream>
 
 namespace sb::test {
 
@@ -44,9 +43,10 @@ std::filesystem::path WorkspaceServer::socket() const {
 }
 
 bool WorkspaceServer::start(std::chrono::milliseconds timeout) {
-    server_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{switchboard_binary(), "up", "--foreground", "--log-level", "debug"},
-        options_);
+    server_ = std::make_unique<BackgroundProcess>(std::vector<std::string>{switchboard_binary(),
+                                                                           "up", "--foreground",
+                                                                           "--log-level", "debug"},
+                                                  options_);
     return eventually(
         [&] {
             const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
@@ -62,7 +62,8 @@ bool WorkspaceServer::start(std::chrono::milliseconds timeout) {
         timeout);
 }
 
-RunResult WorkspaceServer::cli(const std::vector<std::string>& args, const std::string& input) const {
+RunResult WorkspaceServer::cli(const std::vector<std::string>& args,
+                               const std::string& input) const {
     std::vector<std::string> argv = {switchboard_binary(), "-f", file().string()};
     argv.insert(argv.end(), args.begin(), args.end());
     RunOptions options = options_;

@@ -31,8 +31,8 @@ TEST_SUITE("restart") {
             delays.push_back(decision.delay.count());
             now += 70s;
         }
-        CHECK(delays == std::vector<long long>{1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000,
-                                               60000});
+        CHECK(delays ==
+              std::vector<long long>{1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000});
     }
 
     TEST_CASE("60 s of healthy running resets the backoff") {
