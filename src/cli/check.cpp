@@ -40,6 +40,31 @@ std::string command_line(const workspace::Command& command) {
     return util::join(words, " ");
 }
 
+// The profile fields a worker's delivery settings replace, as `key value`.
+std::vector<std::string> profile_overrides(const workspace::DeliverySettings& d) {
+    std::vector<std::string> out;
+    const auto text = [&](const char* key, const std::optional<std::string>& value) {
+        if (value) {
+            out.push_back(std::string(key) + " " + nlohmann::json(*value).dump());
+        }
+    };
+    const auto flag = [&](const char* key, const std::optional<bool>& value) {
+        if (value) {
+            out.push_back(std::string(key) + (*value ? " true" : " false"));
+        }
+    };
+    text("ready_pattern", d.ready_pattern);
+    text("busy_pattern", d.busy_pattern);
+    text("placeholder_pattern", d.placeholder_pattern);
+    if (d.submit_key) {
+        out.push_back("submit_key " + *d.submit_key);
+    }
+    flag("paste", d.paste);
+    flag("header", d.header);
+    flag("queues_input", d.queues_input);
+    return out;
+}
+
 void print_summary(const workspace::Workspace& ws) {
     std::size_t width = 0;
     for (const auto& worker : ws.workers) {
@@ -74,6 +99,12 @@ void print_summary(const workspace::Workspace& ws) {
                                           : std::string("(profile's)"),
                    util::format_duration(s.delivery.throttle.min),
                    util::format_duration(s.delivery.throttle.max));
+        fmt::print("{}          hold {} · ready_timeout {} · max_body {}\n", indent,
+                   util::format_duration(s.delivery.hold),
+                   util::format_duration(s.delivery.ready_timeout), s.delivery.max_body);
+        if (auto overrides = profile_overrides(s.delivery); !overrides.empty()) {
+            fmt::print("{}          profile overrides: {}\n", indent, util::join(overrides, " · "));
+        }
     }
     fmt::print("attach prefix {}\n", ws.attach.prefix);
 }

@@ -17,12 +17,14 @@ std::function<int()> define(CLI::App& command, const GlobalOptions&) {
     CLI::App* root = command.get_parent();
     return [root, options]() -> int {
         if (options->topic.empty()) {
-            std::cout << root->help();
+            // App::help() would follow the parsed subcommand (this one).
+            std::cout << root->get_formatter()->make_help(root, "switchboard",
+                                                          CLI::AppFormatMode::Normal);
             return exit_ok;
         }
         for (CLI::App* sub : root->get_subcommands([](CLI::App*) { return true; })) {
             if (sub->get_name() == options->topic) {
-                std::cout << sub->help();
+                std::cout << sub->help("switchboard");
                 return exit_ok;
             }
         }

@@ -200,8 +200,10 @@ std::function<int()> define(CLI::App& command, const GlobalOptions& globals) {
                     "delivery instead of a new one")
         ->option_text("KEY");
     command.add_flag("--wait", options->wait, "Wait for every delivery's outcome");
+    auto* wait = command.get_option("--wait");
     command.add_option("--timeout", options->timeout, "With --wait, give up after this long")
-        ->option_text("DURATION");
+        ->option_text("DURATION")
+        ->needs(wait);
     command.add_flag("--json", options->json,
                      "Print the result (and with --wait, outcome events) as JSON");
     command.footer("Prints the delivery id(s), one per line. Exit status: 0 sent (with --wait: "

@@ -9,7 +9,7 @@ namespace sb::delivery {
 std::variant<Sanitized, Rejected> sanitize_body(std::string_view body, std::size_t max_bytes) {
     if (body.size() > max_bytes) {
         return Rejected{"the message is " + std::to_string(body.size()) + " bytes; the limit is " +
-                        std::to_string(max_bytes) + " (delivery.max_body)"};
+                        std::to_string(max_bytes) + "; send a shorter one or a path to a file"};
     }
     if (auto bad = util::first_invalid_utf8(body)) {
         return Rejected{"the message is not valid UTF-8 (at byte " + std::to_string(*bad) +

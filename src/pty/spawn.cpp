@@ -202,6 +202,11 @@ std::variant<pid_t, SpawnError> spawn(const SpawnSpec& spec, int slave_fd) {
 }
 
 int signal_session(pid_t session_id, int signal) {
+    // kill(-0) and kill(-1) would signal our own group or every process we
+    // may signal; a session id that small is never a worker's.
+    if (session_id <= 1) {
+        return 0;
+    }
     int signalled = 0;
     std::set<pid_t> groups;
     groups.insert(session_id);
@@ -234,7 +239,11 @@ int signal_session(pid_t session_id, int signal) {
         }
         ::closedir(proc);
     }
+    const pid_t own_group = ::getpgrp();
     for (const pid_t group : groups) {
+        if (group <= 1 || group == own_group) {
+            continue;
+        }
         if (::kill(-group, signal) == 0) {
             ++signalled;
         }

@@ -1,5 +1,8 @@
 #include "server/deliveries.hpp"
 
+#include <algorithm>
+#include <optional>
+
 #include "delivery/sanitize.hpp"
 #include "protocol/protocol.hpp"
 #include "server/server.hpp"
@@ -12,6 +15,15 @@ namespace {
 // How long `send --key` remembers a key.
 constexpr std::chrono::hours key_lifetime{24};
 
+// The first 60 bytes of a body, cut at a character boundary.
+std::string preview(const std::string& body) {
+    std::size_t end = std::min<std::size_t>(body.size(), 60);
+    while (end > 0 && end < body.size() && (static_cast<unsigned char>(body[end]) & 0xC0) == 0x80) {
+        --end;
+    }
+    return body.substr(0, end);
+}
+
 nlohmann::json delivery_json(const delivery::Delivery& d, const std::string& stage) {
     return {{"id", d.id},
             {"from", d.from},
@@ -22,7 +34,7 @@ nlohmann::json delivery_json(const delivery::Delivery& d, const std::string& sta
             {"created_at",
              std::chrono::duration_cast<std::chrono::milliseconds>(d.created_at.time_since_epoch())
                  .count()},
-            {"preview", d.body.substr(0, 60)}};
+            {"preview", preview(d.body)}};
 }
 
 } // namespace
@@ -34,14 +46,42 @@ delivery::Settings Deliveries::settings_for(const workspace::Worker& definition)
     delivery::Settings settings;
     settings.profile =
         delivery::builtin_profile(s.profile).value_or(*delivery::builtin_profile("generic"));
-    if (s.delivery.enter_delay) {
-        settings.profile.enter_delay = *s.delivery.enter_delay;
+    // Each profile field the workspace sets replaces the profile's own.
+    const auto& d = s.delivery;
+    auto& profile = settings.profile;
+    if (d.enter_delay) {
+        profile.enter_delay = *d.enter_delay;
+    }
+    if (d.ready_pattern) {
+        profile.ready_pattern = *d.ready_pattern;
+    }
+    if (d.busy_pattern) {
+        profile.busy_pattern = *d.busy_pattern;
+    }
+    if (d.placeholder_pattern) {
+        profile.placeholder_pattern = *d.placeholder_pattern;
+    }
+    if (d.submit_key) {
+        if (const auto bytes = workspace::submit_key_bytes(*d.submit_key); !bytes.empty()) {
+            profile.submit_key = std::string(bytes);
+        }
+    }
+    if (d.paste) {
+        profile.paste = *d.paste;
+    }
+    if (d.header) {
+        profile.header = *d.header;
+    }
+    if (d.queues_input) {
+        profile.queues_input = *d.queues_input;
     }
     settings.max_pending = s.delivery.max_pending;
     settings.idle = s.delivery.idle;
     settings.verify_timeout = s.delivery.verify_timeout;
     settings.throttle_min = s.delivery.throttle.min;
     settings.throttle_max = s.delivery.throttle.max;
+    settings.hold = s.delivery.hold;
+    settings.ready_timeout = s.delivery.ready_timeout;
     return settings;
 }
 
@@ -180,7 +220,16 @@ Deliveries::send(const SendRequest& request) {
     if (request.body.empty()) {
         return SendError{errors::invalid_argument, "the message is empty"};
     }
-    auto sanitized = delivery::sanitize_body(request.body, default_max_body);
+    // Every target takes the message or none does: the smallest
+    // delivery.max_body of the targets is the limit.
+    std::optional<std::size_t> max_body;
+    for (const auto& target : targets) {
+        if (const auto* definition = workspace.find_worker(target)) {
+            const std::size_t limit = definition->settings.delivery.max_body;
+            max_body = max_body ? std::min(*max_body, limit) : limit;
+        }
+    }
+    auto sanitized = delivery::sanitize_body(request.body, max_body.value_or(default_max_body));
     if (auto* rejected = std::get_if<delivery::Rejected>(&sanitized)) {
         return SendError{errors::invalid_argument, rejected->message};
     }

@@ -383,6 +383,9 @@ void Requests::down(const Reply& c, const json& id, const json& params) {
 }
 
 void Requests::reload(const Reply& c, const json& id, const json&) {
+    if (server_.shutting_down()) {
+        throw BadParams{errors::shutting_down, "the server is shutting down"};
+    }
     const auto result = server_.reload();
     if (!result.ok) {
         throw BadParams{errors::invalid_workspace, result.error};

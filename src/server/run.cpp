@@ -1,5 +1,7 @@
 #include "server/run.hpp"
 
+#include <signal.h>
+
 #include <uv.h>
 
 #include "server/server.hpp"
@@ -10,6 +12,10 @@ namespace sb::server {
 int run(workspace::Workspace workspace, worker::WorkerContext context,
         const std::function<void(const std::string& error)>& on_ready) {
     auto log = sb::log::get("server");
+    // A client that hangs up while the server writes to it must cost the
+    // server an EPIPE, not its life. Workers get default dispositions back
+    // when they are spawned.
+    ::signal(SIGPIPE, SIG_IGN);
     uv_loop_t loop;
     if (const int error = uv_loop_init(&loop); error != 0) {
         const std::string message =

@@ -33,8 +33,11 @@ constexpr std::string_view top_level_keys[] = {"version", "name", "defaults", "w
 constexpr std::string_view settings_keys[] = {"size",         "scrollback", "env",     "restart",
                                               "stop_timeout", "profile",    "delivery"};
 constexpr std::string_view worker_only_keys[] = {"command", "cwd", "groups"};
-constexpr std::string_view delivery_keys[] = {"max_pending", "idle", "verify_timeout",
-                                              "enter_delay", "throttle"};
+constexpr std::string_view delivery_keys[] = {
+    "max_pending",   "idle",         "verify_timeout",      "enter_delay",
+    "throttle",      "hold",         "ready_timeout",       "max_body",
+    "ready_pattern", "busy_pattern", "placeholder_pattern", "submit_key",
+    "paste",         "header",       "queues_input"};
 constexpr std::string_view throttle_keys[] = {"min", "max"};
 constexpr std::string_view size_keys[] = {"cols", "rows"};
 constexpr std::string_view attach_keys[] = {"prefix"};
@@ -247,6 +250,60 @@ public:
         return *value;
     }
 
+    std::optional<bool> boolean(const YAML::Node& node, const std::string& where,
+                                const std::string& key) {
+        if (!node.IsScalar()) {
+            error(node, where, key + ": expected true or false, got " + describe(node));
+            return std::nullopt;
+        }
+        // YAML 1.2's core schema: true, True, TRUE, false, False, FALSE.
+        static const std::regex truth("true|True|TRUE");
+        static const std::regex falsity("false|False|FALSE");
+        const std::string& text = node.Scalar();
+        const bool is_true = std::regex_match(text, truth);
+        const bool is_false = std::regex_match(text, falsity);
+        if (!is_true && !is_false) {
+            error(node, where, key + ": expected true or false, got " + quote(text));
+            return std::nullopt;
+        }
+        // A quoted "true" is a string in YAML; only plain and !!bool values count.
+        if (node.Tag() != "?" && node.Tag() != "tag:yaml.org,2002:bool") {
+            error(node, where,
+                  key + ": expected true or false, got the string " + quote(text) +
+                      "; remove the quotes");
+            return std::nullopt;
+        }
+        return is_true;
+    }
+
+    // A regular expression (ECMAScript, as the dispatcher compiles it); an
+    // empty one is allowed and means the profile's check is off.
+    std::optional<std::string> pattern(const YAML::Node& node, const std::string& where,
+                                       const std::string& key) {
+        auto text = string(node, where, key);
+        if (!text) {
+            return std::nullopt;
+        }
+        // libstdc++ compiles and matches by recursion; a long pattern is a
+        // mistake and could exhaust the stack.
+        constexpr std::size_t max_pattern = 1024;
+        if (text->size() > max_pattern) {
+            error(node, where,
+                  key + ": is " + std::to_string(text->size()) + " bytes long; a pattern may be " +
+                      "at most " + std::to_string(max_pattern));
+            return std::nullopt;
+        }
+        try {
+            const std::regex compiled(*text);
+        } catch (const std::regex_error& failure) {
+            error(node, where,
+                  key + ": " + quote(*text) + " is not a valid regular expression (" +
+                      failure.what() + ")");
+            return std::nullopt;
+        }
+        return text;
+    }
+
     template <std::size_t N>
     std::optional<std::string_view> choice(const YAML::Node& node, const std::string& where,
                                            const std::string& key,
@@ -403,6 +460,54 @@ public:
             if (auto v = duration(*n, where, "delivery.enter_delay", Milliseconds(0),
                                   Milliseconds(10000))) {
                 d.enter_delay = *v;
+            }
+        }
+        if (auto* n = value("hold")) {
+            if (auto v = duration(*n, where, "delivery.hold", Milliseconds(0), minutes(10))) {
+                d.hold = *v;
+            }
+        }
+        if (auto* n = value("ready_timeout")) {
+            if (auto v =
+                    duration(*n, where, "delivery.ready_timeout", Milliseconds(0), minutes(10))) {
+                d.ready_timeout = *v;
+            }
+        }
+        if (auto* n = value("max_body")) {
+            if (auto v = integer(*n, where, "delivery.max_body", 1, 16 * 1024 * 1024)) {
+                d.max_body = static_cast<std::size_t>(*v);
+            }
+        }
+        const std::pair<const char*, std::optional<std::string> DeliverySettings::*> patterns[] = {
+            {"ready_pattern", &DeliverySettings::ready_pattern},
+            {"busy_pattern", &DeliverySettings::busy_pattern},
+            {"placeholder_pattern", &DeliverySettings::placeholder_pattern},
+        };
+        for (const auto& [key, field] : patterns) {
+            if (auto* n = value(key)) {
+                if (auto v = pattern(*n, where, "delivery."s + key)) {
+                    d.*field = std::move(*v);
+                }
+            }
+        }
+        if (auto* n = value("submit_key")) {
+            std::string_view names[std::size(submit_keys)];
+            std::transform(std::begin(submit_keys), std::end(submit_keys), std::begin(names),
+                           [](const auto& key) { return key.first; });
+            if (auto v = choice(*n, where, "delivery.submit_key", names)) {
+                d.submit_key = std::string(*v);
+            }
+        }
+        const std::pair<const char*, std::optional<bool> DeliverySettings::*> flags[] = {
+            {"paste", &DeliverySettings::paste},
+            {"header", &DeliverySettings::header},
+            {"queues_input", &DeliverySettings::queues_input},
+        };
+        for (const auto& [key, field] : flags) {
+            if (auto* n = value(key)) {
+                if (auto v = boolean(*n, where, "delivery."s + key)) {
+                    d.*field = *v;
+                }
             }
         }
         if (auto* n = value("throttle")) {

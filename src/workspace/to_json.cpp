@@ -4,6 +4,12 @@ namespace sb::workspace {
 
 namespace {
 
+// An override's value, or null for "the profile's own".
+template <typename T>
+nlohmann::json or_null(const std::optional<T>& value) {
+    return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
+}
+
 nlohmann::json settings_json(const WorkerSettings& s) {
     return {
         {"size", {{"cols", s.size.cols}, {"rows", s.size.rows}}},
@@ -23,6 +29,16 @@ nlohmann::json settings_json(const WorkerSettings& s) {
              {"throttle",
               {{"min_ms", s.delivery.throttle.min.count()},
                {"max_ms", s.delivery.throttle.max.count()}}},
+             {"hold_ms", s.delivery.hold.count()},
+             {"ready_timeout_ms", s.delivery.ready_timeout.count()},
+             {"max_body", s.delivery.max_body},
+             {"ready_pattern", or_null(s.delivery.ready_pattern)},
+             {"busy_pattern", or_null(s.delivery.busy_pattern)},
+             {"placeholder_pattern", or_null(s.delivery.placeholder_pattern)},
+             {"submit_key", or_null(s.delivery.submit_key)},
+             {"paste", or_null(s.delivery.paste)},
+             {"header", or_null(s.delivery.header)},
+             {"queues_input", or_null(s.delivery.queues_input)},
          }},
     };
 }

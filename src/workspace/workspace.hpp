@@ -1,10 +1,13 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace sb::workspace {
@@ -35,8 +38,38 @@ struct DeliverySettings {
     // Unset: the profile's own delay (each agent CLI needs a different one).
     std::optional<Milliseconds> enter_delay;
     ThrottleSettings throttle;
+    // A person's keystroke in an attached pane holds injection this long.
+    Milliseconds hold{3000};
+    // Ready anyway this long after a start when the ready pattern never shows.
+    Milliseconds ready_timeout{10000};
+    // The most a message body may be, in bytes.
+    std::size_t max_body = 64 * 1024;
+    // Overrides of the profile's fields; unset means the profile's own value.
+    // Patterns are ECMAScript regular expressions (checked when loading).
+    std::optional<std::string> ready_pattern;
+    std::optional<std::string> busy_pattern;
+    std::optional<std::string> placeholder_pattern;
+    // A key name from submit_key_names.
+    std::optional<std::string> submit_key;
+    std::optional<bool> paste;
+    std::optional<bool> header;
+    std::optional<bool> queues_input;
     bool operator==(const DeliverySettings&) const = default;
 };
+
+// The keys `delivery.submit_key` accepts, and the bytes each one sends.
+inline constexpr std::pair<std::string_view, std::string_view> submit_keys[] = {
+    {"Enter", "\r"}, {"C-m", "\r"}, {"C-j", "\n"}, {"Tab", "\t"}};
+
+// The bytes of a submit key name ("" for a name that is not one).
+constexpr std::string_view submit_key_bytes(std::string_view name) {
+    for (const auto& [key, bytes] : submit_keys) {
+        if (key == name) {
+            return bytes;
+        }
+    }
+    return {};
+}
 
 // An ordered environment: later entries override earlier ones of the same name.
 using Environment = std::map<std::string, std::string>;

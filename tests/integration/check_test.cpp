@@ -184,6 +184,11 @@ TEST_SUITE("check") {
         result = run({switchboard_binary(), "help", "check"});
         CHECK(result.exit_status == 0);
         CHECK(result.out.find("--json") != std::string::npos);
+        CHECK(result.out.find("Usage: switchboard check") != std::string::npos);
+        result = run({switchboard_binary(), "help"});
+        CHECK(result.exit_status == 0);
+        CHECK(result.out.find("Usage: switchboard [OPTIONS]") != std::string::npos);
+        CHECK(result.out.find("send") != std::string::npos);
         result = run({switchboard_binary(), "help", "nothing"});
         CHECK(result.exit_status == 2);
     }

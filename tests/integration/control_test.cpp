@@ -425,6 +425,20 @@ TEST_SUITE("control") {
             }
         }
 
+        SUBCASE("a subscriber that hangs up while events flow") {
+            // Writing to a closed socket raises SIGPIPE, which ended the
+            // server before it ignored the signal.
+            for (int i = 0; i < 5; ++i) {
+                RawClient c(ws.socket());
+                c.request(R"({"id":1,"method":"hello","params":{"protocol":1}})");
+                c.send(R"({"id":2,"method":"events","params":{"follow":true}})"
+                       "\n");
+                c.line();
+                c.close();
+                ws.cli({"restart", "a"});
+            }
+        }
+
         SUBCASE("a subscriber that never reads is dropped") {
             RawClient c(ws.socket());
             int size = 4096;

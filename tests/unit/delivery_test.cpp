@@ -98,8 +98,8 @@ TEST_SUITE("delivery") {
               "caf\xc3\xa9 \xe2\x9d\xaf \xf0\x9f\x98\x80");
         CHECK(clean("bad \xff utf8") ==
               "rejected: the message is not valid UTF-8 (at byte 4); nothing was queued");
-        CHECK(clean(std::string(11, 'x'), 10) ==
-              "rejected: the message is 11 bytes; the limit is 10 (delivery.max_body)");
+        CHECK(clean(std::string(11, 'x'), 10) == "rejected: the message is 11 bytes; the limit is "
+                                                 "10; send a shorter one or a path to a file");
         auto counted =
             std::get<sb::delivery::Sanitized>(sb::delivery::sanitize_body("a\x1b[1mb\r\n", 100));
         CHECK(counted.removed == 2);

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <sstream>
 
 #include <doctest/doctest.h>
@@ -151,6 +152,113 @@ workers:
         const auto result = load("defaults: {size: 80x24}\nworkers: {a: {command: [bash]}}\n");
         REQUIRE(result.workspace);
         CHECK(result.workspace->workers[0].settings.size == ws::Size{80, 24});
+    }
+
+    TEST_CASE("delivery timing, body limit and profile overrides") {
+        const auto result = load(R"(
+defaults:
+  profile: claude
+  delivery:
+    hold: 1s
+    max_body: 1000
+    ready_pattern: '^\$ $'
+    paste: false
+    submit_key: C-j
+workers:
+  alice:
+    command: [bash]
+    delivery:
+      ready_timeout: 2.5s
+      busy_pattern: "working|thinking"
+      placeholder_pattern: ""
+      header: false
+      queues_input: true
+      paste: true
+  bob:
+    command: [bash]
+    delivery: {hold: 0ms, max_body: 16777216, submit_key: Tab}
+)");
+        REQUIRE_MESSAGE(result.workspace, messages(result));
+        const auto& w = *result.workspace;
+        CHECK(w.defaults.delivery.hold == std::chrono::seconds(1));
+        CHECK(w.defaults.delivery.ready_timeout == std::chrono::seconds(10));
+        CHECK_FALSE(w.defaults.delivery.busy_pattern);
+        const auto& alice = w.workers[0].settings.delivery;
+        // The worker's keys replace those of defaults one by one.
+        CHECK(alice.hold == std::chrono::seconds(1));
+        CHECK(alice.ready_timeout == std::chrono::milliseconds(2500));
+        CHECK(alice.max_body == 1000);
+        CHECK(alice.ready_pattern == std::optional<std::string>("^\\$ $"));
+        CHECK(alice.busy_pattern == std::optional<std::string>("working|thinking"));
+        CHECK(alice.placeholder_pattern == std::optional<std::string>(""));
+        CHECK(alice.submit_key == std::optional<std::string>("C-j"));
+        CHECK(alice.paste == std::optional<bool>(true));
+        CHECK(alice.header == std::optional<bool>(false));
+        CHECK(alice.queues_input == std::optional<bool>(true));
+        const auto& bob = w.workers[1].settings.delivery;
+        CHECK(bob.hold == std::chrono::milliseconds(0));
+        CHECK(bob.max_body == 16777216);
+        CHECK(bob.submit_key == std::optional<std::string>("Tab"));
+        CHECK(bob.paste == std::optional<bool>(false));
+        CHECK_FALSE(bob.header);
+        CHECK_FALSE(bob.queues_input);
+        CHECK(ws::submit_key_bytes("Tab") == "\t");
+        CHECK(ws::submit_key_bytes("C-j") == "\n");
+        CHECK(ws::submit_key_bytes("Enter") == "\r");
+        CHECK(ws::submit_key_bytes("Return").empty());
+    }
+
+    TEST_CASE("unset profile overrides and defaults of the new delivery keys") {
+        const auto result = load("workers:\n  alice:\n    command: [bash]\n");
+        REQUIRE_MESSAGE(result.workspace, messages(result));
+        const auto& d = result.workspace->workers[0].settings.delivery;
+        CHECK(d.hold == std::chrono::seconds(3));
+        CHECK(d.ready_timeout == std::chrono::seconds(10));
+        CHECK(d.max_body == 65536);
+        CHECK_FALSE(d.ready_pattern);
+        CHECK_FALSE(d.busy_pattern);
+        CHECK_FALSE(d.placeholder_pattern);
+        CHECK_FALSE(d.submit_key);
+        CHECK_FALSE(d.paste);
+        CHECK_FALSE(d.header);
+        CHECK_FALSE(d.queues_input);
+    }
+
+    TEST_CASE("a pattern that is not a regular expression is an error at its value") {
+        const auto result = load("workers:\n  alice:\n    command: [bash]\n"
+                                 "    delivery: {ready_pattern: \"(unclosed\"}\n");
+        CHECK_FALSE(result.workspace);
+        const auto text = messages(result);
+        CHECK_MESSAGE(text.starts_with("switchboard.yaml:4:31: worker \"alice\": "
+                                       "delivery.ready_pattern: \"(unclosed\" is not a valid "
+                                       "regular expression ("),
+                      text);
+        // The reason is std::regex's own words.
+        std::string reason;
+        try {
+            const std::regex compiled("(unclosed");
+        } catch (const std::regex_error& failure) {
+            reason = failure.what();
+        }
+        CHECK(text.ends_with("(" + reason + ")"));
+    }
+
+    TEST_CASE("flags are plain true or false, and the submit key is a known name") {
+        const auto result = load(R"(workers:
+  alice:
+    command: [bash]
+    delivery: {paste: yes, header: "true", queues_input: [x], submit_key: enter}
+)");
+        CHECK_FALSE(result.workspace);
+        CHECK(messages(result) ==
+              "switchboard.yaml:4:75: worker \"alice\": delivery.submit_key: unknown value "
+              "\"enter\" (did you mean \"Enter\"?)\n"
+              "switchboard.yaml:4:23: worker \"alice\": delivery.paste: expected true or false, "
+              "got \"yes\"\n"
+              "switchboard.yaml:4:36: worker \"alice\": delivery.header: expected true or false, "
+              "got the string \"true\"; remove the quotes\n"
+              "switchboard.yaml:4:58: worker \"alice\": delivery.queues_input: expected true or "
+              "false, got a list");
     }
 
     TEST_CASE("the default name derives from the directory") {
