@@ -7,7 +7,6 @@
 
 #include "cli/command.hpp"
 #include "cli/server_connection.hpp"
-#include "util/duration.hpp"
 
 namespace sb::cli {
 
@@ -34,13 +33,8 @@ struct DownOptions {
 
 int run_down(const GlobalOptions& globals, const DownOptions& options) {
     nlohmann::json params = nlohmann::json::object();
-    if (!options.timeout.empty()) {
-        const auto timeout = util::parse_duration(options.timeout);
-        if (!timeout) {
-            std::fprintf(stderr, "switchboard: --timeout: expected a duration like 5s or 500ms\n");
-            return exit_usage;
-        }
-        params["timeout_ms"] = timeout->count();
+    if (!add_timeout(options.timeout, params)) {
+        return exit_usage;
     }
     auto client = connect_to_server(globals);
     if (!client) {

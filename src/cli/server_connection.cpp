@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/workspace_file.hpp"
+#include "util/duration.hpp"
 #include "util/paths.hpp"
 #include "workspace/load.hpp"
 
@@ -82,6 +83,20 @@ std::optional<nlohmann::json> call(client::ControlClient& client, const std::str
         return std::nullopt;
     }
     return message["result"];
+}
+
+bool add_timeout(const std::string& text, nlohmann::json& params) {
+    if (text.empty()) {
+        return true;
+    }
+    const auto timeout = util::parse_duration(text);
+    if (!timeout) {
+        std::cerr << "switchboard: --timeout: expected a duration like 5s or 500ms, got \"" << text
+                  << "\"\n";
+        return false;
+    }
+    params["timeout_ms"] = timeout->count();
+    return true;
 }
 
 } // namespace sb::cli

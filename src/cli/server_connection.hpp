@@ -27,4 +27,8 @@ std::optional<client::ControlClient> connect_to_server(const GlobalOptions& glob
 std::optional<nlohmann::json> call(client::ControlClient& client, const std::string& method,
                                    nlohmann::json params = nlohmann::json::object());
 
+// Adds "timeout_ms" to `params` from a --timeout DURATION option (nothing
+// when it is empty); false, after saying why, when it is not a duration.
+bool add_timeout(const std::string& text, nlohmann::json& params);
+
 } // namespace sb::cli

@@ -11,20 +11,7 @@ struct Options {
 };
 
 int run_start(const GlobalOptions& globals, const Options& options) {
-    if (!options.selection.valid("start")) {
-        return exit_usage;
-    }
-    auto params = options.selection.params();
-    auto client = connect_to_server(globals);
-    if (!client) {
-        return exit_failure;
-    }
-    auto result = call(*client, "start", params);
-    if (!result) {
-        return exit_failure;
-    }
-    print_worker_states((*result)["workers"]);
-    return exit_ok;
+    return run_on_workers(globals, "start", options.selection);
 }
 
 std::function<int()> define(CLI::App& command, const GlobalOptions& globals) {

@@ -1,9 +1,6 @@
-#include <cstdio>
-
 #include "cli/command.hpp"
 #include "cli/server_connection.hpp"
 #include "cli/worker_selection.hpp"
-#include "util/duration.hpp"
 
 namespace sb::cli {
 
@@ -15,28 +12,11 @@ struct Options {
 };
 
 int run_stop(const GlobalOptions& globals, const Options& options) {
-    if (!options.selection.valid("stop")) {
+    nlohmann::json extra = nlohmann::json::object();
+    if (!add_timeout(options.timeout, extra)) {
         return exit_usage;
     }
-    auto params = options.selection.params();
-    if (!options.timeout.empty()) {
-        const auto timeout = util::parse_duration(options.timeout);
-        if (!timeout) {
-            std::fprintf(stderr, "switchboard: --timeout: expected a duration like 5s or 500ms\n");
-            return exit_usage;
-        }
-        params["timeout_ms"] = timeout->count();
-    }
-    auto client = connect_to_server(globals);
-    if (!client) {
-        return exit_failure;
-    }
-    auto result = call(*client, "stop", params);
-    if (!result) {
-        return exit_failure;
-    }
-    print_worker_states((*result)["workers"]);
-    return exit_ok;
+    return run_on_workers(globals, "stop", options.selection, extra);
 }
 
 std::function<int()> define(CLI::App& command, const GlobalOptions& globals) {

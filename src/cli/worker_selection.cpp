@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "cli/server_connection.hpp"
+
 namespace sb::cli {
 
 void WorkerSelection::define(CLI::App& command, const std::string& verb) {
@@ -39,6 +41,25 @@ void print_worker_states(const nlohmann::json& workers) {
         }
         fmt::print("{}\n", line);
     }
+}
+
+int run_on_workers(const GlobalOptions& globals, const std::string& method,
+                   const WorkerSelection& selection, nlohmann::json extra) {
+    if (!selection.valid(method)) {
+        return exit_usage;
+    }
+    auto params = selection.params();
+    params.update(extra);
+    auto client = connect_to_server(globals);
+    if (!client) {
+        return exit_failure;
+    }
+    auto result = call(*client, method, params);
+    if (!result) {
+        return exit_failure;
+    }
+    print_worker_states((*result)["workers"]);
+    return exit_ok;
 }
 
 } // namespace sb::cli

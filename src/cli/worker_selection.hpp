@@ -24,4 +24,10 @@ struct WorkerSelection {
 // One line per worker: "alice: running (pid 1234)".
 void print_worker_states(const nlohmann::json& workers);
 
+// What start, stop and restart do: send `method` for the selection (with
+// `extra` parameters) and print how each worker is afterwards.
+int run_on_workers(const GlobalOptions& globals, const std::string& method,
+                   const WorkerSelection& selection,
+                   nlohmann::json extra = nlohmann::json::object());
+
 } // namespace sb::cli

@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "term/screen.hpp"
+#include "util/strings.hpp"
 
 namespace sb::delivery {
 
@@ -16,19 +17,6 @@ constexpr std::size_t body_prefix_chars = 40;
 // its own echo up.
 constexpr int scrollback_window = 200;
 
-std::size_t utf8_length(unsigned char lead) {
-    if (lead < 0x80) {
-        return 1;
-    }
-    if ((lead & 0xE0) == 0xC0) {
-        return 2;
-    }
-    if ((lead & 0xF0) == 0xE0) {
-        return 3;
-    }
-    return 4;
-}
-
 } // namespace
 
 std::string EchoVerifier::normalise(const std::string& text) {
@@ -36,7 +24,7 @@ std::string EchoVerifier::normalise(const std::string& text) {
     out.reserve(text.size());
     for (std::size_t i = 0; i < text.size();) {
         const auto lead = static_cast<unsigned char>(text[i]);
-        const std::size_t length = std::min(utf8_length(lead), text.size() - i);
+        const std::size_t length = std::min(util::utf8_sequence_length(lead), text.size() - i);
         if (length == 1 && (lead == ' ' || lead == '\t' || lead == '\n' || lead == '\r')) {
             ++i;
             continue;
@@ -63,7 +51,7 @@ EchoVerifier::EchoVerifier(std::string header, const std::string& body,
     std::size_t chars = 0;
     std::size_t end = 0;
     while (end < first_line.size() && chars < body_prefix_chars) {
-        end += utf8_length(static_cast<unsigned char>(first_line[end]));
+        end += util::utf8_sequence_length(static_cast<unsigned char>(first_line[end]));
         ++chars;
     }
     body_prefix_ = normalise(first_line.substr(0, std::min(end, first_line.size())));

@@ -43,6 +43,22 @@ std::optional<std::string_view> closest_match(std::string_view word,
     return std::nullopt;
 }
 
+std::size_t utf8_sequence_length(unsigned char lead) {
+    if (lead < 0x80) {
+        return 1;
+    }
+    if ((lead & 0xE0) == 0xC0) {
+        return 2;
+    }
+    if ((lead & 0xF0) == 0xE0) {
+        return 3;
+    }
+    if ((lead & 0xF8) == 0xF0) {
+        return 4;
+    }
+    return 1;
+}
+
 std::optional<std::size_t> first_invalid_utf8(std::string_view text) {
     const auto* bytes = reinterpret_cast<const std::uint8_t*>(text.data());
     const std::size_t size = text.size();

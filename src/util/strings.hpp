@@ -20,6 +20,10 @@ std::optional<std::string_view> closest_match(std::string_view word,
 // malformed), or nothing when the whole text is valid.
 std::optional<std::size_t> first_invalid_utf8(std::string_view text);
 
+// The length of the UTF-8 sequence `lead` starts (1 for a byte that cannot
+// start one, so a scan always moves on).
+std::size_t utf8_sequence_length(unsigned char lead);
+
 // Joins the strings with the separator between them.
 template <typename Range>
 std::string join(const Range& parts, std::string_view separator) {

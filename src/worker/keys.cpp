@@ -3,6 +3,8 @@
 #include <array>
 #include <cctype>
 
+#include "util/strings.hpp"
+
 namespace sb::worker {
 
 namespace {
@@ -151,22 +153,6 @@ std::string character_key(std::string_view character, const Modifiers& mods) {
     return bytes;
 }
 
-std::size_t utf8_length(unsigned char lead) {
-    if (lead < 0x80) {
-        return 1;
-    }
-    if ((lead & 0xE0) == 0xC0) {
-        return 2;
-    }
-    if ((lead & 0xF0) == 0xE0) {
-        return 3;
-    }
-    if ((lead & 0xF8) == 0xF0) {
-        return 4;
-    }
-    return 1;
-}
-
 } // namespace
 
 std::string encode_key(std::string_view name, const KeyModes& modes) {
@@ -192,7 +178,7 @@ std::string encode_key(std::string_view name, const KeyModes& modes) {
     if (auto bytes = named_key(rest, mods, modes); !bytes.empty()) {
         return bytes;
     }
-    if (rest.size() == utf8_length(static_cast<unsigned char>(rest[0]))) {
+    if (rest.size() == util::utf8_sequence_length(static_cast<unsigned char>(rest[0]))) {
         if (mods.shift && rest.size() == 1) {
             return character_key(std::string(1, static_cast<char>(std::toupper(
                                                     static_cast<unsigned char>(rest[0])))),

@@ -110,10 +110,6 @@ bool capture_has(const WorkspaceServer& ws, const std::string& worker, const std
         timeout);
 }
 
-bool alive(pid_t pid) {
-    return ::kill(pid, 0) == 0;
-}
-
 } // namespace
 
 TEST_SUITE("control") {
@@ -311,7 +307,7 @@ TEST_SUITE("control") {
         const auto after = json::parse(ws.cli({"ls", "--json"}).out)["workers"];
         CHECK(after[0]["pid"] == keep_pid);
         CHECK(after[2]["name"] == "added");
-        CHECK(eventually([&] { return !alive(remove_pid); }, 5000ms));
+        CHECK(eventually([&] { return !sb::test::process_alive(remove_pid); }, 5000ms));
 
         ws.write_file("workers:\n  keep: {comand: [sleep, '600']}\n");
         const auto refused = ws.cli_bare({"-S", ws.socket().string(), "reload"});
@@ -459,7 +455,7 @@ TEST_SUITE("control") {
 
         // Whatever happened above, the server answers everyone else.
         CHECK(ws.cli({"ls"}).exit_status == 0);
-        CHECK(alive(ws.server().pid()));
+        CHECK(sb::test::process_alive(ws.server().pid()));
     }
 
     TEST_CASE("another user is refused") {

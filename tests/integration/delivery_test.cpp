@@ -47,6 +47,14 @@ std::vector<std::string> logged(const std::filesystem::path& log) {
     return texts;
 }
 
+// The log once it has `count` entries (or after 10 s): "verified" means the
+// echo was seen on screen, which can come before the agent has handled the
+// Enter and logged the submission.
+std::vector<std::string> logged(const std::filesystem::path& log, std::size_t count) {
+    eventually([&] { return logged(log).size() >= count; }, 10000ms);
+    return logged(log);
+}
+
 std::vector<json> events(const WorkspaceServer& ws) {
     std::vector<json> out;
     std::istringstream lines(ws.cli({"events", "--since", "0", "--json"}).out);
@@ -82,7 +90,7 @@ TEST_SUITE("delivery") {
         CHECK(sent.out.starts_with("d-1\nd-1: verified in "));
         sent = ws.cli({"send", "agent", "--wait", "-"}, "line one\nline two\nline three\n");
         CHECK(sent.exit_status == 0);
-        const auto log = logged(ws.directory() / "agent.log");
+        const auto log = logged(ws.directory() / "agent.log", 2);
         CHECK(log == std::vector<std::string>{"[from user · d-1] hello there",
                                               "[from user · d-2] line one\nline two\nline three"});
         const auto verified = events_of(ws, "delivery_verified");
@@ -156,7 +164,7 @@ TEST_SUITE("delivery") {
         CHECK(ws.cli({"release", "agent"}).exit_status == 0);
         CHECK(
             eventually([&] { return logged(ws.directory() / "agent.log").size() == 2; }, 10000ms));
-        CHECK(logged(ws.directory() / "agent.log") ==
+        CHECK(logged(ws.directory() / "agent.log", 2) ==
               std::vector<std::string>{"[from bob · d-2] two", "[from carol · d-3] three"});
     }
 
@@ -173,7 +181,7 @@ TEST_SUITE("delivery") {
         // or the agent would drop it.
         auto second = ws.cli({"send", "agent", "second", "--wait", "--timeout", "20s"});
         CHECK(second.exit_status == 0);
-        CHECK(logged(ws.directory() / "agent.log") ==
+        CHECK(logged(ws.directory() / "agent.log", 2) ==
               std::vector<std::string>{"[from user · d-1] first", "[from user · d-2] second"});
         const auto ready = events_of(ws, "worker_ready");
         REQUIRE_FALSE(ready.empty());
@@ -203,7 +211,7 @@ TEST_SUITE("delivery") {
         auto sent = ws.cli({"send", "agent", "--wait", "-"},
                            std::string("evil\x1b[201~\x1b[31m red \x03 \x00 done", 29));
         CHECK(sent.exit_status == 0);
-        CHECK(logged(ws.directory() / "agent.log") ==
+        CHECK(logged(ws.directory() / "agent.log", 1) ==
               std::vector<std::string>{"[from user · d-1] evil[201~[31m red   done"});
         const auto queued = events_of(ws, "delivery_queued");
         REQUIRE(queued.size() == 1);
@@ -236,10 +244,10 @@ TEST_SUITE("delivery") {
         CHECK(group.out.find("d-1\n") == 0); // only b: the sender is left out
         auto all = ws.cli({"send", "all", "to everyone", "--wait"});
         CHECK(all.exit_status == 0);
-        CHECK(logged(ws.directory() / "a.log") ==
+        CHECK(logged(ws.directory() / "a.log", 1) ==
               std::vector<std::string>{"[from user · d-2] to everyone"});
-        CHECK(logged(ws.directory() / "b.log").size() == 2);
-        CHECK(logged(ws.directory() / "c.log").size() == 1);
+        CHECK(logged(ws.directory() / "b.log", 2).size() == 2);
+        CHECK(logged(ws.directory() / "c.log", 1).size() == 1);
     }
 
     TEST_CASE("--key makes a retried send return the first delivery") {
@@ -250,7 +258,7 @@ TEST_SUITE("delivery") {
         const auto again = ws.cli({"send", "--key", "job-17", "agent", "once", "--wait"});
         CHECK(again.exit_status == 0);
         CHECK(again.out.starts_with("d-1\n"));
-        CHECK(logged(ws.directory() / "agent.log").size() == 1);
+        CHECK(logged(ws.directory() / "agent.log", 1).size() == 1);
     }
 
     TEST_CASE("--wait exit statuses: cancelled is 4, still queued at the timeout is 5") {
@@ -284,7 +292,7 @@ TEST_SUITE("delivery") {
         REQUIRE(ws.start());
         CHECK(
             eventually([&] { return logged(ws.directory() / "agent.log").size() == 1; }, 15000ms));
-        CHECK(logged(ws.directory() / "agent.log") ==
+        CHECK(logged(ws.directory() / "agent.log", 1) ==
               std::vector<std::string>{"[from sender · d-1] hi from inside"});
     }
 

@@ -36,16 +36,6 @@ std::string read_file(const std::filesystem::path& path) {
     return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-bool process_alive(pid_t pid) {
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string line;
-    if (!std::getline(stat, line)) {
-        return false;
-    }
-    const auto close = line.rfind(')');
-    return close != std::string::npos && line.size() > close + 2 && line[close + 2] != 'Z';
-}
-
 } // namespace
 
 TEST_SUITE("up") {
@@ -109,7 +99,7 @@ workers:
         const std::string pid_text = read_file(ws.dir.path() / "runtime/switchboard/bg.lock");
         REQUIRE_FALSE(pid_text.empty());
         const pid_t pid = std::stoi(pid_text);
-        CHECK(process_alive(pid));
+        CHECK(sb::test::process_alive(pid));
         CHECK(sb::test::eventually(
             [&] {
                 return read_file(ws.dir.path() / "state/switchboard/bg/server.log")
@@ -122,7 +112,7 @@ workers:
         CHECK(again.err.find("already running") != std::string::npos);
 
         ::kill(pid, SIGTERM);
-        CHECK(sb::test::eventually([&] { return !process_alive(pid); }, 10000ms));
+        CHECK(sb::test::eventually([&] { return !sb::test::process_alive(pid); }, 10000ms));
         CHECK(read_file(ws.dir.path() / "state/switchboard/bg/server.log")
                   .find("all workers stopped") != std::string::npos);
     }

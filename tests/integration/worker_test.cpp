@@ -69,16 +69,6 @@ struct Harness {
     }
 };
 
-bool process_alive(pid_t pid) {
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string line;
-    if (!std::getline(stat, line)) {
-        return false;
-    }
-    const auto close = line.rfind(')');
-    return close != std::string::npos && line.size() > close + 2 && line[close + 2] != 'Z';
-}
-
 } // namespace
 
 TEST_SUITE("worker") {
@@ -297,7 +287,7 @@ TEST_SUITE("worker") {
         const pid_t grandchild = std::stoi(text.substr(at));
         REQUIRE(h.state_is(State::Exited, 5000ms));
         CHECK(w.last_exit().code == 0);
-        CHECK(sb::test::eventually([&] { return !process_alive(grandchild); }, 2000ms));
+        CHECK(sb::test::eventually([&] { return !sb::test::process_alive(grandchild); }, 2000ms));
     }
 
     TEST_CASE("restart starts a new run with a new screen") {

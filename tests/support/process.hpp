@@ -100,6 +100,9 @@ private:
     std::atomic<bool> stop_reading_{false};
 };
 
+// Whether `pid` is a live process (a zombie counts as gone).
+bool process_alive(pid_t pid);
+
 // Polls `condition` every few milliseconds until it holds or `timeout` passes.
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
 
