@@ -18,19 +18,25 @@ long long ms_between(Clock::time_point from, Clock::time_point to) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count();
 }
 
-bool screen_matches(const term::Screen& screen, const std::string& pattern) {
-    if (pattern.empty()) {
+bool screen_matches(const term::Screen& screen, const std::optional<std::regex>& pattern) {
+    if (!pattern) {
         return false;
     }
-    // Profiles' patterns come from the workspace file and the built-in
-    // table; a bad one is rejected when loaded.
-    const std::regex re(pattern);
     for (const auto& line : screen.visible_lines()) {
-        if (std::regex_search(line, re)) {
+        if (std::regex_search(line, *pattern)) {
             return true;
         }
     }
     return false;
+}
+
+// Profiles' patterns come from the workspace file (checked when it is
+// loaded) and the built-in table; compiled once, not on every output.
+std::optional<std::regex> compile(const std::string& pattern) {
+    if (pattern.empty()) {
+        return std::nullopt;
+    }
+    return std::regex(pattern);
 }
 
 } // namespace
@@ -55,13 +61,17 @@ Dispatcher::Dispatcher(uv_loop_t* loop, std::string worker, Settings settings, W
                        EventSink events)
     : loop_(loop), worker_(std::move(worker)), settings_(std::move(settings)),
       port_(std::move(port)), events_(std::move(events)),
-      throttle_(settings_.throttle_min, settings_.throttle_max), timer_(loop) {}
+      throttle_(settings_.throttle_min, settings_.throttle_max),
+      ready_pattern_(compile(settings_.profile.ready_pattern)),
+      busy_pattern_(compile(settings_.profile.busy_pattern)), timer_(loop) {}
 
 Dispatcher::~Dispatcher() = default;
 
 void Dispatcher::set_settings(Settings settings) {
     settings_ = std::move(settings);
     throttle_ = Throttle(settings_.throttle_min, settings_.throttle_max);
+    ready_pattern_ = compile(settings_.profile.ready_pattern);
+    busy_pattern_ = compile(settings_.profile.busy_pattern);
     pump();
 }
 
@@ -167,12 +177,12 @@ void Dispatcher::check_ready() {
     if (ready_ || !running_) {
         return;
     }
-    if (settings_.profile.ready_pattern.empty()) {
+    if (!ready_pattern_) {
         ready_ = true;
         events_("worker_ready", {{"reason", "running"}});
         return;
     }
-    if (screen_matches(port_.screen(), settings_.profile.ready_pattern)) {
+    if (screen_matches(port_.screen(), ready_pattern_)) {
         ready_ = true;
         events_("worker_ready", {{"reason", "pattern"}});
         return;
@@ -184,8 +194,7 @@ void Dispatcher::check_ready() {
 }
 
 bool Dispatcher::busy() const {
-    return !settings_.profile.queues_input &&
-           screen_matches(port_.screen(), settings_.profile.busy_pattern);
+    return !settings_.profile.queues_input && screen_matches(port_.screen(), busy_pattern_);
 }
 
 std::string Dispatcher::waiting_for() const {

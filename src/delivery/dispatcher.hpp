@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -110,6 +111,8 @@ private:
     WorkerPort port_;
     EventSink events_;
     Throttle throttle_;
+    std::optional<std::regex> ready_pattern_;
+    std::optional<std::regex> busy_pattern_;
     std::deque<Delivery> queue_;
     std::optional<Delivery> in_flight_;
     std::optional<EchoVerifier> verifier_;
