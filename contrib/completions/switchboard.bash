@@ -79,7 +79,7 @@ _switchboard()
         fi
     fi
 
-    local commands='up down reload ls capture keys start stop restart resize events send pending hold release cancel check help'
+    local commands='up down reload ls capture keys start stop restart resize events send pending hold release cancel history check help'
     # Global options are accepted before and after the command.
     local global_options='-f --file -S --socket --log-level -V --version -h --help'
     # Key names of `keys`, as tmux send-keys names them, and a few common chords.
@@ -182,6 +182,10 @@ _switchboard()
             ;;
         pending)
             options='--json'
+            ((arguments == 0)) && complete=workers
+            ;;
+        history)
+            options='--since --json'
             ((arguments == 0)) && complete=workers
             ;;
         hold | release) ((arguments == 0)) && complete=workers ;;

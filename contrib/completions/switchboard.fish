@@ -1,6 +1,6 @@
 # fish completion for switchboard(1)
 
-set -l commands up down reload ls capture keys start stop restart resize events send pending hold release cancel check help
+set -l commands up down reload ls capture keys start stop restart resize events send pending hold release cancel history check help
 
 # Directories (to walk into) and YAML files under the token being completed.
 function __switchboard_workspace_files
@@ -155,6 +155,7 @@ complete -c switchboard -n $no_command -a pending -d 'List queued and in-flight 
 complete -c switchboard -n $no_command -a hold -d 'Pause injection into a worker'
 complete -c switchboard -n $no_command -a release -d 'Resume injection into a held worker'
 complete -c switchboard -n $no_command -a cancel -d 'Remove queued deliveries'
+complete -c switchboard -n $no_command -a history -d 'List finished deliveries with outcome and latency'
 complete -c switchboard -n $no_command -a check -d 'Validate a workspace file and print its settings'
 complete -c switchboard -n $no_command -a help -d 'Show the help of a command'
 
@@ -199,6 +200,10 @@ complete -c switchboard -n '__switchboard_argument send 0' -a '(__switchboard_gr
 # switchboard pending [--json] [WORKER]
 complete -c switchboard -n '__fish_seen_subcommand_from pending' -l json -d 'Print the deliveries as JSON'
 
+# switchboard history [--since DURATION] [--json] [WORKER]
+complete -c switchboard -n '__fish_seen_subcommand_from history' -l since -x -d 'Only deliveries that finished within this long'
+complete -c switchboard -n '__fish_seen_subcommand_from history' -l json -d 'Print the deliveries as JSON'
+
 # switchboard cancel ID...
 complete -c switchboard -n '__switchboard_argument cancel any' -a '(__switchboard_deliveries)' -d Delivery
 
@@ -206,7 +211,7 @@ complete -c switchboard -n '__switchboard_argument cancel any' -a '(__switchboar
 complete -c switchboard -n '__fish_seen_subcommand_from check' -l json -d 'Print the result as JSON'
 
 # Workers, for every command that takes one.
-complete -c switchboard -n '__switchboard_argument capture,keys,resize,pending,hold,release,send 0' -a '(__switchboard_workers)' -d Worker
+complete -c switchboard -n '__switchboard_argument capture,keys,resize,pending,history,hold,release,send 0' -a '(__switchboard_workers)' -d Worker
 complete -c switchboard -n '__switchboard_argument start,stop,restart any; and not __switchboard_seen -a --all' -a '(__switchboard_workers)' -d Worker
 
 # switchboard help COMMAND

@@ -18,15 +18,16 @@ extern const CommandSpec pending_command;
 extern const CommandSpec hold_command;
 extern const CommandSpec release_command;
 extern const CommandSpec cancel_command;
+extern const CommandSpec history_command;
 extern const CommandSpec check_command;
 extern const CommandSpec help_command;
 
 std::span<const CommandSpec> commands() {
     static const CommandSpec table[] = {
-        up_command,     down_command,  reload_command,  ls_command,      capture_command,
-        keys_command,   start_command, stop_command,    restart_command, resize_command,
-        events_command, send_command,  pending_command, hold_command,    release_command,
-        cancel_command, check_command, help_command,
+        up_command,     down_command,    reload_command,  ls_command,      capture_command,
+        keys_command,   start_command,   stop_command,    restart_command, resize_command,
+        events_command, send_command,    pending_command, hold_command,    release_command,
+        cancel_command, history_command, check_command,   help_command,
     };
     return table;
 }

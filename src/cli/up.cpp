@@ -27,8 +27,9 @@ struct UpOptions {
 // /dev/null, logs to the state directory) and returns in the original
 // process once the server has started every worker, or failed to.
 int run_daemon(workspace::Workspace workspace, worker::WorkerContext context,
-               server::WorkspaceLock& lock, const std::filesystem::path& log_file,
+               server::WorkspaceLock& lock, const std::filesystem::path& state_dir,
                const std::string& log_level) {
+    const auto log_file = state_dir / "server.log";
     int ready_pipe[2];
     if (::pipe2(ready_pipe, O_CLOEXEC) != 0) {
         std::cerr << "switchboard: pipe: " << std::strerror(errno) << '\n';
@@ -65,12 +66,13 @@ int run_daemon(workspace::Workspace workspace, worker::WorkerContext context,
         lock.record_pid(::getpid());
         sb::log::to_file(log_file, log_level);
         const int status =
-            server::run(std::move(workspace), std::move(context), [&](const std::string& error) {
-                const std::string answer = error.empty() ? "ok" : "error: " + error;
-                [[maybe_unused]] const ssize_t n =
-                    ::write(ready_write.get(), answer.data(), answer.size());
-                ready_write.reset();
-            });
+            server::run(std::move(workspace), std::move(context), state_dir / "deliveries.db",
+                        [&](const std::string& error) {
+                            const std::string answer = error.empty() ? "ok" : "error: " + error;
+                            [[maybe_unused]] const ssize_t n =
+                                ::write(ready_write.get(), answer.data(), answer.size());
+                            ready_write.reset();
+                        });
         ::_exit(status);
     }
     ready_write.reset();
@@ -135,26 +137,30 @@ int run_up(const GlobalOptions& globals, const UpOptions& options) {
                                               : globals.socket,
     };
 
-    if (options.foreground) {
-        sb::log::to_stderr(globals.log_level);
-        return server::run(std::move(workspace), std::move(context), [](const std::string& error) {
-            if (!error.empty()) {
-                std::cerr << "switchboard: the server could not start: " << error << '\n';
-            }
-        });
-    }
-
     auto state = util::state_directory(workspace.name);
     if (auto* failure = std::get_if<util::PathError>(&state)) {
         std::cerr << "switchboard: " << failure->message << '\n';
         return exit_failure;
     }
-    const auto log_file = std::get<std::filesystem::path>(state) / "server.log";
+    const auto state_dir = std::get<std::filesystem::path>(state);
+
+    if (options.foreground) {
+        sb::log::to_stderr(globals.log_level);
+        return server::run(std::move(workspace), std::move(context), state_dir / "deliveries.db",
+                           [](const std::string& error) {
+                               if (!error.empty()) {
+                                   std::cerr << "switchboard: the server could not start: " << error
+                                             << '\n';
+                               }
+                           });
+    }
+
+    const auto log_file = state_dir / "server.log";
     const std::string name = workspace.name;
     const std::string socket = context.socket_path;
     const std::size_t workers = workspace.workers.size();
     const int status =
-        run_daemon(std::move(workspace), std::move(context), lock, log_file, globals.log_level);
+        run_daemon(std::move(workspace), std::move(context), lock, state_dir, globals.log_level);
     if (status == exit_ok) {
         std::cout << "workspace \"" << name << "\" is up: " << workers << " worker"
                   << (workers == 1 ? "" : "s") << "\n  socket " << socket << "\n  log    "

@@ -39,7 +39,20 @@ struct Delivery {
     Stage stage = Stage::Queued;
     Outcome outcome = Outcome::None;
     std::string reason;
+    // Steady time for latency; wall time for the store and history.
     Clock::time_point injected_at{};
+    SystemClock::time_point injected_wall{};
+    SystemClock::time_point finished_at{};
+    long long latency_ms = -1;
+    // Why it is typed again into a new worker process, when it is: it was
+    // being typed when the server stopped (DESIGN's "store").
+    std::string redelivery;
 };
+
+// "verified", "unverified", "failed", "dropped" or "none".
+std::string to_string(Outcome outcome);
+
+// The number in a delivery id ("d-42" -> 42); 0 for anything else.
+std::uint64_t id_number(const std::string& id);
 
 } // namespace sb::delivery

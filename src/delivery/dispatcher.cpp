@@ -58,12 +58,19 @@ std::string to_string(Outcome outcome) {
 }
 
 Dispatcher::Dispatcher(uv_loop_t* loop, std::string worker, Settings settings, WorkerPort port,
-                       EventSink events)
+                       EventSink events, Journal journal)
     : loop_(loop), worker_(std::move(worker)), settings_(std::move(settings)),
-      port_(std::move(port)), events_(std::move(events)),
+      port_(std::move(port)), events_(std::move(events)), journal_(std::move(journal)),
       throttle_(settings_.throttle_min, settings_.throttle_max),
       ready_pattern_(compile(settings_.profile.ready_pattern)),
-      busy_pattern_(compile(settings_.profile.busy_pattern)), timer_(loop) {}
+      busy_pattern_(compile(settings_.profile.busy_pattern)), timer_(loop) {
+    if (!journal_.commit) {
+        journal_.commit = [](const Delivery&) { return true; };
+    }
+    if (!journal_.record) {
+        journal_.record = [](const Delivery&) {};
+    }
+}
 
 Dispatcher::~Dispatcher() = default;
 
@@ -75,43 +82,78 @@ void Dispatcher::set_settings(Settings settings) {
     pump();
 }
 
-void Dispatcher::enqueue(Delivery delivery) {
-    const auto bytes = delivery.body.size();
-    const std::string id = delivery.id;
-    const std::string from = delivery.from;
-    nlohmann::json fields = {{"id", id}, {"from", from}, {"bytes", bytes}};
+void Dispatcher::enqueue(Delivery delivery, bool restored) {
+    nlohmann::json fields = {
+        {"id", delivery.id}, {"from", delivery.from}, {"bytes", delivery.body.size()}};
     if (delivery.removed_bytes > 0) {
         fields["removed_bytes"] = delivery.removed_bytes;
+    }
+    if (restored) {
+        fields["restored"] = true;
+    }
+    if (!delivery.redelivery.empty()) {
+        fields["redelivery"] = true;
+        fields["reason"] = delivery.redelivery;
     }
     while (static_cast<int>(depth()) >= settings_.max_pending && !queue_.empty()) {
         Delivery evicted = std::move(queue_.front());
         queue_.pop_front();
-        events_("delivery_dropped",
-                {{"id", evicted.id}, {"from", evicted.from}, {"reason", "queue_full"}});
+        drop(evicted, "queue_full");
     }
     queue_.push_back(std::move(delivery));
-    events_("delivery_queued", fields);
+    events_("delivery_queued", std::move(fields));
     pump();
 }
 
-bool Dispatcher::cancel(const std::string& id, const std::string& reason) {
+std::vector<Delivery> Dispatcher::evictions(std::size_t incoming) const {
+    std::vector<Delivery> out;
+    const auto after = depth() + incoming;
+    const auto limit = static_cast<std::size_t>(std::max(settings_.max_pending, 0));
+    for (std::size_t i = 0; after > limit + i && i < queue_.size(); ++i) {
+        Delivery d = queue_[i];
+        d.stage = Stage::Done;
+        d.outcome = Outcome::Dropped;
+        d.reason = "queue_full";
+        d.finished_at = SystemClock::now();
+        out.push_back(std::move(d));
+    }
+    return out;
+}
+
+void Dispatcher::drop(Delivery& delivery, const std::string& reason) {
+    delivery.stage = Stage::Done;
+    delivery.outcome = Outcome::Dropped;
+    delivery.reason = reason;
+    delivery.finished_at = SystemClock::now();
+    journal_.record(delivery);
+    events_("delivery_dropped", {{"id", delivery.id}, {"from", delivery.from}, {"reason", reason}});
+}
+
+CancelResult Dispatcher::cancel(const std::string& id, const std::string& reason) {
     for (auto it = queue_.begin(); it != queue_.end(); ++it) {
         if (it->id == id) {
-            const Delivery gone = std::move(*it);
+            Delivery gone = *it;
+            gone.stage = Stage::Done;
+            gone.outcome = Outcome::Dropped;
+            gone.reason = reason;
+            gone.finished_at = SystemClock::now();
+            if (!journal_.commit(gone)) {
+                return CancelResult::NotSaved;
+            }
             queue_.erase(it);
             events_("delivery_dropped", {{"id", gone.id}, {"from", gone.from}, {"reason", reason}});
             pump();
-            return true;
+            return CancelResult::Cancelled;
         }
     }
-    return false;
+    return CancelResult::NotQueued;
 }
 
 void Dispatcher::drop_all(const std::string& reason) {
     auto queued = std::move(queue_);
     queue_.clear();
-    for (const auto& d : queued) {
-        events_("delivery_dropped", {{"id", d.id}, {"from", d.from}, {"reason", reason}});
+    for (auto& d : queued) {
+        drop(d, reason);
     }
     timer_.stop();
 }
@@ -270,12 +312,24 @@ void Dispatcher::pump() {
 }
 
 void Dispatcher::inject() {
-    in_flight_ = std::move(queue_.front());
+    // Typed only once the store has it as being typed: after a crash it is
+    // then known to have reached a worker process that died with the server.
+    Delivery next = queue_.front();
+    next.stage = Stage::Injecting;
+    ++next.attempts;
+    next.injected_at = Clock::now();
+    next.injected_wall = SystemClock::now();
+    if (!journal_.commit(next)) {
+        ++store_failures_;
+        const auto backoff = std::min<long long>(5000, 100LL << std::min(store_failures_, 6));
+        waiting_for_ = "store";
+        schedule(Clock::now() + std::chrono::milliseconds(backoff));
+        return;
+    }
+    store_failures_ = 0;
     queue_.pop_front();
+    in_flight_ = std::move(next);
     Delivery& d = *in_flight_;
-    d.stage = Stage::Injecting;
-    ++d.attempts;
-    d.injected_at = Clock::now();
     const Profile& profile = settings_.profile;
     const std::string header = profile.header ? "[from " + d.from + " · " + d.id + "] " : "";
     verifier_.emplace(header, d.body, profile.placeholder_pattern);
@@ -297,7 +351,13 @@ void Dispatcher::inject() {
     }
     segments.push_back({std::move(first), std::chrono::milliseconds(0)});
     segments.push_back({profile.submit_key, profile.enter_delay});
-    events_("delivery_injected", {{"id", d.id}, {"attempt", d.attempts}});
+    nlohmann::json fields = {{"id", d.id}, {"attempt", d.attempts}};
+    if (!d.redelivery.empty()) {
+        fields["redelivery"] = true;
+        fields["reason"] = d.redelivery;
+        d.redelivery.clear();
+    }
+    events_("delivery_injected", std::move(fields));
     const std::string id = d.id;
     port_.write_unit(std::move(segments),
                      [this, id, alive = std::weak_ptr<int>(lifetime_)](bool written) {
@@ -333,14 +393,22 @@ void Dispatcher::finish(Outcome outcome, const std::string& reason) {
     const auto latency = ms_between(d.injected_at, last_finished_);
     logger()->info("{}: {} from {} {} after {} ms{}{}", worker_, d.id, d.from, to_string(outcome),
                    latency, reason.empty() ? "" : ": ", reason);
+    // The store has the outcome before anyone hears of it.
+    d.outcome = outcome;
+    d.reason = reason;
+    d.latency_ms = latency;
+    d.finished_at = SystemClock::now();
+    d.stage = Stage::Done;
     switch (outcome) {
     case Outcome::Verified:
         throttle_.record(Throttle::Result::Verified);
+        journal_.record(d);
         events_("delivery_verified",
                 {{"id", d.id}, {"verification", "echo"}, {"latency_ms", latency}});
         break;
     case Outcome::Unverified:
         throttle_.record(Throttle::Result::Unverified);
+        journal_.record(d);
         events_("delivery_verified", {{"id", d.id},
                                       {"verification", "timeout_fallback"},
                                       {"reason", reason},
@@ -349,12 +417,15 @@ void Dispatcher::finish(Outcome outcome, const std::string& reason) {
     case Outcome::Failed:
         throttle_.record(Throttle::Result::Failed);
         if (d.attempts >= settings_.max_attempts) {
-            events_("delivery_dropped",
-                    {{"id", d.id}, {"from", d.from}, {"reason", "max_attempts"}});
+            drop(d, "max_attempts");
         } else {
+            d.outcome = Outcome::None;
+            d.stage = Stage::Queued;
+            d.latency_ms = -1;
+            d.finished_at = {};
+            journal_.record(d);
             events_("delivery_failed",
                     {{"id", d.id}, {"reason", reason}, {"retry_in_ms", throttle_.delay().count()}});
-            d.stage = Stage::Queued;
             queue_.push_front(std::move(d));
         }
         break;

@@ -55,22 +55,38 @@ struct WorkerPort {
 // Events the dispatcher reports: (type, fields) as DESIGN's events name them.
 using EventSink = std::function<void(const std::string& type, nlohmann::json fields)>;
 
+// Where the dispatcher saves what it does (DESIGN's "store"). An empty
+// function saves nothing.
+struct Journal {
+    // Saves a change before it happens (a delivery is typed, a cancel is
+    // done); false when it could not be saved, and then it must not happen.
+    std::function<bool(const Delivery&)> commit;
+    // Saves a change that has happened (an outcome, an eviction).
+    std::function<void(const Delivery&)> record;
+};
+
+enum class CancelResult { Cancelled, NotQueued, NotSaved };
+
 // The delivery engine of one worker: its queue, gate, injection, echo
 // verification and throttle (DESIGN's "Delivery").
 class Dispatcher {
 public:
     Dispatcher(uv_loop_t* loop, std::string worker, Settings settings, WorkerPort port,
-               EventSink events);
+               EventSink events, Journal journal = {});
     ~Dispatcher();
     Dispatcher(const Dispatcher&) = delete;
     Dispatcher& operator=(const Dispatcher&) = delete;
 
-    // Queues a delivery (sanitized already). At capacity the oldest queued
-    // one is evicted with delivery_dropped {reason: queue_full}.
-    void enqueue(Delivery delivery);
-    // Removes a queued delivery (delivery_dropped {reason}); false when it
-    // is not queued (unknown, or already being typed).
-    bool cancel(const std::string& id, const std::string& reason = "cancelled");
+    // Queues a delivery (sanitized and saved already). At capacity the
+    // oldest queued one is evicted with delivery_dropped {reason:
+    // queue_full}. `restored` marks one loaded from the store at start.
+    void enqueue(Delivery delivery, bool restored = false);
+    // The queued deliveries that enqueueing `incoming` more would evict,
+    // marked dropped (so a sender can save the evictions with its send).
+    std::vector<Delivery> evictions(std::size_t incoming) const;
+    // Removes a queued delivery (delivery_dropped {reason}) once the store
+    // has it; not when it is not queued (unknown, or already being typed).
+    CancelResult cancel(const std::string& id, const std::string& reason = "cancelled");
     // Drops everything queued (the worker left the workspace).
     void drop_all(const std::string& reason);
 
@@ -102,6 +118,7 @@ private:
     void inject();
     void on_written(bool ok);
     void finish(Outcome outcome, const std::string& reason);
+    void drop(Delivery& delivery, const std::string& reason);
     bool busy() const;
     void check_ready();
 
@@ -110,6 +127,7 @@ private:
     Settings settings_;
     WorkerPort port_;
     EventSink events_;
+    Journal journal_;
     Throttle throttle_;
     std::optional<std::regex> ready_pattern_;
     std::optional<std::regex> busy_pattern_;
@@ -125,11 +143,11 @@ private:
     std::string waiting_for_;
     util::Timer timer_;
     Clock::time_point timer_at_{};
+    // Injections the store refused in a row (backs off the retries).
+    int store_failures_ = 0;
     // Callbacks left with the worker (a pending write) check this before
     // touching a dispatcher that may be gone.
     std::shared_ptr<int> lifetime_ = std::make_shared<int>(0);
 };
-
-std::string to_string(Outcome outcome);
 
 } // namespace sb::delivery

@@ -6,22 +6,30 @@
 #include "delivery/sanitize.hpp"
 #include "protocol/protocol.hpp"
 #include "server/server.hpp"
+#include "util/log.hpp"
 #include "util/strings.hpp"
 
 namespace sb::server {
 
 namespace {
 
+std::shared_ptr<spdlog::logger> logger() {
+    static auto log = sb::log::get("deliveries");
+    return log;
+}
+
 // How long `send --key` remembers a key.
 constexpr std::chrono::hours key_lifetime{24};
 
-// The first 60 bytes of a body, cut at a character boundary.
-std::string preview(const std::string& body) {
-    std::size_t end = std::min<std::size_t>(body.size(), 60);
-    while (end > 0 && end < body.size() && (static_cast<unsigned char>(body[end]) & 0xC0) == 0x80) {
-        --end;
-    }
-    return body.substr(0, end);
+// Retries of what the store could not save back off to this.
+constexpr std::chrono::milliseconds max_retry_delay{5000};
+
+// The history is pruned at most this often (when deliveries finish, so an
+// idle server never wakes up for it).
+constexpr std::chrono::hours prune_interval{1};
+
+long long epoch_ms(delivery::SystemClock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
 nlohmann::json delivery_json(const delivery::Delivery& d, const std::string& stage) {
@@ -31,15 +39,135 @@ nlohmann::json delivery_json(const delivery::Delivery& d, const std::string& sta
             {"bytes", d.body.size()},
             {"attempts", d.attempts},
             {"stage", stage},
-            {"created_at",
-             std::chrono::duration_cast<std::chrono::milliseconds>(d.created_at.time_since_epoch())
-                 .count()},
-            {"preview", preview(d.body)}};
+            {"created_at", epoch_ms(d.created_at)},
+            {"preview", delivery::preview(d.body)}};
 }
 
 } // namespace
 
-Deliveries::Deliveries(uv_loop_t* loop, Server& server) : loop_(loop), server_(server) {}
+Deliveries::Deliveries(uv_loop_t* loop, Server& server)
+    : loop_(loop), server_(server), retry_timer_(loop) {}
+
+Deliveries::~Deliveries() {
+    // Dispatchers go first: nothing may record into a closed store.
+    dispatchers_.clear();
+    if (store_ && store_->dirty()) {
+        if (auto error = store_->flush()) {
+            logger()->error("{}; these outcomes are lost, and their deliveries will be typed "
+                            "again after a restart",
+                            *error);
+        }
+    }
+}
+
+std::optional<std::string> Deliveries::open_store(const std::filesystem::path& file) {
+    const auto& workspace = server_.workspace();
+    const auto durability = workspace.store.durability == "power" ? delivery::Durability::Power
+                                                                  : delivery::Durability::Process;
+    auto opened = delivery::Store::open(file.empty() ? ":memory:" : file, durability);
+    if (auto* error = std::get_if<std::string>(&opened)) {
+        return *error;
+    }
+    store_ = std::move(std::get<std::unique_ptr<delivery::Store>>(opened));
+    next_id_ = store_->last_id() + 1;
+    prune_history();
+
+    // What was accepted and never finished is queued again, in its order.
+    std::size_t restored = 0;
+    std::size_t redelivered = 0;
+    for (auto& d : store_->unfinished()) {
+        auto* dispatcher = this->dispatcher(d.to);
+        if (dispatcher == nullptr) {
+            d.stage = delivery::Stage::Done;
+            d.outcome = delivery::Outcome::Dropped;
+            d.reason = "worker_removed";
+            d.finished_at = delivery::SystemClock::now();
+            if (auto error = store_->record(d)) {
+                store_failed(*error);
+            }
+            server_.events().publish(
+                "delivery_dropped", d.to,
+                {{"id", d.id}, {"from", d.from}, {"reason", "worker_removed"}});
+            continue;
+        }
+        if (d.stage == delivery::Stage::Injecting) {
+            // Typed (maybe in part) into a worker process that ended with the
+            // server: the new process has never seen it.
+            d.redelivery = "the server stopped while it was being typed or verified; the worker "
+                           "process it went to ended with the server";
+            ++redelivered;
+        }
+        d.stage = delivery::Stage::Queued;
+        dispatcher->enqueue(std::move(d), true);
+        ++restored;
+    }
+    logger()->info("store {} ({}): {} unfinished deliveries queued again, {} of them redelivered",
+                   store_->file().string(), delivery::to_string(durability), restored, redelivered);
+    return std::nullopt;
+}
+
+delivery::Journal Deliveries::journal() {
+    return {
+        .commit =
+            [this](const delivery::Delivery& d) {
+                if (!store_) {
+                    return true;
+                }
+                if (auto error = store_->commit({}, {d})) {
+                    store_failed(*error);
+                    return false;
+                }
+                return true;
+            },
+        .record =
+            [this](const delivery::Delivery& d) {
+                if (!store_) {
+                    return;
+                }
+                if (auto error = store_->record(d)) {
+                    store_failed(*error);
+                } else if (d.outcome != delivery::Outcome::None) {
+                    prune_history();
+                }
+            },
+    };
+}
+
+void Deliveries::store_failed(const std::string& error) {
+    logger()->error("{}", error);
+    server_.events().publish("store_error", "", {{"error", error}});
+    if (store_ && store_->dirty() && !retry_timer_.active()) {
+        retry_delay_ =
+            std::clamp(retry_delay_ * 2, std::chrono::milliseconds(100), max_retry_delay);
+        retry_timer_.start(retry_delay_, [this] { retry_store(); });
+    }
+}
+
+void Deliveries::retry_store() {
+    if (!store_ || !store_->dirty()) {
+        return;
+    }
+    if (auto error = store_->flush()) {
+        store_failed(*error);
+        return;
+    }
+    retry_delay_ = std::chrono::milliseconds(0);
+    logger()->info("the store has caught up");
+    server_.events().publish("store_recovered", "", {});
+}
+
+void Deliveries::prune_history() {
+    const auto now = std::chrono::steady_clock::now();
+    if (!store_ ||
+        (last_prune_.time_since_epoch().count() != 0 && now - last_prune_ < prune_interval)) {
+        return;
+    }
+    last_prune_ = now;
+    const auto before = delivery::SystemClock::now() - server_.workspace().store.history_retention;
+    if (auto error = store_->prune(before)) {
+        logger()->warn("{}", *error);
+    }
+}
 
 delivery::Settings Deliveries::settings_for(const workspace::Worker& definition) {
     const auto& s = definition.settings;
@@ -124,7 +252,8 @@ void Deliveries::attach(worker::Worker& worker, const workspace::Worker& definit
                                    loop_, name, std::move(settings), std::move(port),
                                    [this, name](const std::string& type, nlohmann::json fields) {
                                        server_.events().publish(type, name, std::move(fields));
-                                   }))
+                                   },
+                                   journal()))
                 .first;
     } else {
         found->second->set_settings(std::move(settings));
@@ -169,13 +298,16 @@ delivery::Dispatcher* Deliveries::dispatcher(const std::string& worker) {
 std::variant<std::vector<Deliveries::Sent>, Deliveries::SendError>
 Deliveries::send(const SendRequest& request) {
     namespace errors = protocol::errors;
-    const auto now = std::chrono::steady_clock::now();
-    std::erase_if(keys_, [&](const auto& entry) { return now - entry.second.at > key_lifetime; });
+    if (!store_) {
+        return SendError{errors::internal, "the delivery store is not open"};
+    }
     if (!request.key.empty()) {
-        if (auto found = keys_.find(request.key); found != keys_.end()) {
-            auto sent = found->second.sent;
-            for (auto& s : sent) {
-                s.existing = true;
+        const auto found =
+            store_->find_key(request.key, delivery::SystemClock::now() - key_lifetime);
+        if (!found.empty()) {
+            std::vector<Sent> sent;
+            for (const auto& match : found) {
+                sent.push_back({match.id, match.to, true});
             }
             return sent;
         }
@@ -238,7 +370,11 @@ Deliveries::send(const SendRequest& request) {
         return SendError{errors::invalid_argument,
                          "the message has nothing printable once control characters are removed"};
     }
-    std::vector<Sent> sent;
+    // Accepted only once the store has the deliveries and the evictions they
+    // cause; nothing is queued when it cannot save them.
+    std::vector<delivery::Delivery> created;
+    std::vector<delivery::Delivery> evicted;
+    const auto first_id = next_id_;
     for (const auto& target : targets) {
         auto* dispatcher = this->dispatcher(target);
         if (dispatcher == nullptr) {
@@ -252,22 +388,45 @@ Deliveries::send(const SendRequest& request) {
         d.key = request.key;
         d.created_at = delivery::SystemClock::now();
         d.removed_bytes = clean.removed;
-        sent.push_back({d.id, target, false});
-        dispatcher->enqueue(std::move(d));
+        for (auto& e : dispatcher->evictions(1)) {
+            evicted.push_back(std::move(e));
+        }
+        created.push_back(std::move(d));
     }
-    if (!request.key.empty()) {
-        keys_[request.key] = {sent, now};
+    if (auto error = store_->commit(created, evicted)) {
+        next_id_ = first_id;
+        store_failed(*error);
+        return SendError{errors::store_failed,
+                         "the message was not accepted: " + *error +
+                             "; nothing was queued. Free space (or fix the file) and send again"};
+    }
+    std::vector<Sent> sent;
+    for (auto& d : created) {
+        sent.push_back({d.id, d.to, false});
+        dispatcher(d.to)->enqueue(std::move(d));
     }
     return sent;
 }
 
-bool Deliveries::cancel(const std::string& id) {
+std::optional<Deliveries::CancelError> Deliveries::cancel(const std::string& id) {
+    namespace errors = protocol::errors;
     for (auto& [name, dispatcher] : dispatchers_) {
-        if (dispatcher->cancel(id)) {
-            return true;
+        switch (dispatcher->cancel(id)) {
+        case delivery::CancelResult::Cancelled:
+            return std::nullopt;
+        case delivery::CancelResult::NotSaved:
+            return CancelError{errors::store_failed,
+                               "delivery \"" + id +
+                                   "\" was not cancelled: the store cannot save the change (see "
+                                   "`switchboard events` for store_error); try again"};
+        case delivery::CancelResult::NotQueued:
+            break;
         }
     }
-    return false;
+    return CancelError{errors::invalid_argument,
+                       "no queued delivery \"" + id +
+                           "\" (it is unknown, already being typed, or finished; "
+                           "`switchboard pending` lists what can be cancelled)"};
 }
 
 nlohmann::json Deliveries::pending(const std::string& worker) const {
@@ -284,6 +443,17 @@ nlohmann::json Deliveries::pending(const std::string& worker) const {
             auto entry = delivery_json(d, "queued");
             entry["waiting_for"] = dispatcher->waiting_for();
             out.push_back(std::move(entry));
+        }
+    }
+    return out;
+}
+
+nlohmann::json Deliveries::history(const std::string& worker,
+                                   delivery::SystemClock::time_point since) {
+    nlohmann::json out = nlohmann::json::array();
+    if (store_) {
+        for (const auto& d : store_->history(worker, since)) {
+            out.push_back(delivery::history_entry(d));
         }
     }
     return out;

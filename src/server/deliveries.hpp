@@ -1,8 +1,10 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -11,7 +13,9 @@
 #include <uv.h>
 
 #include "delivery/dispatcher.hpp"
+#include "delivery/store.hpp"
 #include "server/events.hpp"
+#include "util/uv.hpp"
 #include "worker/worker.hpp"
 #include "workspace/workspace.hpp"
 
@@ -21,10 +25,17 @@ class Server;
 
 // The messages of a workspace: one delivery dispatcher per worker (which
 // outlives the worker's runs, so a message for a stopped worker waits), the
-// delivery ids, and the idempotency keys of `send --key`.
+// store that keeps every delivery (ids and idempotency keys included) across
+// restarts, and the retries of what the store could not save.
 class Deliveries {
 public:
     Deliveries(uv_loop_t* loop, Server& server);
+    ~Deliveries();
+
+    // Opens the store (":memory:" when `file` is empty), prunes the history
+    // and queues every unfinished delivery again for its worker. The reason
+    // when the store is refused.
+    std::optional<std::string> open_store(const std::filesystem::path& file);
 
     // Ties a worker to its dispatcher (creating one for a new name, updating
     // the settings of a known one).
@@ -51,23 +62,35 @@ public:
     };
     std::variant<std::vector<Sent>, SendError> send(const SendRequest& request);
 
-    bool cancel(const std::string& id);
+    // Cancels a queued delivery: "" when done, else why not.
+    struct CancelError {
+        std::string code;
+        std::string message;
+    };
+    std::optional<CancelError> cancel(const std::string& id);
     delivery::Dispatcher* dispatcher(const std::string& worker);
     nlohmann::json pending(const std::string& worker) const;
+    // Finished deliveries since `since`, for one worker or all ("").
+    nlohmann::json history(const std::string& worker, delivery::SystemClock::time_point since);
 
     // Settings for a worker from its definition and profile.
     static delivery::Settings settings_for(const workspace::Worker& definition);
 
 private:
+    delivery::Journal journal();
+    // The store failed: the event, the log, and a retry of what it kept.
+    void store_failed(const std::string& error);
+    void retry_store();
+    void prune_history();
+
     uv_loop_t* loop_;
     Server& server_;
     std::uint64_t next_id_ = 1;
+    std::unique_ptr<delivery::Store> store_;
+    util::Timer retry_timer_;
+    std::chrono::milliseconds retry_delay_{0};
+    std::chrono::steady_clock::time_point last_prune_{};
     std::map<std::string, std::unique_ptr<delivery::Dispatcher>> dispatchers_;
-    struct KeyRecord {
-        std::vector<Sent> sent;
-        std::chrono::steady_clock::time_point at;
-    };
-    std::map<std::string, KeyRecord> keys_;
 };
 
 // The most a message body may be, in bytes.

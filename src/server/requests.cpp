@@ -156,6 +156,7 @@ void Requests::handle(const std::shared_ptr<Connection>& connection, const json&
         {"reload", &Requests::reload},   {"send", &Requests::send},
         {"pending", &Requests::pending}, {"hold", &Requests::hold},
         {"release", &Requests::release}, {"cancel", &Requests::cancel},
+        {"history", &Requests::history},
     };
     const auto handler = handlers.find(method);
     if (handler == handlers.end()) {
@@ -441,12 +442,28 @@ void Requests::release(const Reply& c, const json& id, const json& params) {
 
 void Requests::cancel(const Reply& c, const json& id, const json& params) {
     const std::string delivery = string_param(params, "id");
-    if (!server_.deliveries().cancel(delivery)) {
-        throw BadParams{errors::invalid_argument,
-                        "no queued delivery \"" + delivery +
-                            "\" (it is unknown, already being typed, or finished)"};
+    if (auto error = server_.deliveries().cancel(delivery)) {
+        throw BadParams{error->code, error->message};
     }
     c->send(protocol::result(id, {{"cancelled", delivery}}));
+}
+
+void Requests::history(const Reply& c, const json& id, const json& params) {
+    std::string worker;
+    if (params.contains("worker")) {
+        // A worker that has left the workspace still has its history.
+        worker = string_param(params, "worker");
+    }
+    long long since = 0;
+    if (params.contains("since")) {
+        if (!params["since"].is_number_integer()) {
+            throw BadParams{errors::invalid_argument,
+                            "\"since\" must be a time in milliseconds since the epoch"};
+        }
+        since = params["since"].get<long long>();
+    }
+    const auto from = delivery::SystemClock::time_point(std::chrono::milliseconds(since));
+    c->send(protocol::result(id, {{"deliveries", server_.deliveries().history(worker, from)}}));
 }
 
 } // namespace sb::server

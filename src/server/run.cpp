@@ -10,6 +10,7 @@
 namespace sb::server {
 
 int run(workspace::Workspace workspace, worker::WorkerContext context,
+        const std::filesystem::path& store_file,
         const std::function<void(const std::string& error)>& on_ready) {
     auto log = sb::log::get("server");
     // A client that hangs up while the server writes to it must cost the
@@ -28,7 +29,7 @@ int run(workspace::Workspace workspace, worker::WorkerContext context,
     }
     int status = 0;
     {
-        Server server(&loop, std::move(workspace), std::move(context));
+        Server server(&loop, std::move(workspace), std::move(context), store_file);
         if (auto error = server.start()) {
             log->error("{}", *error);
             if (on_ready) {

@@ -21,9 +21,10 @@ constexpr std::chrono::milliseconds client_flush_grace{2000};
 
 } // namespace
 
-Server::Server(uv_loop_t* loop, workspace::Workspace workspace, worker::WorkerContext context)
+Server::Server(uv_loop_t* loop, workspace::Workspace workspace, worker::WorkerContext context,
+               std::filesystem::path store_file)
     : loop_(loop), workspace_(std::move(workspace)), context_(std::move(context)),
-      reaper_(std::make_unique<worker::Reaper>(loop)),
+      store_file_(std::move(store_file)), reaper_(std::make_unique<worker::Reaper>(loop)),
       deliveries_(std::make_unique<Deliveries>(loop, *this)),
       requests_(std::make_unique<Requests>(*this)),
       cleanup_timer_(std::make_unique<util::Timer>(loop)),
@@ -58,6 +59,9 @@ std::unique_ptr<worker::Worker> Server::make_worker(const workspace::Worker& def
 }
 
 std::optional<std::string> Server::start() {
+    if (auto error = deliveries_->open_store(store_file_)) {
+        return error;
+    }
     if (!context_.socket_path.empty()) {
         control_ = std::make_unique<ControlServer>(
             loop_, context_.socket_path,

@@ -28,12 +28,15 @@ class Requests;
 // event bus, the control socket, and the signals that end or reload it.
 class Server {
 public:
-    Server(uv_loop_t* loop, workspace::Workspace workspace, worker::WorkerContext context);
+    // `store_file` is the delivery store's database; empty keeps it in memory.
+    Server(uv_loop_t* loop, workspace::Workspace workspace, worker::WorkerContext context,
+           std::filesystem::path store_file);
     ~Server();
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
 
-    // Opens the control socket (an error message when it cannot), installs
+    // Opens the delivery store (queueing again what it holds unfinished) and
+    // the control socket (an error message when either cannot), installs
     // the signal handlers and starts every worker in the file's order.
     std::optional<std::string> start();
     // Stops every worker at once (each bounded by its stop_timeout, or by
@@ -69,6 +72,7 @@ private:
     uv_loop_t* loop_;
     workspace::Workspace workspace_;
     worker::WorkerContext context_;
+    std::filesystem::path store_file_;
     worker::Clock::time_point started_at_ = worker::Clock::now();
     EventBus events_;
     std::unique_ptr<worker::Reaper> reaper_;

@@ -35,13 +35,15 @@ std::optional<Milliseconds> parse_duration(std::string_view text) {
         scale = 60'000;
     } else if (unit == "h") {
         scale = 3'600'000;
+    } else if (unit == "d") {
+        scale = 86'400'000;
     } else {
         return std::nullopt;
     }
     const double value = std::stod(number) * scale;
-    // A week is far beyond any timeout a workspace needs; refusing more keeps
-    // the arithmetic on time points clear of overflow.
-    if (value > 7.0 * 24 * 3'600'000) {
+    // A year is far beyond any timeout or retention a workspace needs;
+    // refusing more keeps the arithmetic on time points clear of overflow.
+    if (value > 366.0 * 86'400'000) {
         return std::nullopt;
     }
     return Milliseconds(static_cast<std::int64_t>(std::llround(value)));
@@ -49,6 +51,9 @@ std::optional<Milliseconds> parse_duration(std::string_view text) {
 
 std::string format_duration(Milliseconds duration) {
     const auto ms = duration.count();
+    if (ms != 0 && ms % 86'400'000 == 0) {
+        return std::to_string(ms / 86'400'000) + "d";
+    }
     if (ms != 0 && ms % 3'600'000 == 0) {
         return std::to_string(ms / 3'600'000) + "h";
     }

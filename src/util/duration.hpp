@@ -9,7 +9,8 @@ namespace sb::util {
 
 using Milliseconds = std::chrono::milliseconds;
 
-// Parses durations written as a number and a unit: "250ms", "5s", "1.5s", "2m".
+// Parses durations written as a number and a unit: "250ms", "5s", "1.5s", "2m",
+// "1h", "7d". At most a year.
 // A bare number is refused: "5" could mean seconds or milliseconds.
 std::optional<Milliseconds> parse_duration(std::string_view text);
 

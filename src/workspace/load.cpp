@@ -29,7 +29,8 @@ namespace {
 
 using namespace std::string_literals;
 
-constexpr std::string_view top_level_keys[] = {"version", "name", "defaults", "workers", "attach"};
+constexpr std::string_view top_level_keys[] = {
+    "version", "name", "defaults", "workers", "attach", "durability", "history_retention"};
 constexpr std::string_view settings_keys[] = {"size",         "scrollback", "env",     "restart",
                                               "stop_timeout", "profile",    "delivery"};
 constexpr std::string_view worker_only_keys[] = {"command", "cwd", "groups"};
@@ -227,7 +228,7 @@ public:
         const std::string& text = node.Scalar();
         const auto value = util::parse_duration(text);
         static const std::regex number("[0-9]{1,18}(\\.[0-9]{1,9})?");
-        static const std::regex too_long("[0-9]{1,18}(\\.[0-9]{1,9})?(ms|s|m|h)");
+        static const std::regex too_long("[0-9]{1,18}(\\.[0-9]{1,9})?(ms|s|m|h|d)");
         if (!value && std::regex_match(text, number)) {
             error(node, where,
                   key + ": " + text + " has no unit; write " + text + "ms, " + text + "s or " +
@@ -239,7 +240,7 @@ public:
                   key + ": expected a duration like 500ms, 5s or 2m, got " + quote(text));
             return std::nullopt;
         }
-        // parse_duration refuses what is longer than a week, so a well-formed
+        // parse_duration refuses what is longer than a year, so a well-formed
         // duration it refuses is out of range like any other that is too long.
         if (!value || *value < min || *value > max) {
             error(node, where,
@@ -774,6 +775,18 @@ void read_workspace(const YAML::Node& root, Reader& reader, const EnvironmentLoo
             if (auto it = attach.find("prefix"); it != attach.end()) {
                 reader.read_prefix(it->second.second, workspace.attach.prefix);
             }
+        }
+    }
+
+    if (auto* n = value("durability")) {
+        if (auto v = reader.choice(*n, "", "durability", durability_names)) {
+            workspace.store.durability = std::string(*v);
+        }
+    }
+    if (auto* n = value("history_retention")) {
+        if (auto v = reader.duration(*n, "", "history_retention", std::chrono::hours(1),
+                                     std::chrono::hours(24 * 366))) {
+            workspace.store.history_retention = *v;
         }
     }
 

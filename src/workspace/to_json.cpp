@@ -1,5 +1,7 @@
 #include "workspace/to_json.hpp"
 
+#include "util/duration.hpp"
+
 namespace sb::workspace {
 
 namespace {
@@ -69,6 +71,8 @@ nlohmann::json to_json(const Workspace& workspace) {
         {"defaults", settings_json(workspace.defaults)},
         {"workers", workers},
         {"attach", {{"prefix", workspace.attach.prefix}}},
+        {"durability", workspace.store.durability},
+        {"history_retention", util::format_duration(workspace.store.history_retention)},
     };
 }
 

@@ -112,6 +112,18 @@ struct AttachSettings {
     bool operator==(const AttachSettings&) const = default;
 };
 
+// The delivery store (DESIGN's "store").
+struct StoreSettings {
+    // What a saved delivery survives: "process" (the server being killed;
+    // SQLite synchronous=NORMAL) or "power" (power loss; synchronous=FULL).
+    std::string durability = "process";
+    // How long finished deliveries stay in the history.
+    Milliseconds history_retention{7LL * 24 * 3600 * 1000};
+    bool operator==(const StoreSettings&) const = default;
+};
+
+inline constexpr std::string_view durability_names[] = {"process", "power"};
+
 struct Workspace {
     int version = schema_version;
     std::string name;
@@ -122,6 +134,7 @@ struct Workspace {
     // In the order the file lists them.
     std::vector<Worker> workers;
     AttachSettings attach;
+    StoreSettings store;
 
     const Worker* find_worker(std::string_view worker_name) const;
 };

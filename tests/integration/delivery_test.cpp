@@ -8,72 +8,20 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include "agents.hpp"
 #include "process.hpp"
 #include "workspace_server.hpp"
 
 using namespace std::chrono_literals;
 using nlohmann::json;
+using sb::test::agent_worker;
+using sb::test::events_of;
 using sb::test::eventually;
+using sb::test::fake_agent;
+using sb::test::logged;
 using sb::test::WorkspaceServer;
 
 namespace {
-
-std::string fake_agent() {
-    const char* path = std::getenv("SWITCHBOARD_FAKE_AGENT");
-    REQUIRE_MESSAGE(path != nullptr, "SWITCHBOARD_FAKE_AGENT is not set; run through meson test");
-    return path;
-}
-
-// A worker running the fake agent with `flags`, logging what it receives.
-std::string agent_worker(const std::string& name, const std::string& log, const std::string& flags,
-                         const std::string& extra = "") {
-    std::string command = "[" + fake_agent();
-    std::istringstream words(flags);
-    std::string word;
-    while (words >> word) {
-        command += ", " + word;
-    }
-    command += ", --log, " + log + "]";
-    return "  " + name + ":\n    command: " + command + "\n    profile: claude\n" + extra;
-}
-
-std::vector<std::string> logged(const std::filesystem::path& log) {
-    std::vector<std::string> texts;
-    std::ifstream in(log);
-    std::string line;
-    while (std::getline(in, line)) {
-        texts.push_back(json::parse(line)["text"].get<std::string>());
-    }
-    return texts;
-}
-
-// The log once it has `count` entries (or after 10 s): "verified" means the
-// echo was seen on screen, which can come before the agent has handled the
-// Enter and logged the submission.
-std::vector<std::string> logged(const std::filesystem::path& log, std::size_t count) {
-    eventually([&] { return logged(log).size() >= count; }, 10000ms);
-    return logged(log);
-}
-
-std::vector<json> events(const WorkspaceServer& ws) {
-    std::vector<json> out;
-    std::istringstream lines(ws.cli({"events", "--since", "0", "--json"}).out);
-    std::string line;
-    while (std::getline(lines, line)) {
-        out.push_back(json::parse(line));
-    }
-    return out;
-}
-
-std::vector<json> events_of(const WorkspaceServer& ws, const std::string& type) {
-    std::vector<json> out;
-    for (auto& e : events(ws)) {
-        if (e["type"] == type) {
-            out.push_back(e);
-        }
-    }
-    return out;
-}
 
 const char* const fast = "    delivery: {idle: 50ms, throttle: {min: 10ms}}\n";
 
@@ -172,7 +120,10 @@ TEST_SUITE("delivery") {
         WorkspaceServer ws("workers:\n" +
                            agent_worker("agent", "agent.log",
                                         "--startup-delay 800 --busy 1200 --drop-input-while-busy",
-                                        fast));
+                                        // The agent shows its busy line only once it
+                                        // has read the Enter; on a loaded machine that
+                                        // can take longer than `fast`'s idle.
+                                        "    delivery: {idle: 500ms, throttle: {min: 10ms}}\n"));
         REQUIRE(ws.start());
         // Sent before the prompt exists: typed only once the agent is ready.
         auto first = ws.cli({"send", "agent", "first", "--wait", "--timeout", "20s"});

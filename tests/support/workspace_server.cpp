@@ -62,6 +62,13 @@ bool WorkspaceServer::start(std::chrono::milliseconds timeout) {
         timeout);
 }
 
+void WorkspaceServer::crash() {
+    if (server_) {
+        server_->signal(SIGKILL);
+        server_->wait(std::chrono::seconds(20));
+    }
+}
+
 RunResult WorkspaceServer::cli(const std::vector<std::string>& args,
                                const std::string& input) const {
     std::vector<std::string> argv = {switchboard_binary(), "-f", file().string()};

@@ -20,6 +20,9 @@ public:
 
     // Starts the server and waits until its socket accepts; false on timeout.
     bool start(std::chrono::milliseconds timeout = std::chrono::seconds(15));
+    // Kills the server with SIGKILL, as a crash would, and waits for it to
+    // end; start() then starts a new one on the same state.
+    void crash();
     // Runs `switchboard ARGS...` against this workspace (via -f).
     RunResult cli(const std::vector<std::string>& args, const std::string& input = "") const;
     // The same without -f, from a directory outside the workspace.

@@ -45,7 +45,8 @@ TEST_SUITE("util") {
         CHECK(sb::util::parse_duration("-1s") == std::nullopt);
         CHECK(sb::util::parse_duration("5 s") == std::nullopt);
         CHECK(sb::util::parse_duration("1.2.3s") == std::nullopt);
-        CHECK(sb::util::parse_duration("8d") == std::nullopt);
+        CHECK(sb::util::parse_duration("7d") == Milliseconds(7LL * 86400000));
+        CHECK(sb::util::parse_duration("367d") == std::nullopt);
         CHECK(sb::util::parse_duration("99999999999999999999s") == std::nullopt);
     }
 

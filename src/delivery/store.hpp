@@ -1,0 +1,109 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "delivery/delivery.hpp"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace sb::delivery {
+
+// How far a commit goes before it counts: to the operating system (survives
+// the server being killed) or to the disk (survives power loss).
+enum class Durability { Process, Power };
+
+// The durable record of every delivery (DESIGN's "store"): one SQLite
+// database in WAL mode, one row per delivery with its lifecycle. Nothing is
+// acknowledged or acted on before the store has it.
+//
+// Two kinds of writes: commit() is for what must be saved before it happens
+// (a send is accepted, a delivery is typed, a cancel is done) and saves
+// nothing when it fails; record() is for what has happened already (an
+// outcome) and keeps what it could not save, for flush() to save later.
+class Store {
+public:
+    // The schema this build writes; older databases are migrated on open.
+    static constexpr int schema_version = 1;
+
+    // Opens the database at `file`, creating it when missing (":memory:"
+    // keeps it in memory, for tests). A file that is not a switchboard
+    // store, is corrupt, or was written by a newer switchboard is refused
+    // with the reason, and left as it was.
+    static std::variant<std::unique_ptr<Store>, std::string> open(const std::filesystem::path& file,
+                                                                  Durability durability);
+    // Opens an existing store only to read it (`history` while no server
+    // runs); refused like open(), and also when it is missing or older.
+    static std::variant<std::unique_ptr<Store>, std::string>
+    open_read_only(const std::filesystem::path& file);
+    ~Store();
+    Store(const Store&) = delete;
+    Store& operator=(const Store&) = delete;
+
+    // Every delivery without an outcome, oldest first.
+    std::vector<Delivery> unfinished();
+    // The largest delivery number ever given (0 for a new store).
+    std::uint64_t last_id();
+
+    // Saves new deliveries and changes to known ones in one transaction,
+    // after what record() has left unsaved. Nothing of it is saved when it
+    // fails, and the error is returned.
+    std::optional<std::string> commit(const std::vector<Delivery>& inserts,
+                                      const std::vector<Delivery>& updates);
+    // Saves a change that has happened. When that fails it is kept (the
+    // latest change per delivery) and saved by a later flush() or commit().
+    std::optional<std::string> record(const Delivery& delivery);
+    // Saves what record() has kept; the error when it still cannot.
+    std::optional<std::string> flush();
+    bool dirty() const { return !unsaved_.empty(); }
+
+    // The deliveries a `send --key KEY` made since `since`, oldest first.
+    struct KeyMatch {
+        std::string id;
+        std::string to;
+    };
+    std::vector<KeyMatch> find_key(const std::string& key, SystemClock::time_point since);
+
+    // Finished deliveries (with an outcome) since `since`, oldest first, for
+    // one worker or all ("").
+    std::vector<Delivery> history(const std::string& worker, SystemClock::time_point since);
+    // Forgets finished deliveries that ended before `before`.
+    std::optional<std::string> prune(SystemClock::time_point before);
+
+    const std::filesystem::path& file() const { return file_; }
+    // SQLite's synchronous level on this connection: 1 NORMAL (process), 2
+    // FULL (power).
+    int synchronous();
+
+private:
+    Store(sqlite3* db, std::filesystem::path file);
+    sqlite3_stmt* prepare(const char* sql);
+    std::optional<std::string> run(const char* sql);
+    std::optional<std::string> write_insert(const Delivery& d);
+    std::optional<std::string> write_update(const Delivery& d);
+    std::string error_text(const std::string& doing) const;
+
+    sqlite3* db_;
+    std::filesystem::path file_;
+    std::map<std::string, sqlite3_stmt*> statements_;
+    // Changes that record() could not save, by delivery number.
+    std::map<std::uint64_t, Delivery> unsaved_;
+};
+
+std::string to_string(Durability durability);
+
+// A finished delivery as `history` shows it (switchboard-protocol(7)).
+nlohmann::json history_entry(const Delivery& delivery);
+// The first 60 bytes of a message, cut at a character boundary.
+std::string preview(const std::string& body);
+
+} // namespace sb::delivery

@@ -1,0 +1,41 @@
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "workspace_server.hpp"
+
+namespace sb::test {
+
+// The fake agent binary (SWITCHBOARD_FAKE_AGENT, set by meson test).
+std::string fake_agent();
+
+// A worker entry for a workspace file: the fake agent with `flags`, logging
+// what is submitted to `log` (relative to the workspace directory), with the
+// claude profile and any `extra` lines of settings.
+std::string agent_worker(const std::string& name, const std::string& log, const std::string& flags,
+                         const std::string& extra = "");
+
+// One submission as the fake agent logged it.
+struct Submission {
+    long pid = 0;
+    std::string text;
+};
+std::vector<Submission> submissions(const std::filesystem::path& log);
+
+// The texts a fake agent logged.
+std::vector<std::string> logged(const std::filesystem::path& log);
+// The log once it has `count` entries (or after 10 s): "verified" means the
+// echo was seen on screen, which can come before the agent has handled the
+// Enter and logged the submission.
+std::vector<std::string> logged(const std::filesystem::path& log, std::size_t count);
+
+// The workspace's events kept in memory (`events --since 0 --json`).
+std::vector<nlohmann::json> events(const WorkspaceServer& ws);
+std::vector<nlohmann::json> events_of(const WorkspaceServer& ws, const std::string& type);
+
+} // namespace sb::test

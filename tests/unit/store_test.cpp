@@ -1,0 +1,354 @@
+#include <fstream>
+#include <iterator>
+
+#include <doctest/doctest.h>
+#include <sqlite3.h>
+
+#include "delivery/store.hpp"
+#include "process.hpp"
+
+using namespace std::chrono_literals;
+using sb::delivery::Delivery;
+using sb::delivery::Durability;
+using sb::delivery::Outcome;
+using sb::delivery::Stage;
+using sb::delivery::Store;
+
+namespace {
+
+std::unique_ptr<Store> open_store(const std::filesystem::path& file) {
+    auto opened = Store::open(file, Durability::Process);
+    if (auto* error = std::get_if<std::string>(&opened)) {
+        FAIL("the store did not open: " << *error);
+    }
+    return std::move(std::get<std::unique_ptr<Store>>(opened));
+}
+
+std::string refusal(const std::filesystem::path& file) {
+    auto opened = Store::open(file, Durability::Process);
+    if (auto* error = std::get_if<std::string>(&opened)) {
+        return *error;
+    }
+    return "(opened)";
+}
+
+Delivery make(std::uint64_t number, const std::string& to, const std::string& body,
+              const std::string& key = "") {
+    Delivery d;
+    d.id = "d-" + std::to_string(number);
+    d.from = "alice";
+    d.to = to;
+    d.body = body;
+    d.key = key;
+    d.created_at =
+        sb::delivery::SystemClock::time_point(std::chrono::milliseconds(1'700'000'000'123));
+    d.removed_bytes = 3;
+    return d;
+}
+
+std::string read_bytes(const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void exec(sqlite3* db, const char* sql) {
+    char* message = nullptr;
+    const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &message);
+    const std::string text = message != nullptr ? message : "";
+    sqlite3_free(message);
+    REQUIRE_MESSAGE(rc == SQLITE_OK, sql << ": " << text);
+}
+
+long long pragma(const std::filesystem::path& file, const char* sql) {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
+    sqlite3_stmt* statement = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, sql, -1, &statement, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_step(statement) == SQLITE_ROW);
+    const long long value = sqlite3_column_int64(statement, 0);
+    sqlite3_finalize(statement);
+    sqlite3_close(db);
+    return value;
+}
+
+// Another connection that holds the write lock, as a second program (or a
+// stuck disk) would: the store's commits fail until it lets go.
+class WriteLock {
+public:
+    explicit WriteLock(const std::filesystem::path& file) {
+        REQUIRE(sqlite3_open(file.c_str(), &db_) == SQLITE_OK);
+        exec(db_, "BEGIN IMMEDIATE");
+    }
+    ~WriteLock() { sqlite3_close(db_); }
+    WriteLock(const WriteLock&) = delete;
+    WriteLock& operator=(const WriteLock&) = delete;
+    void release() { exec(db_, "ROLLBACK"); }
+
+private:
+    sqlite3* db_ = nullptr;
+};
+
+} // namespace
+
+TEST_SUITE("store") {
+    TEST_CASE("a new store is empty and keeps what is committed, in order") {
+        sb::test::TempDir dir;
+        const auto file = dir.path() / "deliveries.db";
+        {
+            auto store = open_store(file);
+            CHECK(store->last_id() == 0);
+            CHECK(store->unfinished().empty());
+            REQUIRE_FALSE(store->commit({make(1, "bob", "héllo\nworld", "k-1"),
+                                         make(2, "carol", "two"), make(3, "bob", "three")},
+                                        {}));
+        }
+        auto store = open_store(file);
+        CHECK(store->last_id() == 3);
+        const auto open = store->unfinished();
+        REQUIRE(open.size() == 3);
+        CHECK(open[0].id == "d-1");
+        CHECK(open[0].from == "alice");
+        CHECK(open[0].to == "bob");
+        CHECK(open[0].body == "héllo\nworld");
+        CHECK(open[0].key == "k-1");
+        CHECK(open[0].removed_bytes == 3);
+        CHECK(open[0].created_at == make(1, "", "").created_at);
+        CHECK(open[0].stage == Stage::Queued);
+        CHECK(open[1].id == "d-2");
+        CHECK(open[2].id == "d-3");
+        CHECK(open[1].key.empty());
+        CHECK(pragma(file, "PRAGMA user_version") == Store::schema_version);
+    }
+
+    TEST_CASE("transitions: injecting, then an outcome moves a delivery to the history") {
+        sb::test::TempDir dir;
+        const auto file = dir.path() / "deliveries.db";
+        auto store = open_store(file);
+        auto d = make(7, "bob", "body");
+        REQUIRE_FALSE(store->commit({d}, {}));
+
+        d.stage = Stage::Injecting;
+        d.attempts = 1;
+        d.injected_wall = sb::delivery::SystemClock::now();
+        REQUIRE_FALSE(store->commit({}, {d}));
+        auto open = store->unfinished();
+        REQUIRE(open.size() == 1);
+        CHECK(open[0].stage == Stage::Injecting);
+        CHECK(open[0].attempts == 1);
+
+        // A failed attempt goes back to the queue with its count.
+        d.stage = Stage::Queued;
+        REQUIRE_FALSE(store->record(d));
+        open = store->unfinished();
+        REQUIRE(open.size() == 1);
+        CHECK(open[0].stage == Stage::Queued);
+        CHECK(open[0].attempts == 1);
+
+        d.stage = Stage::Done;
+        d.attempts = 2;
+        d.outcome = Outcome::Verified;
+        d.latency_ms = 42;
+        d.finished_at = sb::delivery::SystemClock::now();
+        REQUIRE_FALSE(store->record(d));
+        CHECK(store->unfinished().empty());
+        const auto history = store->history("", sb::delivery::SystemClock::time_point{});
+        REQUIRE(history.size() == 1);
+        CHECK(history[0].id == "d-7");
+        CHECK(history[0].outcome == Outcome::Verified);
+        CHECK(history[0].latency_ms == 42);
+        CHECK(history[0].attempts == 2);
+        CHECK(store->history("carol", sb::delivery::SystemClock::time_point{}).empty());
+        CHECK(store->history("", sb::delivery::SystemClock::now() + 1h).empty());
+    }
+
+    TEST_CASE("pruning forgets finished deliveries but never reuses an id") {
+        sb::test::TempDir dir;
+        auto store = open_store(dir.path() / "deliveries.db");
+        auto done = make(1, "bob", "old");
+        auto open = make(2, "bob", "waiting");
+        REQUIRE_FALSE(store->commit({done, open}, {}));
+        done.outcome = Outcome::Dropped;
+        done.reason = "cancelled";
+        done.finished_at = sb::delivery::SystemClock::now() - 8 * 24h;
+        REQUIRE_FALSE(store->record(done));
+        REQUIRE_FALSE(store->prune(sb::delivery::SystemClock::now() - 7 * 24h));
+        CHECK(store->history("", sb::delivery::SystemClock::time_point{}).empty());
+        REQUIRE(store->unfinished().size() == 1);
+        // Even with every row gone, numbering goes on.
+        open.outcome = Outcome::Verified;
+        open.finished_at = sb::delivery::SystemClock::now() - 8 * 24h;
+        REQUIRE_FALSE(store->record(open));
+        REQUIRE_FALSE(store->prune(sb::delivery::SystemClock::now()));
+        CHECK(store->last_id() == 2);
+    }
+
+    TEST_CASE("idempotency keys are found within their window") {
+        sb::test::TempDir dir;
+        auto store = open_store(dir.path() / "deliveries.db");
+        auto a = make(1, "bob", "x", "retry-me");
+        auto b = make(2, "carol", "x", "retry-me");
+        a.created_at = b.created_at = sb::delivery::SystemClock::now();
+        REQUIRE_FALSE(store->commit({a, b}, {}));
+        const auto found = store->find_key("retry-me", sb::delivery::SystemClock::now() - 24h);
+        REQUIRE(found.size() == 2);
+        CHECK(found[0].id == "d-1");
+        CHECK(found[0].to == "bob");
+        CHECK(found[1].to == "carol");
+        CHECK(store->find_key("retry-me", sb::delivery::SystemClock::now() + 1s).empty());
+        CHECK(store->find_key("other", sb::delivery::SystemClock::now() - 24h).empty());
+    }
+
+    TEST_CASE("a failed commit saves nothing; a failed record is kept and saved later") {
+        sb::test::TempDir dir;
+        const auto file = dir.path() / "deliveries.db";
+        auto store = open_store(file);
+        auto first = make(1, "bob", "first");
+        REQUIRE_FALSE(store->commit({first}, {}));
+
+        WriteLock lock(file);
+        const auto refused = store->commit({make(2, "bob", "second")}, {});
+        REQUIRE(refused);
+        CHECK(refused->find("deliveries.db") != std::string::npos);
+        first.outcome = Outcome::Unverified;
+        first.reason = "echo not seen within 5000 ms";
+        first.finished_at = sb::delivery::SystemClock::now();
+        CHECK(store->record(first));
+        CHECK(store->dirty());
+        CHECK(store->flush());
+
+        lock.release();
+        CHECK_FALSE(store->flush());
+        CHECK_FALSE(store->dirty());
+        CHECK(store->unfinished().empty());
+        CHECK(store->last_id() == 1);
+        const auto history = store->history("", sb::delivery::SystemClock::time_point{});
+        REQUIRE(history.size() == 1);
+        CHECK(history[0].outcome == Outcome::Unverified);
+        CHECK(history[0].reason == "echo not seen within 5000 ms");
+    }
+
+    TEST_CASE("what record() kept is saved with the next commit") {
+        sb::test::TempDir dir;
+        const auto file = dir.path() / "deliveries.db";
+        auto store = open_store(file);
+        auto first = make(1, "bob", "first");
+        REQUIRE_FALSE(store->commit({first}, {}));
+        {
+            WriteLock lock(file);
+            first.outcome = Outcome::Verified;
+            first.finished_at = sb::delivery::SystemClock::now();
+            CHECK(store->record(first));
+        }
+        REQUIRE_FALSE(store->commit({make(2, "bob", "second")}, {}));
+        CHECK_FALSE(store->dirty());
+        const auto open = store->unfinished();
+        REQUIRE(open.size() == 1);
+        CHECK(open[0].id == "d-2");
+    }
+
+    TEST_CASE("durability is SQLite's synchronous setting, in WAL mode") {
+        sb::test::TempDir dir;
+        auto process = Store::open(dir.path() / "process.db", Durability::Process);
+        auto power = Store::open(dir.path() / "power.db", Durability::Power);
+        REQUIRE(std::holds_alternative<std::unique_ptr<Store>>(process));
+        REQUIRE(std::holds_alternative<std::unique_ptr<Store>>(power));
+        CHECK(std::get<std::unique_ptr<Store>>(process)->synchronous() == 1); // NORMAL
+        CHECK(std::get<std::unique_ptr<Store>>(power)->synchronous() == 2);   // FULL
+        // WAL is a property of the file: any connection sees it.
+        sqlite3* db = nullptr;
+        REQUIRE(sqlite3_open((dir.path() / "power.db").c_str(), &db) == SQLITE_OK);
+        sqlite3_stmt* statement = nullptr;
+        REQUIRE(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &statement, nullptr) ==
+                SQLITE_OK);
+        REQUIRE(sqlite3_step(statement) == SQLITE_ROW);
+        CHECK(std::string(reinterpret_cast<const char*>(sqlite3_column_text(statement, 0))) ==
+              "wal");
+        sqlite3_finalize(statement);
+        sqlite3_close(db);
+    }
+
+    TEST_CASE("a file that is not a store, is corrupt or is newer is refused and left alone") {
+        sb::test::TempDir dir;
+        SUBCASE("plain text") {
+            const auto file = dir.path() / "deliveries.db";
+            std::ofstream(file) << "these are not the deliveries you are looking for\n";
+            const auto before = read_bytes(file);
+            CHECK(refusal(file).find("is not a SQLite database or is corrupt") !=
+                  std::string::npos);
+            CHECK(read_bytes(file) == before);
+        }
+        SUBCASE("another program's database") {
+            const auto file = dir.path() / "deliveries.db";
+            sqlite3* db = nullptr;
+            REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
+            exec(db, "CREATE TABLE notes (text TEXT); INSERT INTO notes VALUES ('mine')");
+            sqlite3_close(db);
+            const auto before = read_bytes(file);
+            CHECK(refusal(file).find("of another program") != std::string::npos);
+            CHECK(read_bytes(file) == before);
+        }
+        SUBCASE("a newer schema") {
+            const auto file = dir.path() / "deliveries.db";
+            open_store(file).reset();
+            sqlite3* db = nullptr;
+            REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
+            exec(db, "PRAGMA journal_mode = DELETE; PRAGMA user_version = 99");
+            sqlite3_close(db);
+            const auto before = read_bytes(file);
+            const auto error = refusal(file);
+            CHECK(error.find("newer switchboard (store schema 99; this one reads up to 1)") !=
+                  std::string::npos);
+            CHECK(read_bytes(file) == before);
+        }
+        SUBCASE("corrupt pages") {
+            const auto file = dir.path() / "deliveries.db";
+            {
+                auto store = open_store(file);
+                std::vector<Delivery> many;
+                for (int i = 1; i <= 200; ++i) {
+                    many.push_back(
+                        make(static_cast<std::uint64_t>(i), "bob", std::string(500, 'x')));
+                }
+                REQUIRE_FALSE(store->commit(many, {}));
+            }
+            sqlite3* db = nullptr;
+            REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
+            exec(db, "PRAGMA journal_mode = DELETE");
+            sqlite3_close(db);
+            auto bytes = read_bytes(file);
+            REQUIRE(bytes.size() > 8 * 4096);
+            // Scribble over the second page onwards: b-tree pages, not the header.
+            for (std::size_t i = 4096; i < 8 * 4096; ++i) {
+                bytes[i] = static_cast<char>(i * 7);
+            }
+            std::ofstream(file, std::ios::binary) << bytes;
+            const auto error = refusal(file);
+            CHECK((error.find("is corrupt") != std::string::npos ||
+                   error.find("is not a SQLite database or is corrupt") != std::string::npos));
+            CHECK(error.find("mv ") != std::string::npos);
+            CHECK(read_bytes(file) == bytes);
+        }
+    }
+
+    TEST_CASE("migration: an empty file becomes schema 1; a current store is not migrated again") {
+        sb::test::TempDir dir;
+        const auto file = dir.path() / "deliveries.db";
+        std::ofstream(file).close();
+        open_store(file).reset();
+        CHECK(pragma(file, "PRAGMA user_version") == 1);
+        CHECK(pragma(file, "PRAGMA application_id") == 0x53424453);
+        {
+            auto store = open_store(file);
+            REQUIRE_FALSE(store->commit({make(1, "bob", "kept")}, {}));
+        }
+        auto store = open_store(file);
+        CHECK(store->unfinished().size() == 1);
+    }
+
+    TEST_CASE("delivery ids read back as numbers") {
+        CHECK(sb::delivery::id_number("d-42") == 42);
+        CHECK(sb::delivery::id_number("d-") == 0);
+        CHECK(sb::delivery::id_number("d-4x") == 0);
+        CHECK(sb::delivery::id_number("x-4") == 0);
+    }
+}
