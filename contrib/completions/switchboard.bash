@@ -79,7 +79,7 @@ _switchboard()
         fi
     fi
 
-    local commands='up down reload ls capture keys start stop restart resize events send pending hold release cancel check help'
+    local commands='up down reload ls capture keys start stop restart resize events send pending hold release cancel check doctor help'
     # Global options are accepted before and after the command.
     local global_options='-f --file -S --socket --log-level -V --version -h --help'
     # Key names of `keys`, as tmux send-keys names them, and a few common chords.
@@ -187,6 +187,7 @@ _switchboard()
         hold | release) ((arguments == 0)) && complete=workers ;;
         cancel) complete=deliveries ;;
         check) options='--json' ;;
+        doctor) options='' ;;
         help)
             if [[ $cur == -* ]]; then
                 mapfile -t COMPREPLY < <(compgen -W '-h --help' -- "$cur")

@@ -55,6 +55,30 @@ TEST_SUITE("check") {
         CHECK(examples.size() == 3);
     }
 
+    TEST_CASE("--help lists the commands under headings by purpose, in order") {
+        const auto result = run({switchboard_binary(), "--help"});
+        CHECK(result.exit_status == 0);
+        // Each heading, then its commands, one per line.
+        const std::vector<std::pair<std::string, std::vector<std::string>>> groups{
+            {"Workspace", {"up", "down", "reload", "check", "doctor"}},
+            {"Workers", {"ls", "start", "stop", "restart", "resize", "capture", "keys"}},
+            {"Messages", {"send", "pending", "hold", "release", "cancel"}},
+            {"Events", {"events"}},
+            {"Getting started", {"help"}},
+        };
+        std::size_t at = 0;
+        for (const auto& [heading, names] : groups) {
+            CAPTURE(heading);
+            at = result.out.find("\n" + heading + ":\n", at);
+            REQUIRE(at != std::string::npos);
+            for (const auto& name : names) {
+                CAPTURE(name);
+                at = result.out.find("\n  " + name + " ", at);
+                REQUIRE(at != std::string::npos);
+            }
+        }
+    }
+
     TEST_CASE("check finds switchboard.yaml in a parent directory and says which") {
         TempDir dir;
         dir.write("switchboard.yaml", "name: found\nworkers:\n  sh: {command: [bash]}\n");
