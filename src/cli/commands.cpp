@@ -20,6 +20,7 @@ extern const CommandSpec release_command;
 extern const CommandSpec cancel_command;
 extern const CommandSpec check_command;
 extern const CommandSpec doctor_command;
+extern const CommandSpec demo_command;
 extern const CommandSpec help_command;
 
 namespace {
@@ -43,6 +44,7 @@ std::span<const CommandSpec> commands() {
         in("Messages", send_command),        in("Messages", pending_command),
         in("Messages", hold_command),        in("Messages", release_command),
         in("Messages", cancel_command),      in("Events", events_command),
+        in("Getting started", demo_command), in("Getting started", help_command),
     };
     return table;
 }

@@ -64,7 +64,7 @@ TEST_SUITE("check") {
             {"Workers", {"ls", "start", "stop", "restart", "resize", "capture", "keys"}},
             {"Messages", {"send", "pending", "hold", "release", "cancel"}},
             {"Events", {"events"}},
-            {"Getting started", {"help"}},
+            {"Getting started", {"demo", "help"}},
         };
         std::size_t at = 0;
         for (const auto& [heading, names] : groups) {
