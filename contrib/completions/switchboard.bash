@@ -79,7 +79,7 @@ _switchboard()
         fi
     fi
 
-    local commands='up down reload ls capture keys start stop restart resize events send pending hold release cancel history check help'
+    local commands='up down reload ls capture keys start stop restart resize events send pending hold release cancel history check doctor demo help'
     # Global options are accepted before and after the command.
     local global_options='-f --file -S --socket --log-level -V --version -h --help'
     # Key names of `keys`, as tmux send-keys names them, and a few common chords.
@@ -101,7 +101,7 @@ _switchboard()
             mapfile -t COMPREPLY < <(compgen -W 'trace debug info warn error off' -- "$cur")
             return
             ;;
-        --timeout | --scrollback | --since | --key)
+        --timeout | --scrollback | --since | --key | --exchanges)
             # A duration, a number or a free-form key: nothing to offer.
             return
             ;;
@@ -116,7 +116,7 @@ _switchboard()
     local -a globals=()
     for ((i = 1; i < cword; i++)); do
         case ${words[i]} in
-            -f | --file | -S | --socket | --log-level | --timeout | --scrollback | --since | --from | --key)
+            -f | --file | -S | --socket | --log-level | --timeout | --scrollback | --since | --from | --key | --exchanges)
                 value=$((i + 1))
                 [[ ${words[i + 1]} == = ]] && value=$((i + 2))
                 case ${words[i]} in
@@ -191,6 +191,8 @@ _switchboard()
         hold | release) ((arguments == 0)) && complete=workers ;;
         cancel) complete=deliveries ;;
         check) options='--json' ;;
+        doctor) options='' ;;
+        demo) options='--no-attach --exchanges' ;;
         help)
             if [[ $cur == -* ]]; then
                 mapfile -t COMPREPLY < <(compgen -W '-h --help' -- "$cur")

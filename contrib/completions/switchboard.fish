@@ -1,6 +1,6 @@
 # fish completion for switchboard(1)
 
-set -l commands up down reload ls capture keys start stop restart resize events send pending hold release cancel history check help
+set -l commands up down reload ls capture keys start stop restart resize events send pending hold release cancel history check doctor demo help
 
 # Directories (to walk into) and YAML files under the token being completed.
 function __switchboard_workspace_files
@@ -157,6 +157,8 @@ complete -c switchboard -n $no_command -a release -d 'Resume injection into a he
 complete -c switchboard -n $no_command -a cancel -d 'Remove queued deliveries'
 complete -c switchboard -n $no_command -a history -d 'List finished deliveries with outcome and latency'
 complete -c switchboard -n $no_command -a check -d 'Validate a workspace file and print its settings'
+complete -c switchboard -n $no_command -a demo -d 'Watch two workers talk in an embedded demo workspace'
+complete -c switchboard -n $no_command -a doctor -d 'Check this machine and a workspace, say how to fix problems'
 complete -c switchboard -n $no_command -a help -d 'Show the help of a command'
 
 # switchboard up
@@ -216,3 +218,7 @@ complete -c switchboard -n '__switchboard_argument start,stop,restart any; and n
 
 # switchboard help COMMAND
 complete -c switchboard -n __switchboard_wants_help_topic -a "$commands" -d Command
+
+# switchboard demo
+complete -c switchboard -n '__fish_seen_subcommand_from demo' -l no-attach -d 'Run the exchanges and print the results'
+complete -c switchboard -n '__fish_seen_subcommand_from demo' -l exchanges -x -d 'How many tasks to exchange (1-100)'

@@ -28,6 +28,8 @@ struct CommandSpec {
     std::string_view name;
     std::string_view summary;
     std::function<int()> (*define)(CLI::App& command, const GlobalOptions& globals);
+    // The heading `--help` lists the command under; set by the table.
+    std::string_view group = {};
 };
 
 // The command table, in the order `--help` lists it (cli/commands.cpp).

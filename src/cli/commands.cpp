@@ -20,14 +20,33 @@ extern const CommandSpec release_command;
 extern const CommandSpec cancel_command;
 extern const CommandSpec history_command;
 extern const CommandSpec check_command;
+extern const CommandSpec doctor_command;
+extern const CommandSpec demo_command;
 extern const CommandSpec help_command;
 
+namespace {
+
+CommandSpec in(std::string_view group, CommandSpec spec) {
+    spec.group = group;
+    return spec;
+}
+
+} // namespace
+
 std::span<const CommandSpec> commands() {
+    // Grouped by purpose; `--help` lists the groups in this order.
     static const CommandSpec table[] = {
-        up_command,     down_command,    reload_command,  ls_command,      capture_command,
-        keys_command,   start_command,   stop_command,    restart_command, resize_command,
-        events_command, send_command,    pending_command, hold_command,    release_command,
-        cancel_command, history_command, check_command,   help_command,
+        in("Workspace", up_command),         in("Workspace", down_command),
+        in("Workspace", reload_command),     in("Workspace", check_command),
+        in("Workspace", doctor_command),     in("Workers", ls_command),
+        in("Workers", start_command),        in("Workers", stop_command),
+        in("Workers", restart_command),      in("Workers", resize_command),
+        in("Workers", capture_command),      in("Workers", keys_command),
+        in("Messages", send_command),        in("Messages", pending_command),
+        in("Messages", hold_command),        in("Messages", release_command),
+        in("Messages", cancel_command),      in("Messages", history_command),
+        in("Events", events_command),
+        in("Getting started", demo_command), in("Getting started", help_command),
     };
     return table;
 }

@@ -3,20 +3,12 @@
 #include <fmt/format.h>
 
 #include "cli/command.hpp"
+#include "cli/event_text.hpp"
 #include "cli/server_connection.hpp"
 
 namespace sb::cli {
 
-namespace {
-
-struct EventsOptions {
-    bool follow = false;
-    long long since = -1;
-    bool json = false;
-};
-
-// "2026-11-22T03:14:15.926Z     12 worker_started  alice  pid=1234"
-std::string human(const nlohmann::json& event) {
+std::string event_text(const nlohmann::json& event) {
     std::string fields;
     for (const auto& [key, value] : event.items()) {
         if (key == "seq" || key == "ts" || key == "type" || key == "worker") {
@@ -28,11 +20,19 @@ std::string human(const nlohmann::json& event) {
                        event.value("type", ""), event.value("worker", "-"), fields);
 }
 
+namespace {
+
+struct EventsOptions {
+    bool follow = false;
+    long long since = -1;
+    bool json = false;
+};
+
 void print(const nlohmann::json& event, bool as_json) {
     if (as_json) {
         std::cout << event.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
     } else {
-        std::cout << human(event) << '\n';
+        std::cout << event_text(event) << '\n';
     }
     std::cout.flush();
 }

@@ -34,6 +34,7 @@ int run(int argc, char** argv) {
     std::map<CLI::App*, std::function<int()>> runners;
     for (const auto& spec : commands()) {
         CLI::App* sub = app.add_subcommand(std::string(spec.name), std::string(spec.summary));
+        sub->group(std::string(spec.group.empty() ? "Commands" : spec.group));
         runners.emplace(sub, spec.define(*sub, globals));
     }
 

@@ -57,7 +57,9 @@ int wait_for_outcomes(client::ControlClient& client, const std::set<std::string>
         }
         auto& got = std::get<std::optional<nlohmann::json>>(message);
         if (!got) {
-            std::cerr << "switchboard: the server went away before every outcome was known\n";
+            std::cerr
+                << "switchboard: the server went away before every outcome was known; its log "
+                   "(server.log in the workspace's state directory) says why\n";
             return exit_failure;
         }
         if (!got->contains("event")) {

@@ -12,6 +12,7 @@
 #include "server/run.hpp"
 #include "util/fd.hpp"
 #include "util/log.hpp"
+#include "util/notify.hpp"
 #include "util/paths.hpp"
 #include "workspace/load.hpp"
 
@@ -146,13 +147,19 @@ int run_up(const GlobalOptions& globals, const UpOptions& options) {
 
     if (options.foreground) {
         sb::log::to_stderr(globals.log_level);
-        return server::run(std::move(workspace), std::move(context), state_dir / "deliveries.db",
-                           [](const std::string& error) {
-                               if (!error.empty()) {
-                                   std::cerr << "switchboard: the server could not start: " << error
-                                             << '\n';
-                               }
-                           });
+        // Under systemd (Type=notify) the server says when it is ready; the
+        // workers must not inherit the socket.
+        const std::string notify_socket = util::take_notify_socket();
+        return server::run(
+            std::move(workspace), std::move(context), state_dir / "deliveries.db",
+            [&notify_socket](const std::string& error) {
+                if (!error.empty()) {
+                    std::cerr << "switchboard: the server could not start: " << error << '\n';
+                    util::notify_service_manager(notify_socket, "STATUS=could not start: " + error);
+                    return;
+                }
+                util::notify_service_manager(notify_socket, "READY=1");
+            });
     }
 
     const auto log_file = state_dir / "server.log";

@@ -19,7 +19,8 @@ std::variant<ControlClient, ClientError> ControlClient::connect(const std::strin
     sockaddr_un address{};
     address.sun_family = AF_UNIX;
     if (socket_path.size() >= sizeof address.sun_path) {
-        return ClientError{"socket path " + socket_path + " is too long"};
+        return ClientError{"socket path " + socket_path +
+                           " is too long; set XDG_RUNTIME_DIR to a shorter directory"};
     }
     std::memcpy(address.sun_path, socket_path.c_str(), socket_path.size() + 1);
     util::ScopedFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -34,7 +35,8 @@ std::variant<ControlClient, ClientError> ControlClient::connect(const std::strin
         }
         if (error == EACCES) {
             return ClientError{"cannot connect to " + socket_path +
-                               ": permission denied (the workspace belongs to another user)"};
+                               ": permission denied (the workspace belongs to another user; "
+                               "run switchboard as that user)"};
         }
         return ClientError{"cannot connect to " + socket_path + ": " + std::strerror(error)};
     }

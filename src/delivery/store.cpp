@@ -1,6 +1,10 @@
 #include "delivery/store.hpp"
 
+#include <cerrno>
 #include <charconv>
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -216,6 +220,16 @@ std::variant<std::unique_ptr<Store>, std::string> Store::open(const std::filesys
                                                               Durability durability) {
     const std::string name = file.string();
     const bool in_memory = name == ":memory:";
+    if (!in_memory) {
+        // Messages between agents can hold secrets: the store is the user's
+        // alone, and SQLite gives its -wal and -shm files the same mode.
+        const int fd = ::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            ::close(fd);
+        } else if (errno != EEXIST) {
+            return "cannot create the delivery store " + name + ": " + std::strerror(errno);
+        }
+    }
     sqlite3* db = nullptr;
     const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     if (sqlite3_open_v2(name.c_str(), &db, flags, nullptr) != SQLITE_OK) {

@@ -215,7 +215,9 @@ std::optional<std::string> ControlServer::listen() {
     if (result != 0) {
         uv_close(reinterpret_cast<uv_handle_t*>(listener_), free_pipe);
         listener_ = nullptr;
-        return "cannot listen on " + socket_path_.string() + ": " + uv_strerror(result);
+        return "cannot listen on " + socket_path_.string() + ": " + uv_strerror(result) +
+               "; `switchboard doctor` checks the runtime directory, or choose another socket "
+               "with -S";
     }
     logger()->info("listening on {}", socket_path_.string());
     return std::nullopt;

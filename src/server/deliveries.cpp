@@ -331,7 +331,9 @@ Deliveries::send(const SendRequest& request) {
         }
         if (targets.empty()) {
             return SendError{errors::unknown_worker,
-                             "no worker is in group \"" + group + "\" (besides the sender)"};
+                             "no worker is in group \"" + group +
+                                 "\" (besides the sender); give workers `groups: [" + group +
+                                 "]` in the workspace file and `switchboard reload`"};
         }
     } else {
         if (workspace.find_worker(request.target) == nullptr) {
@@ -347,10 +349,12 @@ Deliveries::send(const SendRequest& request) {
         targets.push_back(request.target);
     }
     if (targets.empty()) {
-        return SendError{errors::unknown_worker, "no worker to send to besides the sender"};
+        return SendError{errors::unknown_worker,
+                         "no worker to send to besides the sender; add workers to the "
+                         "workspace file and `switchboard reload`"};
     }
     if (request.body.empty()) {
-        return SendError{errors::invalid_argument, "the message is empty"};
+        return SendError{errors::invalid_argument, "the message is empty; give the text to send"};
     }
     // Every target takes the message or none does: the smallest
     // delivery.max_body of the targets is the limit.

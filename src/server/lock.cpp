@@ -21,7 +21,8 @@ std::variant<WorkspaceLock, LockHeld> acquire_lock(const std::filesystem::path& 
     const auto path = runtime_dir / (workspace + ".lock");
     util::ScopedFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
     if (!fd) {
-        return LockHeld{"cannot open " + path.string() + ": " + std::strerror(errno)};
+        return LockHeld{"cannot open " + path.string() + ": " + std::strerror(errno) +
+                        "; `switchboard doctor` checks the runtime directory"};
     }
     if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
         if (errno != EWOULDBLOCK) {
@@ -34,7 +35,8 @@ std::variant<WorkspaceLock, LockHeld> acquire_lock(const std::filesystem::path& 
             pid.pop_back();
         }
         return LockHeld{"workspace \"" + workspace + "\" is already running" +
-                        (pid.empty() ? "" : " (server pid " + pid + ")")};
+                        (pid.empty() ? "" : " (server pid " + pid + ")") +
+                        "; stop it with `switchboard down`, or use it as it is"};
     }
     WorkspaceLock lock(std::move(fd), path);
     lock.record_pid(::getpid());

@@ -241,7 +241,9 @@ void Requests::keys(const Reply& c, const json& id, const json& params) {
     if (w.state() != worker::State::Running) {
         throw BadParams{errors::not_running, "worker \"" + w.name() + "\" is " +
                                                  std::string(worker::to_string(w.state())) +
-                                                 ", not running"};
+                                                 ", not running; start it with `switchboard "
+                                                 "start " +
+                                                 w.name() + "`"};
     }
     const worker::KeyModes modes{.application_cursor = w.screen().application_cursor_keys()};
     std::string bytes;

@@ -56,18 +56,22 @@ std::variant<std::filesystem::path, PathError> runtime_directory() {
     }
     std::string error;
     if (!make_directories(directory, 0700, error)) {
-        return PathError{error};
+        return PathError{error + "; fix the permissions there or set XDG_RUNTIME_DIR to a "
+                                 "directory of yours"};
     }
     struct stat info {};
     if (::lstat(directory.c_str(), &info) != 0) {
-        return PathError{"cannot use " + directory.string() + ": " + errno_text()};
+        return PathError{"cannot use " + directory.string() + ": " + errno_text() +
+                         "; set XDG_RUNTIME_DIR to a directory of yours"};
     }
     if (!S_ISDIR(info.st_mode)) {
         return PathError{directory.string() + " is not a directory; remove it"};
     }
     if (info.st_uid != ::getuid()) {
-        return PathError{directory.string() +
-                         " belongs to another user; refusing to put sockets there"};
+        return PathError{
+            directory.string() +
+            " belongs to another user; refusing to put sockets there (remove it, or set "
+            "XDG_RUNTIME_DIR to a directory of yours)"};
     }
     if ((info.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
         return PathError{directory.string() +
@@ -76,7 +80,7 @@ std::variant<std::filesystem::path, PathError> runtime_directory() {
     return directory;
 }
 
-std::variant<std::filesystem::path, PathError> state_directory(const std::string& workspace) {
+std::variant<std::filesystem::path, PathError> state_base_directory() {
     std::filesystem::path base;
     const char* xdg = std::getenv("XDG_STATE_HOME");
     if (xdg != nullptr && *xdg == '/') {
@@ -84,10 +88,25 @@ std::variant<std::filesystem::path, PathError> state_directory(const std::string
     } else {
         base = std::filesystem::path(home_directory()) / ".local" / "state";
     }
-    const auto directory = base / "switchboard" / workspace;
+    const auto directory = base / "switchboard";
     std::string error;
     if (!make_directories(directory, 0700, error)) {
-        return PathError{error};
+        return PathError{error + "; fix the permissions there or set XDG_STATE_HOME to a "
+                                 "directory of yours"};
+    }
+    return directory;
+}
+
+std::variant<std::filesystem::path, PathError> state_directory(const std::string& workspace) {
+    auto base = state_base_directory();
+    if (auto* failure = std::get_if<PathError>(&base)) {
+        return *failure;
+    }
+    const auto directory = std::get<std::filesystem::path>(base) / workspace;
+    std::string error;
+    if (!make_directories(directory, 0700, error)) {
+        return PathError{error + "; fix the permissions there or set XDG_STATE_HOME to a "
+                                 "directory of yours"};
     }
     return directory;
 }

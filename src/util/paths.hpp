@@ -15,6 +15,11 @@ struct PathError {
 // tmux) when it is not a directory owned by us or is open to others.
 std::variant<std::filesystem::path, PathError> runtime_directory();
 
+// The directory that holds every workspace's state directory:
+// $XDG_STATE_HOME/switchboard, or ~/.local/state/switchboard. Created when
+// missing.
+std::variant<std::filesystem::path, PathError> state_base_directory();
+
 // The directory of a workspace's persistent state (deliveries.db,
 // server.log): $XDG_STATE_HOME/switchboard/WORKSPACE, or
 // ~/.local/state/switchboard/WORKSPACE. Created when missing.

@@ -1,5 +1,6 @@
 #include "workspace/validate.hpp"
 
+#include <optional>
 #include <sstream>
 #include <system_error>
 #include <unistd.h>
@@ -26,10 +27,12 @@ constexpr std::string_view shell_builtins[] = {
 
 } // namespace
 
-bool program_exists(const std::string& program, const std::string& path,
-                    const std::filesystem::path& cwd) {
+std::optional<std::filesystem::path> find_program(const std::string& program,
+                                                  const std::string& path,
+                                                  const std::filesystem::path& cwd) {
     if (program.find('/') != std::string::npos) {
-        return is_executable_file(cwd / program);
+        const auto candidate = cwd / program;
+        return is_executable_file(candidate) ? std::optional(candidate) : std::nullopt;
     }
     std::stringstream directories(path);
     std::string directory;
@@ -42,10 +45,32 @@ bool program_exists(const std::string& program, const std::string& path,
             candidate = cwd / candidate;
         }
         if (is_executable_file(candidate)) {
-            return true;
+            return candidate;
         }
     }
-    return false;
+    return std::nullopt;
+}
+
+bool program_exists(const std::string& program, const std::string& path,
+                    const std::filesystem::path& cwd) {
+    return find_program(program, path, cwd).has_value();
+}
+
+std::string program_of(const Command& command) {
+    if (command.via_shell) {
+        return program_of_shell_line(command.shell_line);
+    }
+    return command.argv.empty() ? std::string() : command.argv[0];
+}
+
+std::string search_path_of(const Worker& worker, const EnvironmentLookup& environment) {
+    if (auto it = worker.settings.env.find("PATH"); it != worker.settings.env.end()) {
+        return it->second;
+    }
+    if (auto inherited = environment("PATH")) {
+        return *inherited;
+    }
+    return "/usr/local/bin:/usr/bin:/bin";
 }
 
 std::string program_of_shell_line(const std::string& line) {
@@ -100,26 +125,15 @@ void validate(const Workspace& workspace, const SourceMap& positions,
             continue;
         }
 
-        const std::string program =
-            worker.command.via_shell
-                ? program_of_shell_line(worker.command.shell_line)
-                : (worker.command.argv.empty() ? std::string() : worker.command.argv[0]);
+        const std::string program = program_of(worker.command);
         if (program.empty()) {
             continue;
         }
-        std::string path;
-        if (auto it = worker.settings.env.find("PATH"); it != worker.settings.env.end()) {
-            path = it->second;
-        } else if (auto inherited = environment("PATH")) {
-            path = *inherited;
-        } else {
-            path = "/usr/local/bin:/usr/bin:/bin";
-        }
-        if (!program_exists(program, path, worker.cwd)) {
+        if (!program_exists(program, search_path_of(worker, environment), worker.cwd)) {
             diagnostics.warning(file, at.command.line, at.command.column,
                                 where + "command: program " + quote(program) +
                                     " is not found on PATH (the worker will fail to start "
-                                    "until it is installed)");
+                                    "until it is installed; `switchboard doctor` says how)");
         }
     }
 }

@@ -131,8 +131,11 @@ def help_sections(text):
 
 
 def help_commands(text):
-    sections = help_sections(text)
-    lines = sections.get("subcommands", []) + sections.get("commands", [])
+    """The commands of every group `--help` lists them under (all but the options)."""
+    lines = []
+    for title, section_lines in help_sections(text).items():
+        if title not in ("options", "positionals", "usage"):
+            lines += section_lines
     return [line.split()[0] for line in lines if not line.startswith("   ")]
 
 

@@ -135,7 +135,8 @@ expect 'switchboard -f team.yaml ' check help NOT team.yaml
 
 if [ -n "$binary" ]; then
     # Every command's long options, as its --help lists them.
-    commands=$("$binary" --help | awk '/^Subcommands:/ { on = 1; next } /^$/ { on = 0 } on && /^  [a-z]/ { print $1 }')
+    # Every heading but Options (Workspace:, Workers:, ...) lists commands.
+    commands=$("$binary" --help | awk '/^[A-Z][A-Za-z ]*:$/ { on = ($0 != "Options:"); next } /^$/ { on = 0 } on && /^  [a-z]/ { print $1 }')
     if [ -z "$commands" ]; then
         echo "FAIL: no commands in the output of $binary --help"
         failures=$((failures + 1))

@@ -1,5 +1,10 @@
+#include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
@@ -19,6 +24,59 @@ TEST_SUITE("check") {
         CHECK(result.out.find("planner") != std::string::npos);
         CHECK(result.out.find("python3 -q -i") != std::string::npos);
         CHECK(result.err == "");
+    }
+
+    TEST_CASE("check loads every example workspace, each with a comment header") {
+        const auto root = sb::test::test_data("../contrib/examples");
+        std::vector<std::filesystem::path> examples;
+        for (const auto& entry : std::filesystem::directory_iterator(root)) {
+            if (entry.path().extension() == ".yaml") {
+                examples.push_back(entry.path());
+            }
+        }
+        std::sort(examples.begin(), examples.end());
+        for (const auto& file : examples) {
+            CAPTURE(file);
+            const auto result = run({switchboard_binary(), "check", "-f", file.string()});
+            CHECK(result.exit_status == 0);
+            const auto name = file.stem().string();
+            CHECK(result.out.find("workspace \"" + name + "\"") != std::string::npos);
+            // Agent CLIs may not be installed here: a missing program is a
+            // warning, and nothing else may be.
+            std::istringstream warnings(result.err);
+            for (std::string line; std::getline(warnings, line);) {
+                CHECK_MESSAGE(line.find("not found on PATH") != std::string::npos, line);
+            }
+            std::ifstream in(file);
+            std::string first;
+            std::getline(in, first);
+            CHECK(first.starts_with("# " + name + ".yaml: "));
+        }
+        CHECK(examples.size() == 3);
+    }
+
+    TEST_CASE("--help lists the commands under headings by purpose, in order") {
+        const auto result = run({switchboard_binary(), "--help"});
+        CHECK(result.exit_status == 0);
+        // Each heading, then its commands, one per line.
+        const std::vector<std::pair<std::string, std::vector<std::string>>> groups{
+            {"Workspace", {"up", "down", "reload", "check", "doctor"}},
+            {"Workers", {"ls", "start", "stop", "restart", "resize", "capture", "keys"}},
+            {"Messages", {"send", "pending", "hold", "release", "cancel"}},
+            {"Events", {"events"}},
+            {"Getting started", {"demo", "help"}},
+        };
+        std::size_t at = 0;
+        for (const auto& [heading, names] : groups) {
+            CAPTURE(heading);
+            at = result.out.find("\n" + heading + ":\n", at);
+            REQUIRE(at != std::string::npos);
+            for (const auto& name : names) {
+                CAPTURE(name);
+                at = result.out.find("\n  " + name + " ", at);
+                REQUIRE(at != std::string::npos);
+            }
+        }
     }
 
     TEST_CASE("check finds switchboard.yaml in a parent directory and says which") {

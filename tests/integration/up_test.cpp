@@ -1,7 +1,12 @@
 // `switchboard up` as a user runs it, on private runtime and state directories.
+#include <cstring>
 #include <fstream>
+#include <poll.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <doctest/doctest.h>
 
@@ -70,6 +75,39 @@ workers:
         CHECK(server.err().find("stubborn: still running 300 ms after SIGTERM; sending SIGKILL") !=
               std::string::npos);
         CHECK(server.err().find("all workers stopped") != std::string::npos);
+    }
+
+    TEST_CASE("up --foreground tells systemd READY=1 on NOTIFY_SOCKET, which workers do not see") {
+        Workspace ws(R"(name: notify
+workers:
+  marker:
+    command: "echo ${NOTIFY_SOCKET:-unset} > marker.txt; exec sleep 600"
+)");
+        const auto socket_path = ws.dir.path() / "notify.sock";
+        const int listener = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        REQUIRE(listener >= 0);
+        sockaddr_un address{};
+        address.sun_family = AF_UNIX;
+        std::strncpy(address.sun_path, socket_path.c_str(), sizeof address.sun_path - 1);
+        REQUIRE(::bind(listener, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0);
+
+        auto options = ws.options;
+        options.env["NOTIFY_SOCKET"] = socket_path.string();
+        BackgroundProcess server({switchboard_binary(), "up", "--foreground"}, options);
+        pollfd readable{.fd = listener, .events = POLLIN};
+        REQUIRE(::poll(&readable, 1, 30000) == 1);
+        char datagram[256] = {};
+        const ssize_t n = ::recv(listener, datagram, sizeof datagram - 1, 0);
+        ::close(listener);
+        CHECK(std::string(datagram, n > 0 ? static_cast<std::size_t>(n) : 0) == "READY=1");
+
+        // READY comes after every worker has been started; the marker may
+        // still be on its way to disk.
+        REQUIRE(sb::test::eventually(
+            [&] { return read_file(ws.dir.path() / "ws/marker.txt") == "unset\n"; }, 10000ms));
+        server.signal(SIGTERM);
+        REQUIRE(server.wait(10000ms));
+        CHECK(server.exit_status() == 0);
     }
 
     TEST_CASE("up refuses an invalid workspace with the same errors as check") {

@@ -118,6 +118,10 @@ TEST_SUITE("store") {
         CHECK(open[2].id == "d-3");
         CHECK(open[1].key.empty());
         CHECK(pragma(file, "PRAGMA user_version") == Store::schema_version);
+        // Only its owner may read the messages in it.
+        const auto mode = std::filesystem::status(file).permissions();
+        CHECK((mode & std::filesystem::perms::all) ==
+              (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
     }
 
     TEST_CASE("transitions: injecting, then an outcome moves a delivery to the history") {

@@ -289,7 +289,8 @@ workers:
         CHECK(
             messages(result) ==
             "switchboard.yaml:3:14: warning: worker \"a\": command: program \"no-such-agent-cli\" "
-            "is not found on PATH (the worker will fail to start until it is installed)");
+            "is not found on PATH (the worker will fail to start until it is installed; "
+            "`switchboard doctor` says how)");
     }
 
     TEST_CASE("variable expansion") {
