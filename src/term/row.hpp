@@ -23,12 +23,17 @@ inline constexpr int kMaxMarksPerCell = 16;
 // One row of cells. Keeps double-width glyphs whole: writing over either half
 // of one blanks the other half, so a head is always followed by its
 // continuation and renderers never see half a glyph.
+//
+// A row that was never written holds no cells: most rows of an idle worker's
+// screen, and all of a never-used alternate screen, cost only the object.
 class Row {
 public:
     explicit Row(int cols = 0);
 
-    int cols() const { return static_cast<int>(cells_.size()); }
-    const Cell& cell(int col) const { return cells_[static_cast<std::size_t>(col)]; }
+    int cols() const { return cols_; }
+    const Cell& cell(int col) const {
+        return cells_.empty() ? kBlank : cells_[static_cast<std::size_t>(col)];
+    }
     std::span<const char32_t> marks(int col) const;
     CellView view(int col) const;
 
@@ -51,14 +56,20 @@ public:
     void copy(int begin, const Row& source, int source_begin, int count);
 
 private:
+    static constexpr Cell kBlank{};
+
+    // Gives the row its cells (plain blanks) before the first write.
+    void materialize();
     // Blanks a cell but keeps its style, for the half of a glyph whose other
     // half was overwritten.
     void blank(int col);
     void repair_wide_around(int begin, int end);
     void drop_marks(int begin, int end);
 
+    // Empty until the row is first written; then cols_ cells.
     std::vector<Cell> cells_;
     std::vector<CellMarks> marks_;
+    int cols_ = 0;
     int used_ = 0;
 };
 
