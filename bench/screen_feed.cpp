@@ -24,7 +24,17 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "screen_feed: cannot read %s\n", argv[1]);
         return 1;
     }
-    const std::string input((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // What a program's output looks like after the terminal's line
+    // discipline: OPOST|ONLCR turns every LF into CR LF.
+    std::string input;
+    input.reserve(file.size() + file.size() / 8);
+    for (const char c : file) {
+        if (c == '\n') {
+            input += '\r';
+        }
+        input += c;
+    }
     const int cols = argc > 3 ? std::atoi(argv[2]) : 80;
     const int rows = argc > 3 ? std::atoi(argv[3]) : 24;
     const int scrollback = argc > 4 ? std::atoi(argv[4]) : 10000;
