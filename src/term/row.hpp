@@ -47,6 +47,22 @@ public:
     void clear(const Style& fill);
     void put(int col, char32_t base, std::span<const char32_t> marks, int width,
              const Style& style);
+    // put() of one single-width character without marks, in the common case
+    // where it replaces a single-width cell without marks in a written row:
+    // returns false, having done nothing, when put() is needed instead.
+    bool put_narrow(int col, char32_t base, const Style& style) {
+        if (cells_.empty() || !marks_.empty() || col < 0 || col >= cols_) {
+            return false;
+        }
+        Cell& cell = cells_[static_cast<std::size_t>(col)];
+        if ((cell.bits & (Cell::kWide | Cell::kContinuation)) != 0) {
+            return false;
+        }
+        cell.bits = base & Cell::kCodeMask;
+        cell.style = style;
+        used_ = col < used_ ? used_ : col + 1;
+        return true;
+    }
     // Blanks cells [begin, end) in the fill style's background (erase uses the
     // current background colour, as xterm does).
     void erase(int begin, int end, const Style& fill);
