@@ -34,6 +34,8 @@ public:
     const Cell& cell(int col) const {
         return cells_.empty() ? kBlank : cells_[static_cast<std::size_t>(col)];
     }
+    // Every cell in order; empty while the row was never written (all blank).
+    std::span<const Cell> cells() const { return cells_; }
     std::span<const char32_t> marks(int col) const;
     CellView view(int col) const;
 

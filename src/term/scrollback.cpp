@@ -6,29 +6,32 @@
 namespace sb::term {
 
 void ScrollbackLine::assign(const Row& row) {
-    int length = row.used();
-    while (length > 0 && row.cell(length - 1).plain_blank()) {
+    const std::span<const Cell> cells = row.cells();
+    int length = std::min(row.used(), static_cast<int>(cells.size()));
+    while (length > 0 && cells[static_cast<std::size_t>(length - 1)].plain_blank()) {
         --length;
     }
     // A row is at most kMaxCols (1000) wide, well within 16 bits.
     length_ = static_cast<std::uint16_t>(length);
 
-    bool narrow = true;
-    bool marks = false;
+    // One pass: the union of every cell's bits tells whether all are ASCII
+    // without flags, and where the style changes is noted.
+    std::uint32_t all_bits = 0;
     Style style;
     // A reused line keeps its runs' storage.
     std::vector<StyleRun> fresh;
     std::vector<StyleRun>& runs = extras_ ? extras_->runs : fresh;
     runs.clear();
     for (int col = 0; col < length; ++col) {
-        const Cell& cell = row.cell(col);
-        narrow = narrow && cell.bits < 0x80;
-        marks = marks || cell.has_marks();
+        const Cell& cell = cells[static_cast<std::size_t>(col)];
+        all_bits |= cell.bits;
         if (cell.style != style) {
             style = cell.style;
             runs.push_back({static_cast<std::uint16_t>(col), style});
         }
     }
+    const bool narrow = all_bits < 0x80;
+    const bool marks = (all_bits & Cell::kHasMarks) != 0;
 
     wide_ = !narrow;
     const std::size_t bytes = static_cast<std::size_t>(length) * (narrow ? 1 : 4);
@@ -38,14 +41,14 @@ void ScrollbackLine::assign(const Row& row) {
         cells_.reset(bytes > 0 ? new std::uint8_t[bytes] : nullptr);
         capacity_ = static_cast<std::uint32_t>(bytes);
     }
+    const auto count = static_cast<std::size_t>(length);
     if (narrow) {
-        for (int col = 0; col < length; ++col) {
-            cells_[static_cast<std::size_t>(col)] = static_cast<std::uint8_t>(row.cell(col).bits);
+        for (std::size_t col = 0; col < count; ++col) {
+            cells_[col] = static_cast<std::uint8_t>(cells[col].bits);
         }
     } else {
-        for (int col = 0; col < length; ++col) {
-            const std::uint32_t b = row.cell(col).bits;
-            std::memcpy(cells_.get() + static_cast<std::size_t>(col) * 4, &b, 4);
+        for (std::size_t col = 0; col < count; ++col) {
+            std::memcpy(cells_.get() + col * 4, &cells[col].bits, 4);
         }
     }
 
@@ -61,7 +64,7 @@ void ScrollbackLine::assign(const Row& row) {
         extras_->runs.shrink_to_fit();
     }
     extras_->marks.clear();
-    for (int col = 0; col < length; ++col) {
+    for (int col = 0; marks && col < length; ++col) {
         if (row.cell(col).has_marks()) {
             const auto cell_marks = row.marks(col);
             extras_->marks.push_back({col, std::u32string(cell_marks.begin(), cell_marks.end())});
