@@ -4,7 +4,13 @@
 
 namespace sb::term {
 
-Row::Row(int cols) : cells_(static_cast<std::size_t>(std::max(cols, 0))) {}
+Row::Row(int cols) : cols_(std::max(cols, 0)) {}
+
+void Row::materialize() {
+    if (cells_.empty()) {
+        cells_.resize(static_cast<std::size_t>(cols_));
+    }
+}
 
 std::span<const char32_t> Row::marks(int col) const {
     if (!cell(col).has_marks()) {
@@ -38,9 +44,14 @@ void Row::resize(int cols) {
     if (cols == this->cols()) {
         return;
     }
-    const bool shrinking = cols < this->cols();
+    const int old_cols = cols_;
+    cols_ = cols;
+    if (cells_.empty()) {
+        return; // nothing written, so nothing to cut or repair
+    }
+    const bool shrinking = cols < old_cols;
     if (shrinking) {
-        drop_marks(cols, this->cols());
+        drop_marks(cols, old_cols);
     }
     cells_.resize(static_cast<std::size_t>(cols));
     used_ = std::min(used_, cols);
@@ -56,6 +67,7 @@ void Row::clear(const Style& fill) {
         std::fill(cells_.begin(), cells_.begin() + used_, Cell{});
         used_ = 0;
     } else {
+        materialize();
         std::fill(cells_.begin(), cells_.end(), Cell{.style = style});
         used_ = cols();
     }
@@ -69,6 +81,7 @@ void Row::put(int col, char32_t base, std::span<const char32_t> marks, int width
     if (width == 2 && col + 1 >= cols()) {
         width = 1; // libvterm never does this; keep the row whole if it ever did
     }
+    materialize();
     if (!marks_.empty()) {
         drop_marks(col, col + width);
     }
@@ -103,10 +116,14 @@ void Row::erase(int begin, int end, const Style& fill) {
     if (begin >= end) {
         return;
     }
+    const Style style = erase_style(fill);
+    if (cells_.empty() && style.is_default()) {
+        return; // already all plain blanks
+    }
+    materialize();
     if (!marks_.empty()) {
         drop_marks(begin, end);
     }
-    const Style style = erase_style(fill);
     std::fill(cells_.begin() + begin, cells_.begin() + end, Cell{.style = style});
     if (!style.is_default()) {
         used_ = std::max(used_, end);
@@ -121,6 +138,12 @@ void Row::copy(int begin, const Row& source, int source_begin, int count) {
     if (begin < 0 || source_begin < 0 || count <= 0) {
         return;
     }
+    if (source.cells_.empty()) {
+        // Copying plain blanks is erasing in the default style.
+        erase(begin, begin + count, Style{});
+        return;
+    }
+    materialize();
     // Marks are collected before the destination's are dropped, since source
     // may be this row, and their flags are set again after the cells moved.
     const bool any_marks = !marks_.empty() || !source.marks_.empty();

@@ -23,12 +23,19 @@ inline constexpr int kMaxMarksPerCell = 16;
 // One row of cells. Keeps double-width glyphs whole: writing over either half
 // of one blanks the other half, so a head is always followed by its
 // continuation and renderers never see half a glyph.
+//
+// A row that was never written holds no cells: most rows of an idle worker's
+// screen, and all of a never-used alternate screen, cost only the object.
 class Row {
 public:
     explicit Row(int cols = 0);
 
-    int cols() const { return static_cast<int>(cells_.size()); }
-    const Cell& cell(int col) const { return cells_[static_cast<std::size_t>(col)]; }
+    int cols() const { return cols_; }
+    const Cell& cell(int col) const {
+        return cells_.empty() ? kBlank : cells_[static_cast<std::size_t>(col)];
+    }
+    // Every cell in order; empty while the row was never written (all blank).
+    std::span<const Cell> cells() const { return cells_; }
     std::span<const char32_t> marks(int col) const;
     CellView view(int col) const;
 
@@ -42,6 +49,22 @@ public:
     void clear(const Style& fill);
     void put(int col, char32_t base, std::span<const char32_t> marks, int width,
              const Style& style);
+    // put() of one single-width character without marks, in the common case
+    // where it replaces a single-width cell without marks in a written row:
+    // returns false, having done nothing, when put() is needed instead.
+    bool put_narrow(int col, char32_t base, const Style& style) {
+        if (cells_.empty() || !marks_.empty() || col < 0 || col >= cols_) {
+            return false;
+        }
+        Cell& cell = cells_[static_cast<std::size_t>(col)];
+        if ((cell.bits & (Cell::kWide | Cell::kContinuation)) != 0) {
+            return false;
+        }
+        cell.bits = base & Cell::kCodeMask;
+        cell.style = style;
+        used_ = col < used_ ? used_ : col + 1;
+        return true;
+    }
     // Blanks cells [begin, end) in the fill style's background (erase uses the
     // current background colour, as xterm does).
     void erase(int begin, int end, const Style& fill);
@@ -51,14 +74,20 @@ public:
     void copy(int begin, const Row& source, int source_begin, int count);
 
 private:
+    static constexpr Cell kBlank{};
+
+    // Gives the row its cells (plain blanks) before the first write.
+    void materialize();
     // Blanks a cell but keeps its style, for the half of a glyph whose other
     // half was overwritten.
     void blank(int col);
     void repair_wide_around(int begin, int end);
     void drop_marks(int begin, int end);
 
+    // Empty until the row is first written; then cols_ cells.
     std::vector<Cell> cells_;
     std::vector<CellMarks> marks_;
+    int cols_ = 0;
     int used_ = 0;
 };
 

@@ -63,6 +63,20 @@ struct VTermGlue {
         if (pos.row < 0 || pos.row >= s.active_->rows()) {
             return 1;
         }
+        // The common case, most of the bytes a program prints: one character
+        // of one column, without combining marks.
+        if (info->width == 1 && info->chars[0] != 0 && info->chars[0] <= 0x10ffff &&
+            info->chars[1] == 0 &&
+            s.active_->row(pos.row).put_narrow(pos.col, static_cast<char32_t>(info->chars[0]),
+                                               s.pen_)) {
+            s.damage_row(pos.row);
+            return 1;
+        }
+        return putglyph_general(info, pos, s);
+    }
+
+    // Kept out of line so that the common case above stays small.
+    [[gnu::noinline]] static int putglyph_general(VTermGlyphInfo* info, VTermPos pos, Screen& s) {
         // The glyph's characters: base then combining marks, at most what a cell keeps.
         std::array<char32_t, kMaxMarksPerCell + 1> chars{};
         std::size_t count = 0;
@@ -84,7 +98,7 @@ struct VTermGlue {
             width = 1;
         }
         s.active_->row(pos.row).put(pos.col, base, marks, width, s.pen_);
-        s.damage(pos.row, pos.row + 1);
+        s.damage_row(pos.row);
         return 1;
     }
 

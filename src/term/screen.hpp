@@ -159,6 +159,14 @@ private:
 
     void reply(std::string_view bytes) const;
     void damage(int first, int last_exclusive);
+    // damage() of one row, cheap when the row is already damaged.
+    void damage_row(int row) {
+        if (all_damaged_ || damaged_[static_cast<std::size_t>(row)] != 0) {
+            ++generation_;
+            return;
+        }
+        damage(row, row + 1);
+    }
     void damage_all();
     void switch_buffer(bool alternate);
     void resize_buffer(RowRing& buffer, int rows, int cols, bool active, int& removed_top);

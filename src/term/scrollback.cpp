@@ -1,87 +1,100 @@
 #include "term/scrollback.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 namespace sb::term {
 
-namespace {
-
-// Drops a container's storage when it is far larger than the next line needs,
-// so lines reused from the ring do not keep the largest size they ever had.
-template <typename Container>
-void fit(Container& container, std::size_t needed) {
-    if (container.capacity() > 2 * needed + 64) {
-        Container().swap(container);
-    }
-}
-
-} // namespace
-
 void ScrollbackLine::assign(const Row& row) {
-    int length = row.used();
-    while (length > 0 && row.cell(length - 1).plain_blank()) {
+    const std::span<const Cell> cells = row.cells();
+    int length = std::min(row.used(), static_cast<int>(cells.size()));
+    while (length > 0 && cells[static_cast<std::size_t>(length - 1)].plain_blank()) {
         --length;
     }
-    const auto count = static_cast<std::size_t>(length);
+    // A row is at most kMaxCols (1000) wide, well within 16 bits.
+    length_ = static_cast<std::uint16_t>(length);
 
-    bool narrow = true;
+    // One pass: the union of every cell's bits tells whether all are ASCII
+    // without flags, and where the style changes is noted.
+    std::uint32_t all_bits = 0;
     Style style;
-    runs_.clear();
+    // A reused line keeps its runs' storage.
+    std::vector<StyleRun> fresh;
+    std::vector<StyleRun>& runs = extras_ ? extras_->runs : fresh;
+    runs.clear();
     for (int col = 0; col < length; ++col) {
-        const Cell& cell = row.cell(col);
-        narrow = narrow && cell.bits < 0x80;
+        const Cell& cell = cells[static_cast<std::size_t>(col)];
+        all_bits |= cell.bits;
         if (cell.style != style) {
             style = cell.style;
-            runs_.push_back({static_cast<std::uint16_t>(col), style});
+            runs.push_back({static_cast<std::uint16_t>(col), style});
         }
     }
-    fit(runs_, runs_.size());
+    const bool narrow = all_bits < 0x80;
+    const bool marks = (all_bits & Cell::kHasMarks) != 0;
 
+    wide_ = !narrow;
+    const std::size_t bytes = static_cast<std::size_t>(length) * (narrow ? 1 : 4);
+    // Storage is kept for a reused line unless it is far larger than needed,
+    // so a line that once held a long row does not keep its size forever.
+    if (bytes > capacity_ || capacity_ > 2 * bytes + 64) {
+        cells_.reset(bytes > 0 ? new std::uint8_t[bytes] : nullptr);
+        capacity_ = static_cast<std::uint32_t>(bytes);
+    }
+    const auto count = static_cast<std::size_t>(length);
     if (narrow) {
-        fit(wide_, 0);
-        wide_.clear();
-        fit(narrow_, count);
-        narrow_.resize(count);
         for (std::size_t col = 0; col < count; ++col) {
-            narrow_[col] = static_cast<char>(row.cell(static_cast<int>(col)).bits);
+            cells_[col] = static_cast<std::uint8_t>(cells[col].bits);
         }
     } else {
-        fit(narrow_, 0);
-        narrow_.clear();
-        fit(wide_, count);
-        wide_.resize(count);
         for (std::size_t col = 0; col < count; ++col) {
-            wide_[col] = row.cell(static_cast<int>(col)).bits;
+            std::memcpy(cells_.get() + col * 4, &cells[col].bits, 4);
         }
     }
 
-    marks_.clear();
-    for (int col = 0; col < length; ++col) {
+    if (runs.empty() && !marks) {
+        extras_.reset();
+        return;
+    }
+    if (!extras_) {
+        extras_ = std::make_unique<Extras>();
+        extras_->runs = std::move(fresh);
+    }
+    if (extras_->runs.capacity() > 2 * extras_->runs.size() + 8) {
+        extras_->runs.shrink_to_fit();
+    }
+    extras_->marks.clear();
+    for (int col = 0; marks && col < length; ++col) {
         if (row.cell(col).has_marks()) {
-            const auto marks = row.marks(col);
-            marks_.push_back({col, std::u32string(marks.begin(), marks.end())});
+            const auto cell_marks = row.marks(col);
+            extras_->marks.push_back({col, std::u32string(cell_marks.begin(), cell_marks.end())});
         }
     }
-    fit(marks_, marks_.size());
-}
-
-int ScrollbackLine::length() const {
-    return static_cast<int>(wide_.empty() ? narrow_.size() : wide_.size());
+    extras_->marks.shrink_to_fit();
 }
 
 std::uint32_t ScrollbackLine::bits(int col) const {
     const auto at = static_cast<std::size_t>(col);
-    return wide_.empty() ? static_cast<unsigned char>(narrow_[at]) : wide_[at];
+    if (!wide_) {
+        return cells_[at];
+    }
+    std::uint32_t b = 0;
+    std::memcpy(&b, cells_.get() + at * 4, 4);
+    return b;
 }
 
 Row ScrollbackLine::expand() const {
     const int width = length();
     Row row(std::max(width, 1));
+    static const std::vector<StyleRun> no_runs;
+    static const std::vector<CellMarks> no_marks;
+    const auto& runs = extras_ ? extras_->runs : no_runs;
+    const auto& marks_kept = extras_ ? extras_->marks : no_marks;
     std::size_t run = 0;
     Style style;
     for (int col = 0; col < width; ++col) {
-        while (run < runs_.size() && runs_[run].col <= col) {
-            style = runs_[run++].style;
+        while (run < runs.size() && runs[run].col <= col) {
+            style = runs[run++].style;
         }
         const std::uint32_t b = bits(col);
         if ((b & Cell::kContinuation) != 0) {
@@ -89,7 +102,7 @@ Row ScrollbackLine::expand() const {
         }
         std::u32string_view marks;
         if ((b & Cell::kHasMarks) != 0) {
-            for (const auto& entry : marks_) {
+            for (const auto& entry : marks_kept) {
                 if (entry.col == col) {
                     marks = entry.marks;
                 }
@@ -105,13 +118,13 @@ Row ScrollbackLine::expand() const {
 }
 
 std::size_t ScrollbackLine::heap_bytes() const {
-    // A string's short-string buffer lives in the object; count only what it allocated.
-    const std::size_t narrow =
-        narrow_.capacity() > std::string().capacity() ? narrow_.capacity() : 0;
-    std::size_t bytes = narrow + wide_.capacity() * sizeof(std::uint32_t) +
-                        runs_.capacity() * sizeof(StyleRun) + marks_.capacity() * sizeof(CellMarks);
-    for (const auto& entry : marks_) {
-        bytes += entry.marks.capacity() * sizeof(char32_t);
+    std::size_t bytes = capacity_;
+    if (extras_) {
+        bytes += sizeof(Extras) + extras_->runs.capacity() * sizeof(StyleRun) +
+                 extras_->marks.capacity() * sizeof(CellMarks);
+        for (const auto& entry : extras_->marks) {
+            bytes += entry.marks.capacity() * sizeof(char32_t);
+        }
     }
     return bytes;
 }

@@ -2,7 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <string>
+#include <memory>
 #include <vector>
 
 #include "term/row.hpp"
@@ -11,16 +11,18 @@ namespace sb::term {
 
 // One line that scrolled off the top of the primary screen, kept compactly:
 // trailing plain blanks are dropped, a line of plain ASCII takes one byte per
-// column (the common case for program output), and styles are kept as runs
-// rather than per cell. A line of `seq` output costs about a hundred bytes
-// where VTermScreen's cells cost 40 bytes a column.
+// column (the common case for program output) in one allocation of its exact
+// size, and styles and combining marks, which most lines have none of, live
+// in a second allocation that exists only when needed. A line of 80 columns
+// of plain text costs about 120 bytes where VTermScreen's cells cost 40 bytes
+// a column.
 class ScrollbackLine {
 public:
     void assign(const Row& row);
     // The line as a row of its own stored width (at least one column).
     Row expand() const;
     // Columns stored: the row's width up to its last cell that is not a plain blank.
-    int length() const;
+    int length() const { return length_; }
     // Heap bytes held beyond the object itself, for measuring.
     std::size_t heap_bytes() const;
 
@@ -29,13 +31,21 @@ private:
         std::uint16_t col;
         Style style;
     };
+    // What few lines have: where the style changes, and combining marks.
+    struct Extras {
+        std::vector<StyleRun> runs;   // empty when every cell is in the default style
+        std::vector<CellMarks> marks; // as in Row
+    };
 
     std::uint32_t bits(int col) const;
 
-    std::string narrow_;              // one byte per column while every cell's bits are < 0x80
-    std::vector<std::uint32_t> wide_; // Cell::bits per column otherwise
-    std::vector<StyleRun> runs_;      // where the style changes; empty when all default
-    std::vector<CellMarks> marks_;    // combining marks, as in Row
+    // `length_` bytes (Cell::bits of each column, all < 0x80) or, when
+    // `wide_`, `length_` std::uint32_t Cell::bits.
+    std::unique_ptr<std::uint8_t[]> cells_;
+    std::unique_ptr<Extras> extras_;
+    std::uint32_t capacity_ = 0; // bytes cells_ holds, so a reused line can keep them
+    std::uint16_t length_ = 0;
+    bool wide_ = false;
 };
 
 // The scrollback of a screen: a ring of at most `capacity` lines. When full,

@@ -6,6 +6,7 @@
 
 #include <doctest/doctest.h>
 
+#include "term/row.hpp"
 #include "term/screen.hpp"
 
 using sb::term::AnsiOptions;
@@ -601,5 +602,51 @@ TEST_SUITE("term") {
         screen.feed("\x1b[3J");
         CHECK(screen.scrollback_size() == 0);
         CHECK(screen.text() == "c\nd");
+    }
+
+    TEST_CASE("a row never written reads as blanks and behaves like a written one") {
+        using sb::term::Row;
+        using sb::term::Style;
+        const Style red{.background = Color::indexed(1)};
+        Row fresh(10);
+        CHECK(fresh.cols() == 10);
+        CHECK(fresh.empty());
+        CHECK(fresh.cell(9).plain_blank());
+
+        // Resizing and erasing in the default style leave it blank.
+        fresh.resize(12);
+        fresh.erase(0, 12, Style{});
+        CHECK(fresh.cols() == 12);
+        CHECK(fresh.used() == 0);
+        CHECK(fresh.cell(11).plain_blank());
+
+        // Copying from it blanks what it is copied over, wide glyphs whole.
+        Row written(12);
+        written.put(0, U'a', {}, 1, Style{});
+        written.put(4, U'\u4f60', {}, 2, Style{});
+        written.copy(0, fresh, 0, 5);
+        CHECK(written.cell(0).plain_blank());
+        CHECK(written.cell(4).plain_blank());
+        CHECK(written.cell(5).plain_blank()); // the orphaned right half went too
+
+        // Erasing in a colour gives it cells in that background.
+        Row coloured(4);
+        coloured.erase(1, 3, red);
+        CHECK(coloured.cell(0).plain_blank());
+        CHECK(coloured.cell(1).style == red);
+        CHECK(coloured.cell(2).style == red);
+        CHECK(coloured.used() == 3);
+        CHECK_FALSE(coloured.empty());
+    }
+
+    TEST_CASE("an alternate screen never used keeps the primary intact across a resize") {
+        Screen screen(4, 10, 10);
+        screen.feed("one\r\ntwo");
+        screen.resize(6, 20);
+        screen.feed("\x1b[?1049h\x1b[Halt\x1b[?1049l");
+        CHECK(screen.text() == "one\ntwo");
+        screen.resize(3, 5);
+        CHECK(screen.visible_lines().size() == 3);
+        CHECK(screen.row_text(0) == "one");
     }
 }
