@@ -6,6 +6,7 @@ extern const CommandSpec up_command;
 extern const CommandSpec down_command;
 extern const CommandSpec reload_command;
 extern const CommandSpec ls_command;
+extern const CommandSpec attach_command;
 extern const CommandSpec capture_command;
 extern const CommandSpec keys_command;
 extern const CommandSpec start_command;
@@ -23,10 +24,10 @@ extern const CommandSpec help_command;
 
 std::span<const CommandSpec> commands() {
     static const CommandSpec table[] = {
-        up_command,     down_command,  reload_command,  ls_command,      capture_command,
-        keys_command,   start_command, stop_command,    restart_command, resize_command,
-        events_command, send_command,  pending_command, hold_command,    release_command,
-        cancel_command, check_command, help_command,
+        up_command,      down_command,   reload_command, ls_command,      attach_command,
+        capture_command, keys_command,   start_command,  stop_command,    restart_command,
+        resize_command,  events_command, send_command,   pending_command, hold_command,
+        release_command, cancel_command, check_command,  help_command,
     };
     return table;
 }

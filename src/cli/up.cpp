@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli/attach.hpp"
 #include "cli/command.hpp"
 #include "cli/workspace_file.hpp"
 #include "server/lock.hpp"
@@ -21,6 +22,7 @@ namespace {
 
 struct UpOptions {
     bool foreground = false;
+    bool detach = false;
 };
 
 // Detaches the server from the terminal (double fork, new session, stdio to
@@ -155,6 +157,11 @@ int run_up(const GlobalOptions& globals, const UpOptions& options) {
     const std::size_t workers = workspace.workers.size();
     const int status =
         run_daemon(std::move(workspace), std::move(context), lock, log_file, globals.log_level);
+    // In a terminal, `up` ends where a person wants to be: attached.
+    if (status == exit_ok && !options.detach && ::isatty(STDIN_FILENO) != 0 &&
+        ::isatty(STDOUT_FILENO) != 0) {
+        return attach_terminal(socket, name, "", std::nullopt);
+    }
     if (status == exit_ok) {
         std::cout << "workspace \"" << name << "\" is up: " << workers << " worker"
                   << (workers == 1 ? "" : "s") << "\n  socket " << socket << "\n  log    "
@@ -167,6 +174,8 @@ std::function<int()> define(CLI::App& command, const GlobalOptions& globals) {
     auto options = std::make_shared<UpOptions>();
     command.add_flag("-F,--foreground", options->foreground,
                      "Run the server in this terminal, logging to stderr, until SIGINT or SIGTERM");
+    command.add_flag("-d,--detach", options->detach,
+                     "Start the server and return without attaching, even in a terminal");
     command.footer("Exit status: 0 when the server ran (or, without --foreground, started); 1 "
                    "when the workspace is invalid, already running, or could not start; 2 usage "
                    "error.");
