@@ -295,7 +295,7 @@ void AttachHub::schedule_flush() {
     if (sessions_.empty() || flush_timer_.active()) {
         return;
     }
-    const auto since = std::chrono::steady_clock::now() - last_flush_;
+    const auto since = std::chrono::steady_clock::now() - last_frame_;
     const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(frame_interval - since);
     // From a loop callback, so that everything else this turn of the loop
     // does (the rest of a burst of output) lands in the same frame.
@@ -304,7 +304,6 @@ void AttachHub::schedule_flush() {
 
 void AttachHub::flush() {
     flush_timer_.stop();
-    last_flush_ = std::chrono::steady_clock::now();
     std::vector<std::uint64_t> ids;
     for (const auto& [id, session] : sessions_) {
         ids.push_back(id);
@@ -349,6 +348,7 @@ void AttachHub::flush_session(Session& session) {
         json frame = pane_frame(state, *w);
         if (!frame.is_null()) {
             connection->send(protocol::stream_frame(session.stream_id, "screen", std::move(frame)));
+            last_frame_ = std::chrono::steady_clock::now();
         }
     }
     json line = status();

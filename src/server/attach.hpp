@@ -112,7 +112,9 @@ private:
     // Re-checks what has no event of its own: a typing hold running out, a
     // client that was behind having caught up.
     util::Timer tick_timer_;
-    std::chrono::steady_clock::time_point last_flush_{};
+    // When a screen frame last went out: output right after one waits for
+    // the frame interval (a burst), output after a quiet spell goes at once.
+    std::chrono::steady_clock::time_point last_frame_{};
     nlohmann::json last_delivery_;
     std::uint64_t event_token_ = 0;
 };
