@@ -595,4 +595,55 @@ TEST_SUITE("attach") {
         // The connection stays: frames keep coming.
         CHECK(client.next().is_object());
     }
+
+    TEST_CASE("several clients attach at once, each with its own focus and size") {
+        WorkspaceServer ws(two_workers);
+        REQUIRE(ws.start());
+        Tmux first(ws, attach_command(ws, "alice"), 100, 30);
+        REQUIRE(first.shows("red rgb"));
+        Tmux second(ws, attach_command(ws, "alice"), 90, 25);
+        REQUIRE(second.shows("red rgb"));
+        // The second attached last: alice follows its size.
+        CHECK(eventually(
+            [&] {
+                const auto w = worker_info(ws, "alice");
+                return w.is_object() && w["size"]["cols"] == 90 && w["size"]["rows"] == 24;
+            },
+            10s));
+        second.keys({"C-b", "n"});
+        CHECK(second.shows("bob-says-hi"));
+        // The first still shows alice, and typing there makes it the most
+        // recently active client again.
+        CHECK(first.screen().find("bob-says-hi") == std::string::npos);
+        first.literal("from-the-first");
+        CHECK(first.shows("from-the-first"));
+        CHECK(eventually(
+            [&] {
+                const auto w = worker_info(ws, "alice");
+                return w.is_object() && w["size"]["cols"] == 100 && w["size"]["rows"] == 29;
+            },
+            10s));
+        CHECK(second.screen().find("from-the-first") == std::string::npos);
+    }
+
+    TEST_CASE("up in a terminal attaches, and -d does not") {
+        WorkspaceServer ws(two_workers);
+        // The server up starts is a daemon: stop it however the test ends.
+        struct Down {
+            const WorkspaceServer& ws;
+            ~Down() { ws.cli({"down"}); }
+        } down{ws};
+        Tmux tmux(ws, "exec " + quote(sb::test::switchboard_binary()) + " -f " +
+                          quote(ws.file().string()) + " up");
+        REQUIRE(tmux.started());
+        CHECK(tmux.shows("0:alice*"));
+        CHECK(tmux.shows("red rgb"));
+        tmux.keys({"C-b", "d"});
+        CHECK(eventually([&] { return tmux.dead(); }, 10s));
+        Tmux detached(ws, "exec " + quote(sb::test::switchboard_binary()) + " -f " +
+                              quote(ws.file().string()) + " up -d");
+        // The workspace is already up: the second up says so and returns.
+        CHECK(eventually([&] { return detached.dead(); }, 10s));
+        CHECK(detached.printed("already running"));
+    }
 }
