@@ -646,4 +646,22 @@ TEST_SUITE("attach") {
         CHECK(eventually([&] { return detached.dead(); }, 10s));
         CHECK(detached.printed("already running"));
     }
+
+    TEST_CASE("keypad and cursor keys are encoded for the worker's modes") {
+        WorkspaceServer ws(R"(workers:
+  keys:
+    command: [python3, -c, "import os, sys, tty\ntty.setraw(0)\nmode = sys.argv[1]\nsys.stdout.write(mode + 'ready\\r\\n')\nsys.stdout.flush()\nwhile True:\n    data = os.read(0, 64)\n    sys.stdout.write('got ' + data.hex() + '\\r\\n')\n    sys.stdout.flush()\n", "\e[?1h\e="]
+    size: {cols: 80, rows: 24}
+)");
+        REQUIRE(ws.start());
+        Tmux tmux(ws, attach_command(ws));
+        REQUIRE(tmux.shows("ready"));
+        // The worker asked for application cursor keys and keypad.
+        tmux.keys({"Up"});
+        CHECK(tmux.shows("got 1b4f41"));
+        tmux.keys({"KP5"});
+        CHECK(tmux.shows("got 1b4f75"));
+        tmux.keys({"Enter"});
+        CHECK(tmux.shows("got 0d"));
+    }
 }

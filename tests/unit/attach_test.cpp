@@ -121,6 +121,19 @@ TEST_SUITE("attach") {
         CHECK(encode_paste("hi", application) == "\x1b[200~hi\x1b[201~");
     }
 
+    TEST_CASE("keypad keys are told apart and sent as the worker's keypad mode wants") {
+        InputParser parser;
+        const auto events = parser.feed("\x1bOp\x1bOM\x1bOk");
+        REQUIRE(events.size() == 3);
+        CHECK(events[0] == InputEvent{.kind = InputEvent::Kind::KeypadKey, .key = 'p'});
+        WorkerModes numeric;
+        WorkerModes application{.application_keypad = true};
+        CHECK(encode_keypad_key('p', numeric) == "0");
+        CHECK(encode_keypad_key('M', numeric) == "\r");
+        CHECK(encode_keypad_key('k', numeric) == "+");
+        CHECK(encode_keypad_key('p', application) == "\x1bOp");
+    }
+
     TEST_CASE("mouse events go only where the worker asked for them, in its encoding") {
         const InputEvent press{.kind = InputEvent::Kind::Mouse, .button = 0, .col = 5, .row = 2};
         const InputEvent motion{.kind = InputEvent::Kind::Mouse, .button = 35, .col = 5, .row = 2};

@@ -30,6 +30,10 @@ std::vector<std::string_view> split(std::string_view text, char separator) {
     }
 }
 
+// SS3 finals of keypad keys and what the keys send in numeric mode.
+constexpr std::string_view keypad_finals = "jklmnopqrstuvwxyMX";
+constexpr std::string_view keypad_numeric = "*+,-./0123456789\r=";
+
 bool cursor_final(char c) {
     return c == 'A' || c == 'B' || c == 'C' || c == 'D' || c == 'H' || c == 'F';
 }
@@ -151,6 +155,8 @@ std::vector<InputEvent> InputParser::feed(std::string_view input) {
             const char final = data[at + 2];
             if (cursor_final(final)) {
                 events.push_back({.kind = InputEvent::Kind::CursorKey, .key = final});
+            } else if (keypad_finals.find(final) != std::string_view::npos) {
+                events.push_back({.kind = InputEvent::Kind::KeypadKey, .key = final});
             } else {
                 append_bytes(events, std::string_view(data).substr(at, 3));
             }
@@ -178,6 +184,17 @@ std::string encode_cursor_key(char key, int modifier, const WorkerModes& modes) 
         return std::string(modes.application_cursor_keys ? "\x1bO" : "\x1b[") + key;
     }
     return "\x1b[1;" + std::to_string(modifier) + key;
+}
+
+std::string encode_keypad_key(char key, const WorkerModes& modes) {
+    const auto at = keypad_finals.find(key);
+    if (at == std::string_view::npos) {
+        return {};
+    }
+    if (modes.application_keypad) {
+        return std::string("\x1bO") + key;
+    }
+    return std::string(1, keypad_numeric[at]);
 }
 
 std::string encode_paste(std::string_view text, const WorkerModes& modes) {

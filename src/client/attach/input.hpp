@@ -8,13 +8,14 @@ namespace sb::client::attach {
 
 // One thing the person's terminal sent.
 struct InputEvent {
-    enum class Kind { Bytes, CursorKey, Paste, Mouse, FocusIn, FocusOut };
+    enum class Kind { Bytes, CursorKey, KeypadKey, Paste, Mouse, FocusIn, FocusOut };
     Kind kind = Kind::Bytes;
     // Bytes: as received (text, control keys, sequences passed through);
     // Paste: the pasted text without its brackets.
     std::string bytes;
     // CursorKey: 'A' 'B' 'C' 'D' (arrows), 'H' (Home), 'F' (End), and the
     // xterm modifier parameter (1 for none, 5 for Ctrl, ...).
+    // KeypadKey: the final character of its SS3 sequence (ESC O p for 0).
     char key = 0;
     int modifier = 1;
     // Mouse, from the SGR form (CSI < b ; x ; y M/m): button code with
@@ -49,6 +50,7 @@ private:
 // The input modes of the worker a key is for (attach's "screen" frames).
 struct WorkerModes {
     bool application_cursor_keys = false;
+    bool application_keypad = false;
     bool bracketed_paste = false;
     bool focus_reporting = false;
     std::string mouse = "none";             // none, click, drag, motion
@@ -60,6 +62,10 @@ struct WorkerModes {
 // A cursor key as the worker expects it: SS3 (ESC O A) in application cursor
 // mode when unmodified, CSI otherwise.
 std::string encode_cursor_key(char key, int modifier, const WorkerModes& modes);
+// A keypad key (the client keeps the person's keypad in application mode so
+// that keypad keys can be told apart): its SS3 sequence for a worker in
+// application keypad mode, otherwise the character it is labelled with.
+std::string encode_keypad_key(char key, const WorkerModes& modes);
 // A paste: bracketed when the worker enabled bracketed paste, with any end
 // marker inside taken out so the text cannot end it early.
 std::string encode_paste(std::string_view text, const WorkerModes& modes);

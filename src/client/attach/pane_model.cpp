@@ -69,6 +69,7 @@ bool PaneModel::apply(const nlohmann::json& frame) {
     if (frame.contains("modes")) {
         const auto& m = frame["modes"];
         modes.application_cursor_keys = m.value("application_cursor_keys", false);
+        modes.application_keypad = m.value("application_keypad", false);
         modes.bracketed_paste = m.value("bracketed_paste", false);
         modes.focus_reporting = m.value("focus_reporting", false);
         modes.mouse = m.value("mouse", "none");

@@ -445,6 +445,8 @@ void Session::handle_events(std::vector<InputEvent> events) {
                         break;
                     }
                 }
+            } else if (event.kind == InputEvent::Kind::KeypadKey) {
+                handle_overlay_key(encode_keypad_key(event.key, WorkerModes{}), event);
             } else {
                 handle_overlay_key("", event);
             }
@@ -499,6 +501,10 @@ void Session::handle_normal(const InputEvent& event) {
     case InputEvent::Kind::CursorKey:
         prefix_armed_ = false;
         send_to_focused(encode_cursor_key(event.key, event.modifier, modes), true);
+        return;
+    case InputEvent::Kind::KeypadKey:
+        prefix_armed_ = false;
+        send_to_focused(encode_keypad_key(event.key, modes), true);
         return;
     case InputEvent::Kind::Paste:
         prefix_armed_ = false;

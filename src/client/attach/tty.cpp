@@ -16,12 +16,13 @@ termios saved_termios{};
 volatile sig_atomic_t terminal_changed = 0;
 
 // Mouse off, focus reports and bracketed paste off, cursor shown in the
-// terminal's default shape, style reset, the main screen back and the title
-// that was saved restored.
+// terminal's default shape, style reset, the numeric keypad, the main screen
+// back and the title that was saved restored. (While attached the keypad is
+// in application mode, so that its keys can be told from the main keys.)
 constexpr char restore_sequence[] = "\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l"
                                     "\x1b[?1004l\x1b[?2004l\x1b[0m\x1b[0 q\x1b[?25h"
-                                    "\x1b[?1049l\x1b[23;0t";
-constexpr char enter_sequence[] = "\x1b[22;0t\x1b[?1049h\x1b[?1l\x1b>\x1b[?2004h\x1b[?1004h"
+                                    "\x1b>\x1b[?1049l\x1b[23;0t";
+constexpr char enter_sequence[] = "\x1b[22;0t\x1b[?1049h\x1b[?1l\x1b=\x1b[?2004h\x1b[?1004h"
                                   "\x1b[H\x1b[2J";
 
 void write_all(int fd, const char* data, std::size_t size) {
