@@ -160,6 +160,9 @@ int run_up(const GlobalOptions& globals, const UpOptions& options) {
     // In a terminal, `up` ends where a person wants to be: attached.
     if (status == exit_ok && !options.detach && ::isatty(STDIN_FILENO) != 0 &&
         ::isatty(STDOUT_FILENO) != 0) {
+        // The server holds the lock now; the attached client must not keep
+        // it (on the same open file) after the server has gone.
+        lock = server::WorkspaceLock();
         return attach_terminal(socket, name, "", std::nullopt);
     }
     if (status == exit_ok) {
