@@ -491,6 +491,15 @@ TEST_SUITE("attach") {
             Tmux tmux(ws, attach_command(ws));
             REQUIRE(tmux.shows("red rgb"));
             const auto pid = std::stoi(tmux.format("#{pane_pid}"));
+            ::kill(pid, SIGHUP);
+            CHECK(eventually([&] { return tmux.dead(); }, 10s));
+            CHECK(tmux.format("#{alternate_on}") == "0");
+            CHECK(tmux.hides("red rgb"));
+        }
+        {
+            Tmux tmux(ws, attach_command(ws));
+            REQUIRE(tmux.shows("red rgb"));
+            const auto pid = std::stoi(tmux.format("#{pane_pid}"));
             ::kill(pid, SIGSEGV);
             CHECK(eventually([&] { return tmux.dead(); }, 10s));
             CHECK(tmux.format("#{alternate_on}") == "0");
