@@ -566,8 +566,8 @@ TEST_SUITE("attach") {
     TEST_CASE("a client that falls behind gets a full redraw, not a backlog") {
         WorkspaceServer ws(R"(workers:
   flood:
-    command: [bash, --noprofile, --norc, -c, "n=0; while :; do n=$((n+1)); echo \"flood $n $RANDOM $RANDOM $RANDOM\"; done"]
-    size: {cols: 200, rows: 50}
+    command: [bash, --noprofile, --norc, -c, "exec yes \"$(seq -s ' ' 1 150)\""]
+    size: {cols: 500, rows: 100}
 )");
         REQUIRE(ws.start());
         ProtocolClient client(ws.socket());
@@ -577,7 +577,7 @@ TEST_SUITE("attach") {
         client.send(
             {{"id", 2},
              {"method", "attach"},
-             {"params", {{"panes", {{{"worker", "flood"}, {"cols", 200}, {"rows", 50}}}}}}});
+             {"params", {{"panes", {{{"worker", "flood"}, {"cols", 500}, {"rows", 100}}}}}}});
         // Not reading: the server stops sending once its bound is reached
         // (it logs that) instead of queueing without end or dropping us.
         REQUIRE(ws.server().wait_for_output("holding frames until it catches up", 60s));
@@ -595,7 +595,7 @@ TEST_SUITE("attach") {
             if (frame.value("full", false)) {
                 ++full_frames;
                 if (!first) {
-                    CHECK(frame["lines"].size() == 50);
+                    CHECK(frame["lines"].size() == 100);
                 }
             }
             first = false;
