@@ -79,7 +79,7 @@ _switchboard()
         fi
     fi
 
-    local commands='up down reload ls capture keys start stop restart resize events send pending hold release cancel history check doctor demo help'
+    local commands='up down reload ls attach capture keys start stop restart resize events send pending hold release cancel history check doctor demo help'
     # Global options are accepted before and after the command.
     local global_options='-f --file -S --socket --log-level -V --version -h --help'
     # Key names of `keys`, as tmux send-keys names them, and a few common chords.
@@ -101,6 +101,10 @@ _switchboard()
             mapfile -t COMPREPLY < <(compgen -W 'trace debug info warn error off' -- "$cur")
             return
             ;;
+        --prefix)
+            mapfile -t COMPREPLY < <(compgen -W 'C-b C-a C-Space M-a' -- "$cur")
+            return
+            ;;
         --timeout | --scrollback | --since | --key | --exchanges)
             # A duration, a number or a free-form key: nothing to offer.
             return
@@ -116,7 +120,7 @@ _switchboard()
     local -a globals=()
     for ((i = 1; i < cword; i++)); do
         case ${words[i]} in
-            -f | --file | -S | --socket | --log-level | --timeout | --scrollback | --since | --from | --key | --exchanges)
+            -f | --file | -S | --socket | --log-level | --timeout | --scrollback | --since | --from | --key | --exchanges | --prefix)
                 value=$((i + 1))
                 [[ ${words[i + 1]} == = ]] && value=$((i + 2))
                 case ${words[i]} in
@@ -150,7 +154,11 @@ _switchboard()
             options=$global_options
             complete=commands
             ;;
-        up) options='-F --foreground' ;;
+        up) options='-F --foreground -d --detach' ;;
+        attach)
+            options='--prefix'
+            ((arguments == 0)) && complete=workers
+            ;;
         down) options='--timeout' ;;
         reload) ;;
         ls) options='--json' ;;

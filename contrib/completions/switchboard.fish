@@ -1,6 +1,6 @@
 # fish completion for switchboard(1)
 
-set -l commands up down reload ls capture keys start stop restart resize events send pending hold release cancel history check doctor demo help
+set -l commands up down reload ls attach capture keys start stop restart resize events send pending hold release cancel history check doctor demo help
 
 # Directories (to walk into) and YAML files under the token being completed.
 function __switchboard_workspace_files
@@ -143,6 +143,7 @@ complete -c switchboard -n $no_command -a up -d 'Start the server and every work
 complete -c switchboard -n $no_command -a down -d 'Stop every worker and the server'
 complete -c switchboard -n $no_command -a reload -d 'Apply changes of the workspace file'
 complete -c switchboard -n $no_command -a ls -d 'List the workers with their state'
+complete -c switchboard -n $no_command -a attach -d 'Show workers in this terminal and type into them'
 complete -c switchboard -n $no_command -a capture -d "Print what a worker's screen shows"
 complete -c switchboard -n $no_command -a keys -d "Type keys or text into a worker's terminal"
 complete -c switchboard -n $no_command -a start -d 'Start stopped, exited or failed workers'
@@ -163,6 +164,10 @@ complete -c switchboard -n $no_command -a help -d 'Show the help of a command'
 
 # switchboard up
 complete -c switchboard -n '__fish_seen_subcommand_from up' -s F -l foreground -d 'Run the server in this terminal'
+complete -c switchboard -n '__fish_seen_subcommand_from up' -s d -l detach -d 'Do not attach after starting the server'
+
+# switchboard attach [--prefix KEY] [WORKER]
+complete -c switchboard -n '__fish_seen_subcommand_from attach' -l prefix -x -a 'C-b C-a C-Space M-a' -d 'The prefix key'
 
 # switchboard down
 complete -c switchboard -n '__fish_seen_subcommand_from down' -l timeout -x -d 'SIGKILL workers still running after this long'
@@ -213,7 +218,7 @@ complete -c switchboard -n '__switchboard_argument cancel any' -a '(__switchboar
 complete -c switchboard -n '__fish_seen_subcommand_from check' -l json -d 'Print the result as JSON'
 
 # Workers, for every command that takes one.
-complete -c switchboard -n '__switchboard_argument capture,keys,resize,pending,history,hold,release,send 0' -a '(__switchboard_workers)' -d Worker
+complete -c switchboard -n '__switchboard_argument attach,capture,keys,resize,pending,history,hold,release,send 0' -a '(__switchboard_workers)' -d Worker
 complete -c switchboard -n '__switchboard_argument start,stop,restart any; and not __switchboard_seen -a --all' -a '(__switchboard_workers)' -d Worker
 
 # switchboard help COMMAND

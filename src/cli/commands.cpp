@@ -6,6 +6,7 @@ extern const CommandSpec up_command;
 extern const CommandSpec down_command;
 extern const CommandSpec reload_command;
 extern const CommandSpec ls_command;
+extern const CommandSpec attach_command;
 extern const CommandSpec capture_command;
 extern const CommandSpec keys_command;
 extern const CommandSpec start_command;
@@ -39,13 +40,13 @@ std::span<const CommandSpec> commands() {
         in("Workspace", up_command),         in("Workspace", down_command),
         in("Workspace", reload_command),     in("Workspace", check_command),
         in("Workspace", doctor_command),     in("Workers", ls_command),
-        in("Workers", start_command),        in("Workers", stop_command),
-        in("Workers", restart_command),      in("Workers", resize_command),
-        in("Workers", capture_command),      in("Workers", keys_command),
-        in("Messages", send_command),        in("Messages", pending_command),
-        in("Messages", hold_command),        in("Messages", release_command),
-        in("Messages", cancel_command),      in("Messages", history_command),
-        in("Events", events_command),
+        in("Workers", attach_command),       in("Workers", start_command),
+        in("Workers", stop_command),         in("Workers", restart_command),
+        in("Workers", resize_command),       in("Workers", capture_command),
+        in("Workers", keys_command),         in("Messages", send_command),
+        in("Messages", pending_command),     in("Messages", hold_command),
+        in("Messages", release_command),     in("Messages", cancel_command),
+        in("Messages", history_command),     in("Events", events_command),
         in("Getting started", demo_command), in("Getting started", help_command),
     };
     return table;

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli/attach.hpp"
 #include "cli/command.hpp"
 #include "cli/workspace_file.hpp"
 #include "server/lock.hpp"
@@ -22,6 +23,7 @@ namespace {
 
 struct UpOptions {
     bool foreground = false;
+    bool detach = false;
 };
 
 // Detaches the server from the terminal (double fork, new session, stdio to
@@ -168,6 +170,14 @@ int run_up(const GlobalOptions& globals, const UpOptions& options) {
     const std::size_t workers = workspace.workers.size();
     const int status =
         run_daemon(std::move(workspace), std::move(context), lock, state_dir, globals.log_level);
+    // In a terminal, `up` ends where a person wants to be: attached.
+    if (status == exit_ok && !options.detach && ::isatty(STDIN_FILENO) != 0 &&
+        ::isatty(STDOUT_FILENO) != 0) {
+        // The server holds the lock now; the attached client must not keep
+        // it (on the same open file) after the server has gone.
+        lock = server::WorkspaceLock();
+        return attach_terminal(socket, name, "", std::nullopt);
+    }
     if (status == exit_ok) {
         std::cout << "workspace \"" << name << "\" is up: " << workers << " worker"
                   << (workers == 1 ? "" : "s") << "\n  socket " << socket << "\n  log    "
@@ -180,6 +190,8 @@ std::function<int()> define(CLI::App& command, const GlobalOptions& globals) {
     auto options = std::make_shared<UpOptions>();
     command.add_flag("-F,--foreground", options->foreground,
                      "Run the server in this terminal, logging to stderr, until SIGINT or SIGTERM");
+    command.add_flag("-d,--detach", options->detach,
+                     "Start the server and return without attaching, even in a terminal");
     command.footer("Exit status: 0 when the server ran (or, without --foreground, started); 1 "
                    "when the workspace is invalid, already running, or could not start; 2 usage "
                    "error.");

@@ -126,6 +126,51 @@ ControlClient::next(std::optional<std::chrono::milliseconds> timeout) {
     return std::optional<nlohmann::json>(std::move(message));
 }
 
+ControlClient::Available ControlClient::read_available() {
+    Available out;
+    bool readable = true;
+    while (readable) {
+        pollfd pfd{fd_.get(), POLLIN, 0};
+        const int ready = ::poll(&pfd, 1, 0);
+        if (ready < 0 && errno == EINTR) {
+            continue;
+        }
+        if (ready <= 0) {
+            break;
+        }
+        char buffer[65536];
+        const ssize_t n = ::read(fd_.get(), buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0 && errno == EAGAIN) {
+            break;
+        }
+        if (n <= 0) {
+            out.closed = true;
+            break;
+        }
+        const auto status = reader_.feed(std::string_view(buffer, static_cast<std::size_t>(n)),
+                                         [&](std::string_view line) { lines_.emplace_back(line); });
+        if (status != protocol::LineReader::Status::Ok) {
+            out.error = ClientError{"the server sent a line too long to read"};
+            out.closed = true;
+            break;
+        }
+        // One read per call keeps a flood of frames from starving the
+        // caller's other work; the loop calls again while data is there.
+        readable = false;
+    }
+    for (auto& line : lines_) {
+        auto message = nlohmann::json::parse(line, nullptr, false);
+        if (!message.is_discarded()) {
+            out.messages.push_back(std::move(message));
+        }
+    }
+    lines_.clear();
+    return out;
+}
+
 std::variant<nlohmann::json, ClientError> ControlClient::call(const std::string& method,
                                                               nlohmann::json params) {
     auto sent = send(method, std::move(params));

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -39,6 +40,17 @@ public:
     // timeout, a ClientError says it passed.
     std::variant<std::optional<nlohmann::json>, ClientError>
     next(std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+
+    // Without blocking: the messages that have arrived (those already read
+    // first); `closed` once the server has hung up.
+    struct Available {
+        std::vector<nlohmann::json> messages;
+        bool closed = false;
+        std::optional<ClientError> error;
+    };
+    Available read_available();
+    // The socket, for a caller's own event loop to watch.
+    int fd() const { return fd_.get(); }
 
     const nlohmann::json& hello() const { return hello_; }
 

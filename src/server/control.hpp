@@ -43,12 +43,13 @@ public:
     void close(const std::string& reason);
     // Runs when the connection closes (to end its subscriptions).
     void on_close(std::function<void()> cleanup);
+    // Bytes sent to the client that it has not read yet.
+    std::size_t queued_bytes() const;
 
 private:
     friend class ControlServer;
     void start_reading();
     void on_read(ssize_t nread, const uv_buf_t* buffer);
-    std::size_t queued_bytes() const;
 
     ControlServer& server_;
     std::uint64_t id_;

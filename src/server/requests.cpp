@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "protocol/protocol.hpp"
+#include "protocol/screen_wire.hpp"
 #include "server/server.hpp"
 #include "util/strings.hpp"
 #include "worker/keys.hpp"
@@ -106,6 +107,26 @@ std::vector<worker::Worker*> workers_param(Server& server, const json& params) {
     return selected;
 }
 
+// The panes of an attach or attach_view request.
+std::vector<AttachHub::Pane> panes_param(Server& server, const json& params) {
+    if (!params.contains("panes") || !params["panes"].is_array()) {
+        throw BadParams{errors::invalid_argument,
+                        "\"panes\" must be a list of {\"worker\", \"cols\", \"rows\"}"};
+    }
+    std::vector<AttachHub::Pane> panes;
+    for (const auto& pane : params["panes"]) {
+        if (!pane.is_object()) {
+            throw BadParams{errors::invalid_argument,
+                            "\"panes\" must be a list of {\"worker\", \"cols\", \"rows\"}"};
+        }
+        auto& w = worker_param(server, pane);
+        panes.push_back({.worker = w.name(),
+                         .cols = static_cast<int>(int_param(pane, "cols", 80, 10, 1000)),
+                         .rows = static_cast<int>(int_param(pane, "rows", 24, 5, 500))});
+    }
+    return panes;
+}
+
 json exit_json(const worker::ExitStatus& status) {
     if (!status.code && !status.signal) {
         return nullptr;
@@ -148,15 +169,27 @@ void Requests::handle(const std::shared_ptr<Connection>& connection, const json&
     const json& params = request["params"];
     using Handler = void (Requests::*)(const Reply&, const json&, const json&);
     static const std::map<std::string, Handler> handlers = {
-        {"hello", &Requests::hello},     {"ls", &Requests::ls},
-        {"capture", &Requests::capture}, {"keys", &Requests::keys},
-        {"start", &Requests::start},     {"stop", &Requests::stop},
-        {"restart", &Requests::restart}, {"resize", &Requests::resize},
-        {"events", &Requests::events},   {"down", &Requests::down},
-        {"reload", &Requests::reload},   {"send", &Requests::send},
-        {"pending", &Requests::pending}, {"hold", &Requests::hold},
-        {"release", &Requests::release}, {"cancel", &Requests::cancel},
+        {"hello", &Requests::hello},
+        {"ls", &Requests::ls},
+        {"capture", &Requests::capture},
+        {"keys", &Requests::keys},
+        {"start", &Requests::start},
+        {"stop", &Requests::stop},
+        {"restart", &Requests::restart},
+        {"resize", &Requests::resize},
+        {"events", &Requests::events},
+        {"down", &Requests::down},
+        {"reload", &Requests::reload},
+        {"send", &Requests::send},
+        {"pending", &Requests::pending},
+        {"hold", &Requests::hold},
+        {"release", &Requests::release},
+        {"cancel", &Requests::cancel},
         {"history", &Requests::history},
+        {"attach", &Requests::attach},
+        {"attach_view", &Requests::attach_view},
+        {"attach_input", &Requests::attach_input},
+        {"attach_scrollback", &Requests::attach_scrollback},
     };
     const auto handler = handlers.find(method);
     if (handler == handlers.end()) {
@@ -466,6 +499,63 @@ void Requests::history(const Reply& c, const json& id, const json& params) {
     }
     const auto from = delivery::SystemClock::time_point(std::chrono::milliseconds(since));
     c->send(protocol::result(id, {{"deliveries", server_.deliveries().history(worker, from)}}));
+}
+
+void Requests::attach(const Reply& c, const json& id, const json& params) {
+    auto panes = panes_param(server_, params);
+    std::vector<std::string> names;
+    for (const auto& w : server_.workers()) {
+        names.push_back(w->name());
+    }
+    c->send(protocol::result(id, {{"attached", true},
+                                  {"workspace", server_.workspace().name},
+                                  {"workers", names},
+                                  {"prefix", server_.workspace().attach.prefix}}));
+    server_.attach().open(c, id, std::move(panes));
+}
+
+void Requests::attach_view(const Reply& c, const json& id, const json& params) {
+    auto panes = panes_param(server_, params);
+    if (!server_.attach().set_panes(c->id(), std::move(panes))) {
+        throw BadParams{errors::invalid_argument, "this connection is not attached; send "
+                                                  "\"attach\" first"};
+    }
+    c->send(protocol::result(id, {{"panes", params["panes"].size()}}));
+}
+
+void Requests::attach_input(const Reply& c, const json& id, const json& params) {
+    auto& w = worker_param(server_, params);
+    const auto bytes = protocol::base64_decode(string_param(params, "data"));
+    if (!bytes) {
+        throw BadParams{errors::invalid_argument, "\"data\" must be base64"};
+    }
+    if (w.state() != worker::State::Running) {
+        throw BadParams{errors::not_running, "worker \"" + w.name() + "\" is " +
+                                                 std::string(worker::to_string(w.state())) +
+                                                 ", not running"};
+    }
+    if (!server_.attach().input(c->id(), w, *bytes, bool_param(params, "keystroke"))) {
+        throw BadParams{errors::invalid_argument, "this connection is not attached; send "
+                                                  "\"attach\" first"};
+    }
+    c->send(protocol::result(id, {{"bytes", bytes->size()}}));
+}
+
+void Requests::attach_scrollback(const Reply& c, const json& id, const json& params) {
+    auto& w = worker_param(server_, params);
+    const auto& screen = w.screen();
+    const auto kept = static_cast<long long>(screen.scrollback_size());
+    const auto count = int_param(params, "count", 100, 1, 10'000);
+    const auto before = int_param(params, "before", kept, 0, kept);
+    const auto first = std::max<long long>(0, before - count);
+    json lines = json::array();
+    for (auto index = first; index < before; ++index) {
+        lines.push_back(encode_scrollback_row(screen, static_cast<std::size_t>(index)));
+    }
+    c->send(protocol::result(id, {{"worker", w.name()},
+                                  {"scrollback", kept},
+                                  {"first", first},
+                                  {"lines", std::move(lines)}}));
 }
 
 } // namespace sb::server

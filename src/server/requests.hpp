@@ -39,6 +39,10 @@ private:
     void release(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
     void cancel(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
     void history(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
+    void attach(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
+    void attach_view(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
+    void attach_input(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
+    void attach_scrollback(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
 
     Server& server_;
 };

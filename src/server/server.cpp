@@ -24,7 +24,8 @@ constexpr std::chrono::milliseconds client_flush_grace{2000};
 Server::Server(uv_loop_t* loop, workspace::Workspace workspace, worker::WorkerContext context,
                std::filesystem::path store_file)
     : loop_(loop), workspace_(std::move(workspace)), context_(std::move(context)),
-      store_file_(std::move(store_file)), reaper_(std::make_unique<worker::Reaper>(loop)),
+      store_file_(std::move(store_file)), attach_(std::make_unique<AttachHub>(loop, *this)),
+      reaper_(std::make_unique<worker::Reaper>(loop)),
       deliveries_(std::make_unique<Deliveries>(loop, *this)),
       requests_(std::make_unique<Requests>(*this)),
       cleanup_timer_(std::make_unique<util::Timer>(loop)),
@@ -37,6 +38,7 @@ Server::Server(uv_loop_t* loop, workspace::Workspace workspace, worker::WorkerCo
 
 Server::~Server() {
     control_.reset();
+    attach_.reset();
     // Workers first: their destructors kill what is still running.
     deliveries_.reset();
     workers_.clear();
@@ -53,9 +55,15 @@ std::unique_ptr<worker::Worker> Server::make_worker(const workspace::Worker& def
         .restart = definition.settings.restart,
         .stop_timeout = definition.settings.stop_timeout,
     };
-    return std::make_unique<worker::Worker>(
+    auto made = std::make_unique<worker::Worker>(
         loop_, *reaper_, std::move(config),
         [this](worker::Worker& w, const worker::WorkerEvent& e) { on_worker_event(w, e); });
+    made->set_screen_listener([this, w = made.get()] {
+        if (attach_) {
+            attach_->on_screen_changed(*w);
+        }
+    });
+    return made;
 }
 
 std::optional<std::string> Server::start() {
@@ -198,6 +206,7 @@ Server::ReloadResult Server::reload() {
         worker::Worker* old = existing->get();
         // The queue stays with the name; the ending run no longer feeds it.
         old->set_output_listener(nullptr);
+        old->set_screen_listener(nullptr);
         retire(std::move(*existing));
         kept.push_back(make_worker(definition));
         deliveries_->attach(*kept.back(), definition);

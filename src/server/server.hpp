@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <uv.h>
 
+#include "server/attach.hpp"
 #include "server/control.hpp"
 #include "server/deliveries.hpp"
 #include "server/events.hpp"
@@ -60,6 +61,7 @@ public:
     const worker::WorkerContext& context() const { return context_; }
     EventBus& events() { return events_; }
     Deliveries& deliveries() { return *deliveries_; }
+    AttachHub& attach() { return *attach_; }
     bool shutting_down() const { return shutting_down_; }
     worker::Clock::time_point started_at() const { return started_at_; }
 
@@ -75,6 +77,7 @@ private:
     std::filesystem::path store_file_;
     worker::Clock::time_point started_at_ = worker::Clock::now();
     EventBus events_;
+    std::unique_ptr<AttachHub> attach_;
     std::unique_ptr<worker::Reaper> reaper_;
     std::unique_ptr<Deliveries> deliveries_;
     std::vector<std::unique_ptr<worker::Worker>> workers_;

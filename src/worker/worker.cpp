@@ -87,6 +87,8 @@ void Worker::spawn_now() {
     screen_ =
         std::make_unique<term::Screen>(config_.size.rows, config_.size.cols, config_.scrollback);
     screen_->set_reply_handler([this](std::string_view reply) { write(reply); });
+    ++screen_serial_;
+    notify_screen();
 
     auto opened = pty::open_pty(config_.size.cols, config_.size.rows);
     if (auto* error = std::get_if<pty::PtyError>(&opened)) {
@@ -164,6 +166,7 @@ void Worker::read_output() {
         if (output_listener_) {
             output_listener_();
         }
+        notify_screen();
     }
 }
 
@@ -430,6 +433,7 @@ void Worker::resize(int cols, int rows) {
     if (master_) {
         pty::set_window_size(master_.get(), cols, rows);
     }
+    notify_screen();
 }
 
 void Worker::close_pty() {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -90,6 +91,18 @@ public:
         output_listener_ = std::move(listener);
     }
 
+    // Runs whenever the screen model may look different: after output (and
+    // after the output listener), a resize, or a new run's fresh screen.
+    // Attach reads the screen's damage here.
+    void set_screen_listener(std::function<void()> listener) {
+        screen_listener_ = std::move(listener);
+    }
+    // Forgets the screen's damage once the one reader of it (attach) has
+    // taken it.
+    void clear_screen_damage() { screen_->clear_damage(); }
+    // Changes whenever a new run replaces the screen model with a fresh one.
+    std::uint64_t screen_serial() const { return screen_serial_; }
+
     const std::string& name() const { return config_.name; }
     const WorkerConfig& config() const { return config_; }
     State state() const { return state_; }
@@ -158,6 +171,13 @@ private:
     bool head_released_ = false;
     util::Timer pause_timer_;
     std::function<void()> output_listener_;
+    std::function<void()> screen_listener_;
+    std::uint64_t screen_serial_ = 0;
+    void notify_screen() {
+        if (screen_listener_) {
+            screen_listener_();
+        }
+    }
     std::size_t write_queue_bytes_ = 0;
 
     bool stop_requested_ = false;

@@ -1,0 +1,34 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "client/attach/canvas.hpp"
+#include "client/attach/input.hpp"
+
+namespace sb::client::attach {
+
+// The client's copy of one worker's screen, kept from the server's "screen"
+// frames: a full frame replaces it, the others change the rows they carry.
+struct PaneModel {
+    int rows = 0;
+    int cols = 0;
+    std::vector<std::vector<Cell>> lines;
+    CursorState cursor;
+    std::string title;
+    WorkerModes modes;
+    std::string state;
+    bool received = false;
+
+    // False (and the model unchanged) when the frame is malformed.
+    bool apply(const nlohmann::json& frame);
+    // The plain text of a row, for search.
+    static std::string text(const std::vector<Cell>& line);
+};
+
+// A list of base64 row payloads decoded into rows `cols` wide.
+std::vector<Cell> decode_line(const std::string& base64, int cols);
+
+} // namespace sb::client::attach

@@ -1,0 +1,43 @@
+#pragma once
+
+#include <string>
+
+#include "client/attach/canvas.hpp"
+
+namespace sb::client::attach {
+
+// How many colours the person's terminal shows; colours beyond it are
+// downgraded to the nearest it has.
+enum class ColorDepth { Ansi16, Palette256, TrueColor };
+
+// Picks the depth from COLORTERM and TERM as terminals announce it.
+ColorDepth detect_color_depth(const char* colorterm, const char* term);
+
+// Draws canvases on the person's terminal: only the cells that differ from
+// what it already shows, with the fewest cursor moves and SGR changes, inside
+// a synchronized update so that a frame never shows half-drawn.
+class Renderer {
+public:
+    explicit Renderer(ColorDepth depth) : depth_(depth) {}
+
+    // The bytes that turn the terminal from the last canvas into `next`.
+    std::string render(const Canvas& next);
+    // Everything is drawn again on the next render (after a resize, or when
+    // something else may have written to the terminal).
+    void invalidate() { valid_ = false; }
+
+private:
+    void move_to(std::string& out, int row, int col);
+    void set_style(std::string& out, const Style& style);
+    void append_color(std::string& out, const protocol::WireColor& color, bool foreground) const;
+
+    ColorDepth depth_;
+    Canvas front_;
+    bool valid_ = false;
+    int cursor_row_ = -1;
+    int cursor_col_ = -1;
+    Style pen_;
+    bool pen_known_ = false;
+};
+
+} // namespace sb::client::attach

@@ -1,0 +1,152 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <uv.h>
+
+#include "client/attach/canvas.hpp"
+#include "client/attach/input.hpp"
+#include "client/attach/pane_model.hpp"
+#include "client/attach/renderer.hpp"
+#include "client/attach/tty.hpp"
+#include "client/control_client.hpp"
+#include "util/uv.hpp"
+
+namespace sb::client::attach {
+
+struct SessionOptions {
+    // The worker to show first; the first of the workspace when empty.
+    std::string worker;
+    // The prefix key's name (C-b) and bytes; from --prefix when
+    // `prefix_given`, otherwise from the workspace (attach.prefix).
+    std::string prefix_name = "C-b";
+    std::string prefix = "\x02";
+    bool prefix_given = false;
+};
+
+// `switchboard attach`: shows workers of a workspace in the person's
+// terminal (switchboard(1), ATTACH) and sends them what the person types.
+class Session {
+public:
+    Session(uv_loop_t* loop, ControlClient& client, SessionOptions options);
+    ~Session();
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+    // Runs until the person detaches, the server goes away or a signal ends
+    // it; the exit status, with what to print after the terminal is restored.
+    int run(std::string& farewell);
+
+private:
+    enum class Overlay { None, Help, Chooser, Scrollback, Prompt, Search };
+    struct Tile {
+        std::string worker;
+        int top = 0;
+        int left = 0;
+        int rows = 0;
+        int cols = 0;
+        bool titled = false;
+    };
+    struct WorkerStatus {
+        std::string name;
+        std::string state;
+        int queue = 0;
+        bool held = false;
+    };
+
+    // Server side.
+    void on_server_readable();
+    void handle_message(const nlohmann::json& message);
+    std::uint64_t request(const std::string& method, nlohmann::json params,
+                          std::function<void(const nlohmann::json&)> on_response = {});
+    void send_view();
+
+    // Person side.
+    void on_stdin_readable();
+    void handle_events(std::vector<InputEvent> events);
+    void handle_normal(const InputEvent& event);
+    void handle_prefix_command(const std::string& key);
+    void handle_overlay_key(const std::string& key, const InputEvent& event);
+    void send_to_focused(const std::string& bytes, bool keystroke);
+    void focus(std::size_t index);
+    void on_resize();
+
+    // Scrollback.
+    void enter_scrollback();
+    void scroll_by(int lines);
+    void search(bool from_current);
+
+    // Drawing.
+    void layout();
+    void schedule_render();
+    void render_now();
+    Canvas compose() const;
+    void draw_tile(Canvas& canvas, const Tile& tile, bool focused) const;
+    void draw_status(Canvas& canvas) const;
+    void draw_box(Canvas& canvas, const std::vector<std::string>& lines,
+                  const std::string& title) const;
+    const PaneModel* model(const std::string& worker) const;
+    const std::string& focused_name() const { return workers_[focused_].name; }
+    std::string worker_label(const WorkerStatus& w, bool focused) const;
+    void show_message(std::string message);
+
+    void quit(int status, std::string farewell);
+
+    uv_loop_t* loop_;
+    ControlClient& client_;
+    SessionOptions options_;
+    TerminalMode terminal_;
+    Renderer renderer_;
+    InputParser parser_;
+
+    std::unique_ptr<util::Poll> server_poll_;
+    std::unique_ptr<util::Poll> stdin_poll_;
+    std::unique_ptr<util::Signal> winch_;
+    std::unique_ptr<util::Signal> term_;
+    std::unique_ptr<util::Signal> hup_;
+    std::unique_ptr<util::Timer> frame_timer_;
+    std::unique_ptr<util::Timer> escape_timer_;
+    std::unique_ptr<util::Timer> message_timer_;
+
+    std::string workspace_;
+    std::vector<WorkerStatus> workers_;
+    nlohmann::json last_delivery_;
+    std::size_t focused_ = 0;
+    std::map<std::string, PaneModel> models_;
+    std::map<std::uint64_t, std::function<void(const nlohmann::json&)>> waiting_;
+    std::uint64_t stream_id_ = 0;
+
+    int rows_ = 24;
+    int cols_ = 80;
+    bool tiled_ = false;
+    bool zoomed_ = false;
+    std::vector<Tile> tiles_;
+    bool prefix_armed_ = false;
+    bool outer_focus_ = true;
+
+    Overlay overlay_ = Overlay::None;
+    std::size_t chooser_at_ = 0;
+    std::string prompt_;
+    std::string message_;
+    // Scrollback mode: the kept lines then the screen as it was on entry.
+    std::vector<std::vector<Cell>> history_;
+    int scroll_offset_ = 0; // lines above the bottom
+    std::string search_;
+    int match_line_ = -1;
+    int match_col_ = -1;
+    int match_width_ = 0;
+
+    std::chrono::steady_clock::time_point last_render_{};
+    bool finished_ = false;
+    int status_ = 0;
+    std::string farewell_;
+};
+
+} // namespace sb::client::attach

@@ -1,0 +1,417 @@
+#include "server/attach.hpp"
+
+#include <algorithm>
+
+#include "protocol/protocol.hpp"
+#include "protocol/screen_wire.hpp"
+#include "server/server.hpp"
+#include "term/unicode.hpp"
+#include "util/log.hpp"
+
+namespace sb::server {
+
+namespace {
+
+using nlohmann::json;
+
+std::shared_ptr<spdlog::logger> logger() {
+    static auto log = sb::log::get("attach");
+    return log;
+}
+
+// How often the status line and clients that were behind are looked at again
+// when nothing else happens.
+constexpr std::chrono::milliseconds tick_interval{200};
+
+protocol::WireColor wire_color(const term::Color& color) {
+    switch (color.kind()) {
+    case term::Color::Kind::Default:
+        return {};
+    case term::Color::Kind::Indexed:
+        return {.kind = protocol::WireColor::Kind::Indexed, .red = color.index()};
+    case term::Color::Kind::Rgb: {
+        const auto rgb = color.rgb();
+        return {.kind = protocol::WireColor::Kind::Rgb,
+                .red = rgb.red,
+                .green = rgb.green,
+                .blue = rgb.blue};
+    }
+    }
+    return {};
+}
+
+protocol::WireStyle wire_style(const term::Style& style) {
+    protocol::WireStyle out{.foreground = wire_color(style.foreground),
+                            .background = wire_color(style.background)};
+    const auto& a = style.attributes;
+    out.attributes = static_cast<std::uint8_t>((a.bold ? protocol::WireStyle::kBold : 0) |
+                                               (a.italic ? protocol::WireStyle::kItalic : 0) |
+                                               (a.blink ? protocol::WireStyle::kBlink : 0) |
+                                               (a.reverse ? protocol::WireStyle::kReverse : 0) |
+                                               (a.strike ? protocol::WireStyle::kStrike : 0));
+    out.underline = static_cast<std::uint8_t>(a.underline);
+    return out;
+}
+
+const char* mouse_name(term::MouseTracking tracking) {
+    switch (tracking) {
+    case term::MouseTracking::None:
+        return "none";
+    case term::MouseTracking::Click:
+        return "click";
+    case term::MouseTracking::Drag:
+        return "drag";
+    case term::MouseTracking::Motion:
+        return "motion";
+    }
+    return "none";
+}
+
+const char* encoding_name(term::MouseEncoding encoding) {
+    switch (encoding) {
+    case term::MouseEncoding::Default:
+        return "default";
+    case term::MouseEncoding::Utf8:
+        return "utf8";
+    case term::MouseEncoding::Sgr:
+        return "sgr";
+    case term::MouseEncoding::Urxvt:
+        return "urxvt";
+    }
+    return "default";
+}
+
+const char* shape_name(term::CursorShape shape) {
+    switch (shape) {
+    case term::CursorShape::Block:
+        return "block";
+    case term::CursorShape::Underline:
+        return "underline";
+    case term::CursorShape::Bar:
+        return "bar";
+    }
+    return "block";
+}
+
+json screen_meta(const worker::Worker& worker) {
+    const auto& screen = worker.screen();
+    const auto cursor = screen.cursor();
+    const auto& modes = screen.modes();
+    return {
+        {"cols", screen.cols()},
+        {"rows", screen.rows()},
+        {"cursor",
+         {{"row", cursor.row},
+          {"col", cursor.col},
+          {"visible", cursor.visible},
+          {"shape", shape_name(cursor.shape)},
+          {"blink", cursor.blink}}},
+        {"title", screen.title()},
+        {"alternate_screen", screen.alternate_screen()},
+        {"reverse_video", screen.reverse_video()},
+        {"modes",
+         {{"application_cursor_keys", modes.application_cursor_keys},
+          {"application_keypad", modes.application_keypad},
+          {"bracketed_paste", modes.bracketed_paste},
+          {"focus_reporting", modes.focus_reporting},
+          {"mouse", mouse_name(modes.mouse_tracking)},
+          {"mouse_encoding", encoding_name(modes.mouse_encoding)}}},
+    };
+}
+
+template <typename CellAt>
+std::string encode_cells(int cols, CellAt cell_at) {
+    std::vector<protocol::WireCell> cells;
+    cells.reserve(static_cast<std::size_t>(cols));
+    for (int col = 0; col < cols; ++col) {
+        const term::CellView view = cell_at(col);
+        protocol::WireCell cell{.width = static_cast<std::uint8_t>(view.width),
+                                .style = wire_style(view.style)};
+        if (view.code_point != 0 && view.width != 0) {
+            term::append_utf8(cell.text, view.code_point);
+            for (const char32_t mark : view.marks) {
+                term::append_utf8(cell.text, mark);
+            }
+        }
+        cells.push_back(std::move(cell));
+    }
+    return protocol::base64_encode(protocol::encode_row(cells));
+}
+
+} // namespace
+
+std::string encode_screen_row(const term::Screen& screen, int row) {
+    return encode_cells(screen.cols(), [&](int col) { return screen.cell(row, col); });
+}
+
+std::string encode_scrollback_row(const term::Screen& screen, std::size_t index) {
+    const term::Row row = screen.scrollback_row(index);
+    return encode_cells(row.cols(), [&](int col) { return row.view(col); });
+}
+
+AttachHub::AttachHub(uv_loop_t* loop, Server& server)
+    : loop_(loop), server_(server), flush_timer_(loop), tick_timer_(loop) {
+    event_token_ = server_.events().subscribe([this](const json& event) { on_event(event); });
+}
+
+AttachHub::~AttachHub() {
+    server_.events().unsubscribe(event_token_);
+}
+
+void AttachHub::open(const std::shared_ptr<Connection>& connection, const json& stream_id,
+                     std::vector<Pane> panes) {
+    const auto id = connection->id();
+    const bool existed = sessions_.contains(id);
+    Session session{.connection = connection, .stream_id = stream_id};
+    sessions_[id] = std::move(session);
+    set_panes(id, std::move(panes));
+    if (!existed) {
+        connection->on_close([this, id] { close(id); });
+    }
+    if (!tick_timer_.active()) {
+        tick_timer_.start(tick_interval, [this] { flush(); });
+    }
+}
+
+bool AttachHub::set_panes(std::uint64_t connection, std::vector<Pane> panes) {
+    const auto found = sessions_.find(connection);
+    if (found == sessions_.end()) {
+        return false;
+    }
+    auto& session = found->second;
+    std::vector<PaneState> states;
+    for (auto& pane : panes) {
+        states.push_back(PaneState{.pane = std::move(pane)});
+    }
+    session.panes = std::move(states);
+    session.last_status.clear();
+    make_active(connection);
+    schedule_flush();
+    return true;
+}
+
+bool AttachHub::input(std::uint64_t connection, worker::Worker& worker, std::string_view bytes,
+                      bool keystroke) {
+    if (!sessions_.contains(connection)) {
+        return false;
+    }
+    if (keystroke) {
+        worker.note_keystroke();
+    }
+    worker.write(bytes);
+    if (active_ != connection) {
+        make_active(connection);
+    }
+    // The status line shows the hold at once.
+    schedule_flush();
+    return true;
+}
+
+void AttachHub::make_active(std::uint64_t connection) {
+    active_ = connection;
+    const auto found = sessions_.find(connection);
+    if (found != sessions_.end()) {
+        apply_sizes(found->second);
+    }
+}
+
+void AttachHub::apply_sizes(const Session& session) {
+    for (const auto& state : session.panes) {
+        auto* w = server_.find(state.pane.worker);
+        if (w == nullptr) {
+            continue;
+        }
+        if (w->screen().cols() != state.pane.cols || w->screen().rows() != state.pane.rows) {
+            w->resize(state.pane.cols, state.pane.rows);
+        }
+    }
+}
+
+void AttachHub::close(std::uint64_t connection) {
+    sessions_.erase(connection);
+    if (active_ == connection) {
+        active_ = 0;
+    }
+    if (sessions_.empty()) {
+        tick_timer_.stop();
+        flush_timer_.stop();
+    }
+}
+
+void AttachHub::on_screen_changed(worker::Worker& worker) {
+    if (server_.find(worker.name()) != &worker) {
+        return;
+    }
+    const auto& screen = worker.screen();
+    bool any = false;
+    if (const auto damaged = screen.damaged_rows()) {
+        for (auto& [id, session] : sessions_) {
+            for (auto& state : session.panes) {
+                if (state.pane.worker != worker.name() ||
+                    state.dirty.size() != static_cast<std::size_t>(screen.rows())) {
+                    continue;
+                }
+                for (int row = damaged->first; row <= damaged->last; ++row) {
+                    if (screen.row_damaged(row)) {
+                        state.dirty[static_cast<std::size_t>(row)] = 1;
+                    }
+                }
+            }
+        }
+        any = true;
+    }
+    worker.clear_screen_damage();
+    for (const auto& [id, session] : sessions_) {
+        for (const auto& state : session.panes) {
+            any = any || state.pane.worker == worker.name();
+        }
+    }
+    if (any) {
+        schedule_flush();
+    }
+}
+
+void AttachHub::on_event(const json& event) {
+    const std::string type = event.value("type", "");
+    if (type.rfind("delivery_", 0) == 0 && type != "delivery_queued" &&
+        type != "delivery_injected") {
+        last_delivery_ = {{"worker", event.value("worker", "")}, {"type", type}};
+        if (event.contains("verification")) {
+            last_delivery_["verification"] = event["verification"];
+        }
+        if (event.contains("reason")) {
+            last_delivery_["reason"] = event["reason"];
+        }
+        if (event.contains("id")) {
+            last_delivery_["id"] = event["id"];
+        }
+    }
+    if (!sessions_.empty()) {
+        schedule_flush();
+    }
+}
+
+void AttachHub::schedule_flush() {
+    if (sessions_.empty() || flush_timer_.active()) {
+        return;
+    }
+    const auto since = std::chrono::steady_clock::now() - last_frame_;
+    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(frame_interval - since);
+    // From a loop callback, so that everything else this turn of the loop
+    // does (the rest of a burst of output) lands in the same frame.
+    flush_timer_.start(std::max(wait, std::chrono::milliseconds(0)), [this] { flush(); });
+}
+
+void AttachHub::flush() {
+    flush_timer_.stop();
+    std::vector<std::uint64_t> ids;
+    for (const auto& [id, session] : sessions_) {
+        ids.push_back(id);
+    }
+    for (const auto id : ids) {
+        const auto found = sessions_.find(id);
+        if (found != sessions_.end()) {
+            flush_session(found->second);
+        }
+    }
+    if (!sessions_.empty()) {
+        tick_timer_.start(tick_interval, [this] { flush(); });
+    }
+}
+
+void AttachHub::flush_session(Session& session) {
+    auto connection = session.connection.lock();
+    if (!connection || !connection->open()) {
+        return;
+    }
+    if (connection->queued_bytes() > max_behind_bytes) {
+        if (!session.behind) {
+            logger()->debug("client {}: {} bytes unread; holding frames until it catches up",
+                            connection->id(), connection->queued_bytes());
+        }
+        session.behind = true;
+        return;
+    }
+    if (session.behind) {
+        // What it missed is not replayed: it gets the present, whole.
+        session.behind = false;
+        for (auto& state : session.panes) {
+            state.full = true;
+        }
+        session.last_status.clear();
+    }
+    for (auto& state : session.panes) {
+        auto* w = server_.find(state.pane.worker);
+        if (w == nullptr) {
+            continue;
+        }
+        json frame = pane_frame(state, *w);
+        if (!frame.is_null()) {
+            connection->send(protocol::stream_frame(session.stream_id, "screen", std::move(frame)));
+            last_frame_ = std::chrono::steady_clock::now();
+        }
+    }
+    json line = status();
+    std::string text = line.dump();
+    if (text != session.last_status) {
+        session.last_status = std::move(text);
+        connection->send(protocol::stream_frame(session.stream_id, "status", std::move(line)));
+    }
+}
+
+json AttachHub::pane_frame(PaneState& state, worker::Worker& worker) {
+    const auto& screen = worker.screen();
+    if (state.screen_serial != worker.screen_serial() || state.screen_cols != screen.cols() ||
+        state.screen_rows != screen.rows()) {
+        state.full = true;
+    }
+    json meta = screen_meta(worker);
+    meta["state"] = std::string(worker::to_string(worker.state()));
+    std::string meta_text = meta.dump();
+    const bool any_dirty = std::any_of(state.dirty.begin(), state.dirty.end(),
+                                       [](std::uint8_t dirty) { return dirty != 0; });
+    if (!state.full && !any_dirty && meta_text == state.last_meta) {
+        return nullptr;
+    }
+    json lines = json::array();
+    for (int row = 0; row < screen.rows(); ++row) {
+        if (state.full || state.dirty[static_cast<std::size_t>(row)] != 0) {
+            lines.push_back(json::array({row, encode_screen_row(screen, row)}));
+        }
+    }
+    meta["worker"] = worker.name();
+    meta["full"] = state.full;
+    meta["lines"] = std::move(lines);
+    state.full = false;
+    state.screen_serial = worker.screen_serial();
+    state.screen_cols = screen.cols();
+    state.screen_rows = screen.rows();
+    state.dirty.assign(static_cast<std::size_t>(screen.rows()), 0);
+    state.last_meta = std::move(meta_text);
+    return meta;
+}
+
+json AttachHub::status() const {
+    json workers = json::array();
+    const auto now = worker::Clock::now();
+    for (const auto& w : server_.workers()) {
+        json entry = {{"name", w->name()}, {"state", std::string(worker::to_string(w->state()))}};
+        bool held = false;
+        std::size_t queue = 0;
+        if (auto* d = server_.deliveries().dispatcher(w->name())) {
+            queue = d->depth();
+            const auto keystroke = w->last_keystroke();
+            const bool typing =
+                keystroke.time_since_epoch().count() != 0 && now - keystroke < d->settings().hold;
+            held = d->held() || typing;
+        }
+        entry["queue"] = queue;
+        entry["held"] = held;
+        workers.push_back(std::move(entry));
+    }
+    return {{"workspace", server_.workspace().name},
+            {"workers", std::move(workers)},
+            {"last_delivery", last_delivery_}};
+}
+
+} // namespace sb::server

@@ -1,0 +1,122 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <uv.h>
+
+#include "server/control.hpp"
+#include "util/uv.hpp"
+
+namespace sb::worker {
+class Worker;
+}
+namespace sb::term {
+class Screen;
+}
+
+namespace sb::server {
+
+class Server;
+
+// A row of the screen, or of its scrollback (0 the oldest kept line), as
+// base64 of the protocol's binary row form (protocol/screen_wire.hpp).
+std::string encode_screen_row(const term::Screen& screen, int row);
+std::string encode_scrollback_row(const term::Screen& screen, std::size_t index);
+
+// The attach subscriptions of a server (switchboard-protocol(7), "attach"):
+// each attached client names the panes it shows (a worker and a size each)
+// and gets one full frame of every pane, then only the rows that changed,
+// plus a status line whenever the workers' states, queues or the last
+// delivery outcome change.
+//
+// Output to a client is bounded: while more than `max_behind_bytes` of what
+// was sent to it is still unread, nothing more is sent, and once it has caught
+// up it gets a full redraw of its panes. A slow terminal therefore costs the
+// server at most one frame per pane, never a growing backlog.
+class AttachHub {
+public:
+    static constexpr std::size_t max_behind_bytes = 256 * 1024;
+    // Frames to one client are at most this often; a burst of output in
+    // between is sent as the one frame that shows its end.
+    static constexpr std::chrono::milliseconds frame_interval{8};
+
+    struct Pane {
+        std::string worker;
+        int cols = 80;
+        int rows = 24;
+    };
+
+    AttachHub(uv_loop_t* loop, Server& server);
+    ~AttachHub();
+    AttachHub(const AttachHub&) = delete;
+    AttachHub& operator=(const AttachHub&) = delete;
+
+    // Opens the subscription of a connection (request `stream_id`), replacing
+    // one it had.
+    void open(const std::shared_ptr<Connection>& connection, const nlohmann::json& stream_id,
+              std::vector<Pane> panes);
+    // A new set of panes (switching, tiling, a resized terminal); false when
+    // the connection has no subscription.
+    bool set_panes(std::uint64_t connection, std::vector<Pane> panes);
+    // Bytes from the person at this client for a worker: written through the
+    // worker's write queue. A keystroke holds its deliveries (DESIGN's gate).
+    // Either makes this client the most recently active one, whose pane sizes
+    // the workers follow.
+    bool input(std::uint64_t connection, worker::Worker& worker, std::string_view bytes,
+               bool keystroke);
+    bool attached(std::uint64_t connection) const { return sessions_.contains(connection); }
+
+    // The worker's screen may have changed (Worker's screen listener).
+    void on_screen_changed(worker::Worker& worker);
+    // Something the status line shows may have changed.
+    void on_event(const nlohmann::json& event);
+
+private:
+    struct PaneState {
+        Pane pane;
+        std::uint64_t screen_serial = 0;
+        int screen_cols = 0;
+        int screen_rows = 0;
+        bool full = true;
+        std::vector<std::uint8_t> dirty;
+        std::string last_meta;
+    };
+    struct Session {
+        std::weak_ptr<Connection> connection;
+        nlohmann::json stream_id;
+        std::vector<PaneState> panes;
+        std::string last_status;
+        bool behind = false;
+    };
+
+    void schedule_flush();
+    void flush();
+    void flush_session(Session& session);
+    nlohmann::json pane_frame(PaneState& state, worker::Worker& worker);
+    nlohmann::json status() const;
+    void make_active(std::uint64_t connection);
+    void apply_sizes(const Session& session);
+    void close(std::uint64_t connection);
+
+    uv_loop_t* loop_;
+    Server& server_;
+    std::map<std::uint64_t, Session> sessions_;
+    std::uint64_t active_ = 0;
+    util::Timer flush_timer_;
+    // Re-checks what has no event of its own: a typing hold running out, a
+    // client that was behind having caught up.
+    util::Timer tick_timer_;
+    // When a screen frame last went out: output right after one waits for
+    // the frame interval (a burst), output after a quiet spell goes at once.
+    std::chrono::steady_clock::time_point last_frame_{};
+    nlohmann::json last_delivery_;
+    std::uint64_t event_token_ = 0;
+};
+
+} // namespace sb::server

@@ -1,0 +1,212 @@
+// The attach protocol's row form and the attach client's input, output and
+// prefix-key logic.
+#include <doctest/doctest.h>
+
+#include "client/attach/input.hpp"
+#include "client/attach/pane_model.hpp"
+#include "client/attach/renderer.hpp"
+#include "protocol/screen_wire.hpp"
+#include "util/prefix_key.hpp"
+
+using namespace sb::client::attach;
+using sb::protocol::WireCell;
+using sb::protocol::WireColor;
+
+TEST_SUITE("attach") {
+    TEST_CASE("base64 round-trips every byte and rejects what is not base64") {
+        std::string all;
+        for (int i = 0; i < 256; ++i) {
+            all += static_cast<char>(i);
+        }
+        for (std::size_t length = 0; length <= all.size(); length += 37) {
+            const auto part = all.substr(0, length);
+            CHECK(sb::protocol::base64_decode(sb::protocol::base64_encode(part)) == part);
+        }
+        CHECK(sb::protocol::base64_encode("ab") == "YWI=");
+        CHECK(sb::protocol::base64_encode("abc") == "YWJj");
+        CHECK_FALSE(sb::protocol::base64_decode("YWI"));
+        CHECK_FALSE(sb::protocol::base64_decode("Y=WI"));
+        CHECK_FALSE(sb::protocol::base64_decode("YW*="));
+    }
+
+    TEST_CASE("a row keeps text, styles, wide glyphs and runs of blanks") {
+        std::vector<WireCell> row(10);
+        row[0].text = "a";
+        row[1].text = "é";
+        row[1].style.attributes = Style::kBold | Style::kItalic;
+        row[1].style.foreground = {.kind = WireColor::Kind::Rgb, .red = 1, .green = 2, .blue = 3};
+        row[2] = {.text = "界", .width = 2};
+        row[3] = {.text = "", .width = 0};
+        row[4].style.background = {.kind = WireColor::Kind::Indexed, .red = 196};
+        row[5].style.background = {.kind = WireColor::Kind::Indexed, .red = 196};
+        row[6].style.underline = 3;
+        row[6].text = "x";
+        const auto encoded = sb::protocol::encode_row(row);
+        const auto decoded = sb::protocol::decode_row(encoded);
+        REQUIRE(decoded);
+        CHECK(*decoded == row);
+        // Four blank cells in the default style take a few bytes, not four records.
+        std::vector<WireCell> blanks(200);
+        CHECK(sb::protocol::encode_row(blanks).size() == 3);
+    }
+
+    TEST_CASE("a malformed row is refused") {
+        CHECK_FALSE(sb::protocol::decode_row("Z"));
+        CHECK_FALSE(sb::protocol::decode_row("C\x01\x05"
+                                             "ab"));
+        CHECK_FALSE(sb::protocol::decode_row(std::string("S\x01", 2)));
+        CHECK(sb::protocol::decode_row("")->empty());
+    }
+
+    TEST_CASE("prefix keys are named as tmux names them") {
+        CHECK(sb::util::prefix_key_bytes("C-b") == "\x02");
+        CHECK(sb::util::prefix_key_bytes("C-a") == "\x01");
+        CHECK(sb::util::prefix_key_bytes("C-Space") == std::string(1, '\0'));
+        CHECK(sb::util::prefix_key_bytes("C-\\") == "\x1c");
+        CHECK(sb::util::prefix_key_bytes("M-a") == "\x1b"
+                                                   "a");
+        CHECK(sb::util::prefix_key_bytes("`") == "`");
+        CHECK_FALSE(sb::util::prefix_key_bytes("C-"));
+        CHECK_FALSE(sb::util::prefix_key_bytes("Ctrl-b"));
+        CHECK_FALSE(sb::util::prefix_key_bytes("C-1"));
+    }
+
+    TEST_CASE("input is split into text, cursor keys, pastes, focus and mouse") {
+        InputParser parser;
+        auto events = parser.feed("ab\x1b[A\x1b[1;5C\x1bOB\x1b[I\x1b[<0;12;3M\x1b[<0;12;3m\x1b[5~");
+        REQUIRE(events.size() == 8);
+        CHECK(events[0] == InputEvent{.kind = InputEvent::Kind::Bytes, .bytes = "ab"});
+        CHECK(events[1] == InputEvent{.kind = InputEvent::Kind::CursorKey, .key = 'A'});
+        CHECK(events[2] ==
+              InputEvent{.kind = InputEvent::Kind::CursorKey, .key = 'C', .modifier = 5});
+        CHECK(events[3] == InputEvent{.kind = InputEvent::Kind::CursorKey, .key = 'B'});
+        CHECK(events[4].kind == InputEvent::Kind::FocusIn);
+        CHECK(events[5] == InputEvent{.kind = InputEvent::Kind::Mouse, .col = 12, .row = 3});
+        CHECK(events[6].release);
+        CHECK(events[7] == InputEvent{.kind = InputEvent::Kind::Bytes, .bytes = "\x1b[5~"});
+    }
+
+    TEST_CASE("a paste and an escape sequence may be split anywhere") {
+        InputParser parser;
+        const std::string input = "x\x1b[200~line 1\nline 2\x1b[201~\x1b[B";
+        std::vector<InputEvent> events;
+        for (const char c : input) {
+            for (auto& e : parser.feed(std::string(1, c))) {
+                events.push_back(e);
+            }
+        }
+        REQUIRE(events.size() == 3);
+        CHECK(events[0].bytes == "x");
+        CHECK(events[1] == InputEvent{.kind = InputEvent::Kind::Paste, .bytes = "line 1\nline 2"});
+        CHECK(events[2] == InputEvent{.kind = InputEvent::Kind::CursorKey, .key = 'B'});
+    }
+
+    TEST_CASE("a lone Escape is held until flushed") {
+        InputParser parser;
+        CHECK(parser.feed("\x1b").empty());
+        CHECK(parser.pending());
+        const auto events = parser.flush();
+        REQUIRE(events.size() == 1);
+        CHECK(events[0].bytes == "\x1b");
+        CHECK_FALSE(parser.pending());
+    }
+
+    TEST_CASE("keys and pastes are encoded for the worker's modes") {
+        WorkerModes normal;
+        WorkerModes application{.application_cursor_keys = true, .bracketed_paste = true};
+        CHECK(encode_cursor_key('A', 1, normal) == "\x1b[A");
+        CHECK(encode_cursor_key('A', 1, application) == "\x1bOA");
+        CHECK(encode_cursor_key('D', 5, application) == "\x1b[1;5D");
+        CHECK(encode_paste("hi\x1b[201~there", normal) == "hithere");
+        CHECK(encode_paste("hi", application) == "\x1b[200~hi\x1b[201~");
+    }
+
+    TEST_CASE("keypad keys are told apart and sent as the worker's keypad mode wants") {
+        InputParser parser;
+        const auto events = parser.feed("\x1bOp\x1bOM\x1bOk");
+        REQUIRE(events.size() == 3);
+        CHECK(events[0] == InputEvent{.kind = InputEvent::Kind::KeypadKey, .key = 'p'});
+        WorkerModes numeric;
+        WorkerModes application{.application_keypad = true};
+        CHECK(encode_keypad_key('p', numeric) == "0");
+        CHECK(encode_keypad_key('M', numeric) == "\r");
+        CHECK(encode_keypad_key('k', numeric) == "+");
+        CHECK(encode_keypad_key('p', application) == "\x1bOp");
+    }
+
+    TEST_CASE("mouse events go only where the worker asked for them, in its encoding") {
+        const InputEvent press{.kind = InputEvent::Kind::Mouse, .button = 0, .col = 5, .row = 2};
+        const InputEvent motion{.kind = InputEvent::Kind::Mouse, .button = 35, .col = 5, .row = 2};
+        CHECK(encode_mouse(press, 5, 2, WorkerModes{}).empty());
+        WorkerModes sgr{.mouse = "click", .mouse_encoding = "sgr"};
+        CHECK(encode_mouse(press, 3, 4, sgr) == "\x1b[<0;3;4M");
+        CHECK(encode_mouse(motion, 3, 4, sgr).empty());
+        WorkerModes x10{.mouse = "click"};
+        CHECK(encode_mouse(press, 3, 4, x10) == "\x1b[M\x20\x23\x24");
+        InputEvent release = press;
+        release.release = true;
+        CHECK(encode_mouse(release, 3, 4, x10) == "\x1b[M\x23\x23\x24");
+    }
+
+    TEST_CASE("the renderer draws only what changed") {
+        Renderer renderer(ColorDepth::TrueColor);
+        Canvas first(3, 10);
+        first.put_text(0, 0, "hello", Style{});
+        const auto full = renderer.render(first);
+        CHECK(full.find("\x1b[2J") != std::string::npos);
+        CHECK(full.find("hello") != std::string::npos);
+
+        Canvas second = first;
+        second.at(0, 1).text = "a";
+        const auto delta = renderer.render(second);
+        CHECK(delta.find("\x1b[2J") == std::string::npos);
+        CHECK(delta.find("a") != std::string::npos);
+        CHECK(delta.find("hallo") == std::string::npos);
+        CHECK(delta.find("llo") == std::string::npos);
+
+        // Nothing changed: no cells are written at all.
+        const auto same = renderer.render(second);
+        CHECK(same.find('a') == std::string::npos);
+
+        renderer.invalidate();
+        CHECK(renderer.render(second).find("\x1b[2J") != std::string::npos);
+    }
+
+    TEST_CASE("colours are downgraded for terminals that lack them") {
+        Canvas canvas(1, 4);
+        Style red;
+        red.foreground = {.kind = WireColor::Kind::Rgb, .red = 250, .green = 10, .blue = 10};
+        canvas.put_text(0, 0, "r", red);
+        CHECK(Renderer(ColorDepth::TrueColor).render(canvas).find("38;2;250;10;10") !=
+              std::string::npos);
+        CHECK(Renderer(ColorDepth::Palette256).render(canvas).find("38;5;196") !=
+              std::string::npos);
+        CHECK(Renderer(ColorDepth::Ansi16).render(canvas).find(";91m") != std::string::npos);
+        CHECK(detect_color_depth("truecolor", "xterm") == ColorDepth::TrueColor);
+        CHECK(detect_color_depth(nullptr, "xterm-256color") == ColorDepth::Palette256);
+        CHECK(detect_color_depth(nullptr, "vt100") == ColorDepth::Ansi16);
+    }
+
+    TEST_CASE("a pane model applies full frames and then changed rows") {
+        std::vector<WireCell> row(4);
+        row[0].text = "A";
+        const auto line = sb::protocol::base64_encode(sb::protocol::encode_row(row));
+        PaneModel model;
+        REQUIRE(model.apply({{"cols", 4},
+                             {"rows", 2},
+                             {"full", true},
+                             {"lines", {{0, line}, {1, line}}},
+                             {"cursor", {{"row", 1}, {"col", 2}, {"visible", true}}},
+                             {"title", "t"},
+                             {"modes", {{"application_cursor_keys", true}}}}));
+        CHECK(PaneModel::text(model.lines[1]) == "A   ");
+        CHECK(model.cursor.row == 1);
+        CHECK(model.modes.application_cursor_keys);
+        row[0].text = "B";
+        const auto changed = sb::protocol::base64_encode(sb::protocol::encode_row(row));
+        REQUIRE(model.apply({{"cols", 4}, {"rows", 2}, {"lines", {{1, changed}}}}));
+        CHECK(PaneModel::text(model.lines[0]) == "A   ");
+        CHECK(PaneModel::text(model.lines[1]) == "B   ");
+        CHECK_FALSE(model.apply({{"cols", 0}, {"rows", 2}}));
+    }
+}
