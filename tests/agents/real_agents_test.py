@@ -167,8 +167,11 @@ def workspace_yaml(workers, home, project, api_url):
         "GOOGLE_GEMINI_BASE_URL": api_url,
         "DISABLE_AUTOUPDATER": "1",
     }
+    # ready_timeout: the programs can take more than the default 10 s to
+    # draw their prompt on a loaded machine (switchboard.yaml(5), AGENT CLIS).
     lines = ["version: 1", "name: real-agents", "defaults:",
-             "  size: {cols: 120, rows: 40}", "  restart: never", "  env:"]
+             "  size: {cols: 120, rows: 40}", "  restart: never",
+             "  delivery: {ready_timeout: 120s}", "  env:"]
     lines += [f"    {k}: {json.dumps(v)}" for k, v in env.items()]
     lines.append("workers:")
     for name, (program, args) in workers.items():
@@ -290,6 +293,11 @@ def main():
             if event.get("type") in ("worker_ready", "delivery_verified", "delivery_failed",
                                      "delivery_dropped"):
                 print(line)
+            # Each program's prompt must match its profile's ready pattern;
+            # ready by timeout would mean the pattern missed it.
+            if event.get("type") == "worker_ready" and event.get("reason") != "pattern":
+                failures.append(f"{event.get('worker')}: ready by {event.get('reason')}, "
+                                "not by its profile's ready pattern")
     api.shutdown()
     for failure in failures:
         print("FAIL:", failure)
