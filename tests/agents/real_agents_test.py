@@ -208,14 +208,17 @@ class Switchboard:
             time.sleep(0.1)
 
     def down(self):
+        """Stops the workspace; the server's exit status (a sanitizer finding
+        makes it non-zero)."""
         if self.server is None:
-            return
+            return 0
         self.run("down", check=False)
         try:
-            self.server.wait(timeout=60)
+            return self.server.wait(timeout=60)
         except subprocess.TimeoutExpired:
             os.killpg(self.server.pid, signal.SIGKILL)
             self.server.wait()
+            return "killed after 60 s"
 
 
 def messages():
@@ -287,7 +290,9 @@ def main():
                             failures.append(failure)
                 events = sb.run("events", "--json", check=False).stdout
             finally:
-                sb.down()
+                status = sb.down()
+        if status != 0:
+            failures.append(f"switchboard up --foreground ended with {status}, not 0")
         for line in events.splitlines():
             event = json.loads(line)
             if event.get("type") in ("worker_ready", "delivery_verified", "delivery_failed",
