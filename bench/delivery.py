@@ -76,7 +76,7 @@ def run(binary, agent, workers, messages_per_worker, concurrent):
         lines = [
             "name: bench",
             "defaults:",
-            "  delivery: {idle: 0ms, enter_delay: 0ms, throttle: {min: 1ms, max: 5s}}",
+            "  delivery: {idle: 0ms, enter_delay: 0ms, body_delay: 0ms, throttle: {min: 1ms, max: 5s}}",
             "workers:",
         ]
         for w in range(workers):

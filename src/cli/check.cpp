@@ -53,6 +53,9 @@ std::vector<std::string> profile_overrides(const workspace::DeliverySettings& d)
             out.push_back(std::string(key) + (*value ? " true" : " false"));
         }
     };
+    if (d.body_delay) {
+        out.push_back("body_delay " + util::format_duration(*d.body_delay));
+    }
     text("ready_pattern", d.ready_pattern);
     text("busy_pattern", d.busy_pattern);
     text("placeholder_pattern", d.placeholder_pattern);
@@ -62,6 +65,7 @@ std::vector<std::string> profile_overrides(const workspace::DeliverySettings& d)
     flag("paste", d.paste);
     flag("header", d.header);
     flag("queues_input", d.queues_input);
+    flag("wait_for_echo", d.wait_for_echo);
     return out;
 }
 

@@ -19,15 +19,7 @@ long long ms_between(Clock::time_point from, Clock::time_point to) {
 }
 
 bool screen_matches(const term::Screen& screen, const std::optional<std::regex>& pattern) {
-    if (!pattern) {
-        return false;
-    }
-    for (const auto& line : screen.visible_lines()) {
-        if (std::regex_search(line, *pattern)) {
-            return true;
-        }
-    }
-    return false;
+    return pattern && screen_shows(screen, *pattern);
 }
 
 // Profiles' patterns come from the workspace file (checked when it is
@@ -290,7 +282,9 @@ void Dispatcher::pump() {
         schedule(keystroke + settings_.hold);
         return;
     }
-    const auto quiet_since = port_.last_output();
+    // The previous delivery's Enter counts as activity: the worker may not
+    // have shown yet that it is busy with that message.
+    const auto quiet_since = std::max(port_.last_output(), last_finished_);
     if (now - quiet_since < settings_.idle) {
         waiting_for_ = "output";
         schedule(quiet_since + settings_.idle);
@@ -336,21 +330,39 @@ void Dispatcher::inject() {
     verifier_->take_baseline(port_.screen());
 
     std::vector<WorkerPort::Segment> segments;
-    std::string first = header;
+    std::string body;
     const bool paste = profile.paste && port_.screen().bracketed_paste();
     if (paste) {
         // The header stays outside the paste so it shows even where the
         // application collapses a paste into a placeholder.
-        first += "\x1b[200~" + d.body + "\x1b[201~";
+        body = "\x1b[200~" + d.body + "\x1b[201~";
     } else {
-        std::string typed;
         for (const char c : d.body) {
-            typed += c == '\n' ? profile.typed_newline : std::string(1, c);
+            body += c == '\n' ? profile.typed_newline : std::string(1, c);
         }
-        first += typed;
     }
-    segments.push_back({std::move(first), std::chrono::milliseconds(0)});
-    segments.push_back({profile.submit_key, profile.enter_delay});
+    // With wait_for_echo each step waits for the program to show the one
+    // before it, up to verify_timeout; a callback left with the worker checks
+    // that this dispatcher and this delivery's verifier still exist.
+    const auto shows = [this, alive = std::weak_ptr<int>(lifetime_),
+                        id = d.id](bool whole) -> std::function<bool()> {
+        return [this, alive, id, whole] {
+            if (alive.expired() || !verifier_ || !in_flight_ || in_flight_->id != id) {
+                return true;
+            }
+            return whole ? verifier_->seen(port_.screen()) : verifier_->header_seen(port_.screen());
+        };
+    };
+    const bool wait = profile.wait_for_echo;
+    if (!header.empty() && (profile.body_delay.count() > 0 || wait)) {
+        segments.push_back({header, std::chrono::milliseconds(0), nullptr, {}});
+        segments.push_back({std::move(body), profile.body_delay, wait ? shows(false) : nullptr,
+                            settings_.verify_timeout});
+    } else {
+        segments.push_back({header + body, std::chrono::milliseconds(0), nullptr, {}});
+    }
+    segments.push_back({profile.submit_key, profile.enter_delay, wait ? shows(true) : nullptr,
+                        settings_.verify_timeout});
     nlohmann::json fields = {{"id", d.id}, {"attempt", d.attempts}};
     if (!d.redelivery.empty()) {
         fields["redelivery"] = true;

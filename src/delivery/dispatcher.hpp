@@ -48,6 +48,9 @@ struct WorkerPort {
     struct Segment {
         std::string bytes;
         std::chrono::milliseconds delay_before{0};
+        // Written only once this returns true or wait_limit has passed.
+        std::function<bool()> wait_for;
+        std::chrono::milliseconds wait_limit{0};
     };
     std::function<void(std::vector<Segment>, std::function<void(bool written)>)> write_unit;
 };

@@ -78,18 +78,23 @@ int EchoVerifier::count(const std::string& haystack_raw) const {
         return n;
     };
     if (!header_.empty()) {
-        // The header is unique to this delivery: its presence together with
-        // the body (or the placeholder) is the echo.
-        const int headers = occurrences(header_);
-        if (headers == 0) {
-            return 0;
-        }
-        const bool body_seen = body_prefix_.empty() || occurrences(body_prefix_) > 0;
-        bool placeholder_seen = false;
+        // The header is unique to this delivery; the echo is the header
+        // directly followed by the body or the placeholder. A header with the
+        // body elsewhere on the screen is not the message as it was sent
+        // (Claude Code once put a paste before the typed header).
+        int n = occurrences(header_ + body_prefix_);
         if (placeholder_) {
-            placeholder_seen = std::regex_search(haystack_raw, *placeholder_);
+            for (auto it =
+                     std::sregex_iterator(haystack_raw.begin(), haystack_raw.end(), *placeholder_);
+                 it != std::sregex_iterator(); ++it) {
+                const std::string before =
+                    normalise(haystack_raw.substr(0, static_cast<std::size_t>(it->position())));
+                if (before.ends_with(header_)) {
+                    ++n;
+                }
+            }
         }
-        return body_seen || placeholder_seen ? headers : 0;
+        return n;
     }
     if (body_prefix_.empty()) {
         return 0;
@@ -98,7 +103,26 @@ int EchoVerifier::count(const std::string& haystack_raw) const {
 }
 
 void EchoVerifier::take_baseline(const term::Screen& screen) {
-    baseline_ = count(screen_text(screen));
+    const std::string text = screen_text(screen);
+    baseline_ = count(text);
+    header_baseline_ = header_count(text);
+}
+
+int EchoVerifier::header_count(const std::string& haystack_raw) const {
+    if (header_.empty()) {
+        return 0;
+    }
+    const std::string haystack = normalise(haystack_raw);
+    int n = 0;
+    for (auto at = haystack.find(header_); at != std::string::npos;
+         at = haystack.find(header_, at + header_.size())) {
+        ++n;
+    }
+    return n;
+}
+
+bool EchoVerifier::header_seen(const term::Screen& screen) const {
+    return header_.empty() || header_count(screen_text(screen)) > header_baseline_;
 }
 
 bool EchoVerifier::seen(const term::Screen& screen) const {

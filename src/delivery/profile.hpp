@@ -2,8 +2,13 @@
 
 #include <chrono>
 #include <optional>
+#include <regex>
 #include <string>
 #include <string_view>
+
+namespace sb::term {
+class Screen;
+}
 
 namespace sb::delivery {
 
@@ -31,11 +36,24 @@ struct Profile {
     // `[Pasted text #2 +14 lines]`; empty when it shows pastes in full.
     std::string placeholder_pattern;
     std::string submit_key = "\r";
+    // The pause between the header and the body. Some CLIs mishandle a
+    // paste that arrives in the same read as the keys before it: Claude
+    // Code inserts the paste before the typed header, Codex drops a long
+    // paste.
+    std::chrono::milliseconds body_delay{0};
+    // Type the body only once the header shows on the screen, and press the
+    // submit key only once the message (its echo) shows: a delay alone does
+    // not keep a slow program from reading the body and its Enter in one
+    // read, which Gemini CLI and Codex CLI take as a paste with a newline.
+    bool wait_for_echo = false;
     std::chrono::milliseconds enter_delay{100};
 };
 
 // The built-in profile of that name (generic, shell, claude, codex, gemini,
 // aider), or nothing.
 std::optional<Profile> builtin_profile(std::string_view name);
+
+// Whether one of the screen's visible lines matches a ready or busy pattern.
+bool screen_shows(const term::Screen& screen, const std::regex& pattern);
 
 } // namespace sb::delivery

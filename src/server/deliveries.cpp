@@ -180,6 +180,9 @@ delivery::Settings Deliveries::settings_for(const workspace::Worker& definition)
     if (d.enter_delay) {
         profile.enter_delay = *d.enter_delay;
     }
+    if (d.body_delay) {
+        profile.body_delay = *d.body_delay;
+    }
     if (d.ready_pattern) {
         profile.ready_pattern = *d.ready_pattern;
     }
@@ -202,6 +205,9 @@ delivery::Settings Deliveries::settings_for(const workspace::Worker& definition)
     }
     if (d.queues_input) {
         profile.queues_input = *d.queues_input;
+    }
+    if (d.wait_for_echo) {
+        profile.wait_for_echo = *d.wait_for_echo;
     }
     settings.max_pending = s.delivery.max_pending;
     settings.idle = s.delivery.idle;
@@ -241,7 +247,8 @@ void Deliveries::attach(worker::Worker& worker, const workspace::Worker& definit
                     }
                     std::vector<worker::Worker::Segment> converted;
                     for (auto& s : segments) {
-                        converted.push_back({std::move(s.bytes), s.delay_before});
+                        converted.push_back({std::move(s.bytes), s.delay_before,
+                                             std::move(s.wait_for), s.wait_limit});
                     }
                     w->write_unit(std::move(converted), std::move(done));
                 },

@@ -51,7 +51,8 @@ Worker::Worker(uv_loop_t* loop, Reaper& reaper, WorkerConfig config, Listener li
       policy_(config_.restart, config_.restart_timing),
       screen_(
           std::make_unique<term::Screen>(config_.size.rows, config_.size.cols, config_.scrollback)),
-      pause_timer_(loop), stop_timer_(loop), restart_timer_(loop), drain_timer_(loop) {}
+      pause_timer_(loop), wait_timer_(loop), stop_timer_(loop), restart_timer_(loop),
+      drain_timer_(loop) {}
 
 Worker::~Worker() {
     if (pid_ > 0 && !exit_seen_) {
@@ -167,6 +168,9 @@ void Worker::read_output() {
             output_listener_();
         }
         notify_screen();
+        if (head_waiting()) {
+            flush_writes();
+        }
     }
 }
 
@@ -174,7 +178,8 @@ void Worker::write(std::string_view bytes) {
     if (bytes.empty() || !master_ || output_ended_) {
         return;
     }
-    write_queue_.push_back({std::string(bytes), std::chrono::milliseconds(0), nullptr});
+    write_queue_.push_back({std::string(bytes), std::chrono::milliseconds(0), nullptr, nullptr,
+                            std::chrono::milliseconds(0)});
     write_queue_bytes_ += bytes.size();
     flush_writes();
 }
@@ -190,14 +195,34 @@ void Worker::write_unit(std::vector<Segment> segments, std::function<void(bool)>
         const bool last = i + 1 == segments.size();
         write_queue_bytes_ += segments[i].bytes.size();
         write_queue_.push_back({std::move(segments[i].bytes), segments[i].delay_before,
-                                last ? std::move(done) : nullptr});
+                                last ? std::move(done) : nullptr, std::move(segments[i].wait_for),
+                                segments[i].wait_limit});
     }
     flush_writes();
+}
+
+bool Worker::head_waiting() const {
+    return !write_queue_.empty() && write_queue_.front().wait_for && !head_waited_;
 }
 
 void Worker::flush_writes() {
     while (!write_queue_.empty() && master_) {
         PendingWrite& front = write_queue_.front();
+        if (front.wait_for && !head_waited_) {
+            if (front.wait_for()) {
+                head_waited_ = true;
+                wait_timer_.stop();
+            } else {
+                // Everything behind waits with it, as behind a pause.
+                if (!wait_timer_.active()) {
+                    wait_timer_.start(front.wait_limit, [this] {
+                        head_waited_ = true;
+                        flush_writes();
+                    });
+                }
+                break;
+            }
+        }
         if (front.delay_before.count() > 0 && !head_released_) {
             // Everything behind waits with it: that is what keeps a unit whole.
             if (!pause_timer_.active()) {
@@ -221,6 +246,7 @@ void Worker::flush_writes() {
                 write_queue_.pop_front();
                 write_offset_ = 0;
                 head_released_ = false;
+                head_waited_ = false;
                 if (done) {
                     done(true);
                 }
@@ -248,6 +274,8 @@ void Worker::fail_pending_writes() {
     write_queue_bytes_ = 0;
     head_released_ = false;
     pause_timer_.stop();
+    head_waited_ = false;
+    wait_timer_.stop();
     for (auto& entry : pending) {
         if (entry.done) {
             entry.done(false);
@@ -264,7 +292,7 @@ void Worker::update_poll() {
         events |= UV_READABLE;
     }
     if (!write_queue_.empty() &&
-        (write_queue_.front().delay_before.count() == 0 || head_released_)) {
+        (write_queue_.front().delay_before.count() == 0 || head_released_) && !head_waiting()) {
         events |= UV_WRITABLE;
     }
     if (events != poll_->events()) {

@@ -75,10 +75,15 @@ public:
     // Queues bytes for the child's terminal, in order.
     void write(std::string_view bytes);
 
-    // Bytes written only after a pause (a delivery's Enter after its body).
+    // Bytes written only after a pause (a delivery's Enter after its body),
+    // and, when `wait_for` is set, only once it returns true (checked after
+    // each batch of output) or `wait_limit` has passed; the pause follows
+    // the wait.
     struct Segment {
         std::string bytes;
         std::chrono::milliseconds delay_before{0};
+        std::function<bool()> wait_for;
+        std::chrono::milliseconds wait_limit{0};
     };
     // Queues segments as one unit: nothing written after this call (a
     // person's keys, a query reply, another delivery) lands between them,
@@ -162,7 +167,10 @@ private:
         std::string bytes;
         std::chrono::milliseconds delay_before{0};
         std::function<void(bool)> done;
+        std::function<bool()> wait_for;
+        std::chrono::milliseconds wait_limit{0};
     };
+    bool head_waiting() const;
     void fail_pending_writes();
 
     std::deque<PendingWrite> write_queue_;
@@ -170,6 +178,10 @@ private:
     // The pause before the head of the queue has passed.
     bool head_released_ = false;
     util::Timer pause_timer_;
+    // The wait of the head of the queue is over (its condition held or its
+    // limit passed).
+    bool head_waited_ = false;
+    util::Timer wait_timer_;
     std::function<void()> output_listener_;
     std::function<void()> screen_listener_;
     std::uint64_t screen_serial_ = 0;

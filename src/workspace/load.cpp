@@ -35,10 +35,11 @@ constexpr std::string_view settings_keys[] = {"size",         "scrollback", "env
                                               "stop_timeout", "profile",    "delivery"};
 constexpr std::string_view worker_only_keys[] = {"command", "cwd", "groups"};
 constexpr std::string_view delivery_keys[] = {
-    "max_pending",   "idle",         "verify_timeout",      "enter_delay",
-    "throttle",      "hold",         "ready_timeout",       "max_body",
-    "ready_pattern", "busy_pattern", "placeholder_pattern", "submit_key",
-    "paste",         "header",       "queues_input"};
+    "max_pending",  "idle",          "verify_timeout", "enter_delay",
+    "body_delay",   "throttle",      "hold",           "ready_timeout",
+    "max_body",     "ready_pattern", "busy_pattern",   "placeholder_pattern",
+    "submit_key",   "paste",         "header",         "queues_input",
+    "wait_for_echo"};
 constexpr std::string_view throttle_keys[] = {"min", "max"};
 constexpr std::string_view size_keys[] = {"cols", "rows"};
 constexpr std::string_view attach_keys[] = {"prefix"};
@@ -463,6 +464,12 @@ public:
                 d.enter_delay = *v;
             }
         }
+        if (auto* n = value("body_delay")) {
+            if (auto v = duration(*n, where, "delivery.body_delay", Milliseconds(0),
+                                  Milliseconds(10000))) {
+                d.body_delay = *v;
+            }
+        }
         if (auto* n = value("hold")) {
             if (auto v = duration(*n, where, "delivery.hold", Milliseconds(0), minutes(10))) {
                 d.hold = *v;
@@ -503,6 +510,7 @@ public:
             {"paste", &DeliverySettings::paste},
             {"header", &DeliverySettings::header},
             {"queues_input", &DeliverySettings::queues_input},
+            {"wait_for_echo", &DeliverySettings::wait_for_echo},
         };
         for (const auto& [key, field] : flags) {
             if (auto* n = value(key)) {

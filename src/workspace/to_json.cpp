@@ -28,6 +28,9 @@ nlohmann::json settings_json(const WorkerSettings& s) {
              {"enter_delay_ms", s.delivery.enter_delay
                                     ? nlohmann::json(s.delivery.enter_delay->count())
                                     : nlohmann::json(nullptr)},
+             {"body_delay_ms", s.delivery.body_delay
+                                   ? nlohmann::json(s.delivery.body_delay->count())
+                                   : nlohmann::json(nullptr)},
              {"throttle",
               {{"min_ms", s.delivery.throttle.min.count()},
                {"max_ms", s.delivery.throttle.max.count()}}},
@@ -41,6 +44,7 @@ nlohmann::json settings_json(const WorkerSettings& s) {
              {"paste", or_null(s.delivery.paste)},
              {"header", or_null(s.delivery.header)},
              {"queues_input", or_null(s.delivery.queues_input)},
+             {"wait_for_echo", or_null(s.delivery.wait_for_echo)},
          }},
     };
 }

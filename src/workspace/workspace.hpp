@@ -37,6 +37,8 @@ struct DeliverySettings {
     Milliseconds verify_timeout{5000};
     // Unset: the profile's own delay (each agent CLI needs a different one).
     std::optional<Milliseconds> enter_delay;
+    // Unset: the profile's own pause between the header and the body.
+    std::optional<Milliseconds> body_delay;
     ThrottleSettings throttle;
     // A person's keystroke in an attached pane holds injection this long.
     Milliseconds hold{3000};
@@ -54,6 +56,7 @@ struct DeliverySettings {
     std::optional<bool> paste;
     std::optional<bool> header;
     std::optional<bool> queues_input;
+    std::optional<bool> wait_for_echo;
     bool operator==(const DeliverySettings&) const = default;
 };
 

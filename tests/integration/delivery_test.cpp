@@ -65,6 +65,24 @@ TEST_SUITE("delivery") {
         CHECK(events_of(ws, "delivery_injected").size() == 1);
     }
 
+    TEST_CASE("with wait_for_echo the Enter waits for a slow agent's echo instead of a clock") {
+        // The agent draws everything 300 ms late and takes an Enter within
+        // 200 ms of a paste as a newline, like a busy Gemini CLI reading the
+        // paste and the Enter in one read. No pause is configured: only the
+        // wait for the echo (the claude profile's wait_for_echo) keeps the
+        // Enter from becoming a newline.
+        WorkspaceServer ws(
+            "workers:\n" +
+            agent_worker("agent", "agent.log",
+                         "--bracketed-paste --echo-delay 300 --enter-as-newline-within 200",
+                         "    delivery: {idle: 50ms, enter_delay: 0ms, body_delay: 0ms}\n"));
+        REQUIRE(ws.start());
+        const auto sent = ws.cli({"send", "agent", "--wait", "-"}, "first line\nsecond line\n");
+        CHECK(sent.exit_status == 0);
+        const auto log = logged(ws.directory() / "agent.log", 1);
+        CHECK(log == std::vector<std::string>{"[from user · d-1] first line\nsecond line"});
+    }
+
     TEST_CASE(
         "a worker that dies mid-injection fails the delivery, which is retried, then dropped") {
         // The worker exits as soon as it reads a byte, before the Enter that

@@ -174,6 +174,8 @@ workers:
       header: false
       queues_input: true
       paste: true
+      body_delay: 20ms
+      wait_for_echo: false
   bob:
     command: [bash]
     delivery: {hold: 0ms, max_body: 16777216, submit_key: Tab}
@@ -195,6 +197,8 @@ workers:
         CHECK(alice.paste == std::optional<bool>(true));
         CHECK(alice.header == std::optional<bool>(false));
         CHECK(alice.queues_input == std::optional<bool>(true));
+        CHECK(alice.body_delay == std::optional<std::chrono::milliseconds>(20));
+        CHECK(alice.wait_for_echo == std::optional<bool>(false));
         const auto& bob = w.workers[1].settings.delivery;
         CHECK(bob.hold == std::chrono::milliseconds(0));
         CHECK(bob.max_body == 16777216);
@@ -202,6 +206,8 @@ workers:
         CHECK(bob.paste == std::optional<bool>(false));
         CHECK_FALSE(bob.header);
         CHECK_FALSE(bob.queues_input);
+        CHECK_FALSE(bob.body_delay);
+        CHECK_FALSE(bob.wait_for_echo);
         CHECK(ws::submit_key_bytes("Tab") == "\t");
         CHECK(ws::submit_key_bytes("C-j") == "\n");
         CHECK(ws::submit_key_bytes("Enter") == "\r");
