@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -19,11 +20,13 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "cli/attach.hpp"
 #include "cli/command.hpp"
 #include "cli/demo_files.hpp"
 #include "cli/event_text.hpp"
@@ -51,6 +54,8 @@ constexpr auto exchange_limit = 60s;
 constexpr auto stop_limit = 20s;
 
 volatile std::sig_atomic_t interrupted = 0;
+// The person detached from the demo before the exchanges ended.
+std::atomic<bool> detached{false};
 
 void on_interrupt(int) {
     interrupted = 1;
@@ -334,7 +339,8 @@ std::string median_and_max(std::vector<long long> values) {
 bool follow_until(client::ControlClient& events, Tally& tally, int answers) {
     const auto deadline = Clock::now() + exchange_limit;
     while (tally.answers < answers) {
-        if (!tally.trouble.empty() || interrupted != 0 || Clock::now() >= deadline) {
+        if (!tally.trouble.empty() || interrupted != 0 || detached.load() ||
+            Clock::now() >= deadline) {
             return false;
         }
         auto message = events.next(200ms);
@@ -357,10 +363,6 @@ int run_demo(const DemoOptions& options) {
     std::cout << "switchboard demo: a planner (bash) and a coder (python3 REPL) exchange "
               << options.exchanges << " task" << (options.exchanges == 1 ? "" : "s")
               << " through `switchboard send`.\n";
-    if (!options.no_attach && ::isatty(1) != 0) {
-        std::cout << "(This build cannot attach to panes yet, so the demo runs without "
-                     "attaching, as with --no-attach.)\n";
-    }
 
     std::error_code ec;
     const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
@@ -389,6 +391,8 @@ int run_demo(const DemoOptions& options) {
     ::sigaction(SIGINT, &action, &old_int);
     ::sigaction(SIGTERM, &action, &old_term);
 
+    const bool attach =
+        !options.no_attach && ::isatty(STDIN_FILENO) != 0 && ::isatty(STDOUT_FILENO) != 0;
     int status = exit_failure;
     {
         DemoServer server(dir, self);
@@ -400,13 +404,21 @@ int run_demo(const DemoOptions& options) {
             auto sender = connect_to_server(globals);
             Tally tally;
             bool completed = false;
-            if (events && sender && call(*events, "events", {{"follow", true}, {"since", 0}})) {
+            // The exchanges; while attached they run beside the client and
+            // print nothing, which would tear its screen.
+            const auto exchange = [&] {
+                if (!events || !sender ||
+                    !call(*events, "events", {{"follow", true}, {"since", 0}})) {
+                    return;
+                }
                 completed = true;
                 for (int task = 1; task <= options.exchanges && completed; ++task) {
-                    std::cout << "exchange " << task << ": demo -> planner \"task " << task
-                              << "\" -> coder \"solve(" << task << ")\" -> planner \"answer "
-                              << task << " " << task * task << "\"\n";
-                    std::cout.flush();
+                    if (!attach) {
+                        std::cout << "exchange " << task << ": demo -> planner \"task " << task
+                                  << "\" -> coder \"solve(" << task << ")\" -> planner \"answer "
+                                  << task << " " << task * task << "\"\n";
+                        std::cout.flush();
+                    }
                     completed = call(*sender, "send",
                                      {{"to", "planner"},
                                       {"from", "demo"},
@@ -414,6 +426,21 @@ int run_demo(const DemoOptions& options) {
                                     .has_value() &&
                                 follow_until(*events, tally, task);
                 }
+            };
+            if (attach) {
+                std::cout << "Attaching: the planner's pane shows the tasks arrive; C-b n "
+                             "switches to the coder, C-b d detaches and ends the demo.\n";
+                std::cout.flush();
+                std::thread exchanges(exchange);
+                attach_terminal(server.socket(), "demo", "planner", std::nullopt);
+                detached = true;
+                exchanges.join();
+                if (!completed && interrupted == 0) {
+                    // Detaching early is how a person ends the demo.
+                    tally.trouble = "detached before the exchanges ended";
+                }
+            } else {
+                exchange();
             }
             std::cout << "\nevents:\n";
             for (const auto& event : tally.events) {
@@ -439,6 +466,9 @@ int run_demo(const DemoOptions& options) {
                 tally.dropped, median_and_max(tally.latencies), median_and_max(tally.end_to_end));
             if (completed) {
                 status = exit_ok;
+            } else if (attach && detached.load() && interrupted == 0) {
+                std::cout << "You detached before the exchanges ended; that ends the demo.\n";
+                status = exit_ok;
             } else if (interrupted != 0) {
                 std::cerr << "switchboard: demo: interrupted; stopping the demo server\n";
             } else {
@@ -459,15 +489,17 @@ int run_demo(const DemoOptions& options) {
 std::function<int()> define(CLI::App& command, const GlobalOptions&) {
     auto options = std::make_shared<DemoOptions>();
     command.add_flag("--no-attach", options->no_attach,
-                     "Run the exchanges and print the events and a summary instead of attaching "
-                     "(this build cannot attach yet, so it always does)");
+                     "Run the exchanges and print the events and a summary without attaching "
+                     "(what happens anyway when not in a terminal)");
     command.add_option("--exchanges", options->exchanges, "How many tasks to exchange (1-100)")
         ->option_text("N")
         ->check(CLI::Range(1, 100));
     command.footer("Starts an embedded workspace that needs only bash and python3 on a private "
-                   "socket and state directory, runs the exchanges, prints the event log and a "
-                   "summary, and stops it again. Exit status: 0 every exchange completed, 1 "
-                   "otherwise, 2 usage error.");
+                   "socket and state directory and runs the exchanges; in a terminal it attaches "
+                   "to the planner's pane meanwhile (C-b d detaches and ends the demo). Then it "
+                   "prints the event log and a summary, and stops the workspace. Exit status: 0 "
+                   "every exchange completed (or you "
+                   "detached first), 1 otherwise, 2 usage error.");
     return [options] { return run_demo(*options); };
 }
 

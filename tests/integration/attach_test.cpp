@@ -656,6 +656,24 @@ TEST_SUITE("attach") {
         CHECK(detached.printed("already running"));
     }
 
+    TEST_CASE("demo in a terminal attaches to the planner while the exchanges run") {
+        // The demo makes its own workspace; this one only lends tmux its
+        // environment and directory.
+        WorkspaceServer ws(two_workers);
+        Tmux tmux(ws, quote(sb::test::switchboard_binary()) + " demo; echo demo-exit=$?");
+        REQUIRE(tmux.started());
+        CHECK(tmux.shows("[demo] 0:planner*"));
+        CHECK(tmux.shows("square(3) = 9, correct", 60s));
+        CHECK(tmux.shows("last d-9 verified -> planner"));
+        tmux.keys({"C-b", "n"});
+        CHECK(tmux.shows("coder: square(3) = 9; sending it to the planner"));
+        tmux.keys({"C-b", "d"});
+        CHECK(eventually([&] { return tmux.dead(); }, 20s));
+        CHECK(tmux.printed("summary: 3 of 3 exchanges; 9 deliveries: 9 verified by echo"));
+        CHECK(tmux.printed("demo server stopped; nothing is left running"));
+        CHECK(tmux.printed("demo-exit=0"));
+    }
+
     TEST_CASE("keypad and cursor keys are encoded for the worker's modes") {
         WorkspaceServer ws(R"(workers:
   keys:
