@@ -114,7 +114,7 @@ def measure(fd, keys, label):
     median = statistics.median(samples)
     p99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))]
     print(f"{label:12s} keys {len(samples):5d}  median {median:6.2f} ms  p99 {p99:6.2f} ms  "
-          f"max {samples[-1]:6.2f} ms")
+          f"max {samples[-1]:6.2f} ms", file=sys.stderr)
     return median, p99
 
 
@@ -126,19 +126,8 @@ def stop(pid):
         pass
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--build", default="build", help="meson build directory (default: build)")
-    parser.add_argument("--keys", type=int, default=300, help="keys per client (default: 300)")
-    parser.add_argument("--size", default="100x30", help="client terminal size (default: 100x30)")
-    args = parser.parse_args()
-    cols, rows = (int(v) for v in args.size.split("x"))
-    binary = os.path.abspath(os.path.join(args.build, "switchboard"))
-    if not os.path.exists(binary):
-        sys.exit(f"{binary} is missing; build first (ninja -C {args.build})")
-    if shutil.which("tmux") is None:
-        sys.exit("tmux is missing (Debian package tmux)")
-
+def run(binary, keys, cols, rows, rounds):
+    """Interleaved rounds of switchboard then tmux: {label: [(median, p99), ...]}."""
     with tempfile.TemporaryDirectory(prefix="sb-attach-bench-") as tmp:
         runtime = os.path.join(tmp, "runtime")
         os.mkdir(runtime, 0o700)
@@ -160,22 +149,39 @@ def main():
                        env=env, check=True)
         results = {}
         try:
-            for label, argv in (
-                ("switchboard", [binary, "-f", path, "attach"]),
-                ("tmux", tmux + ["attach"]),
-                ("switchboard", [binary, "-f", path, "attach"]),
-                ("tmux", tmux + ["attach"]),
-            ):
-                pid, fd = spawn(argv, cols, rows, env)
-                try:
-                    results.setdefault(label, []).append(measure(fd, args.keys, label))
-                finally:
-                    stop(pid)
-                    os.close(fd)
+            for _ in range(rounds):
+                for label, argv in (("switchboard", [binary, "-f", path, "attach"]),
+                                    ("tmux", tmux + ["attach"])):
+                    pid, fd = spawn(argv, cols, rows, env)
+                    try:
+                        results.setdefault(label, []).append(measure(fd, keys, label))
+                    finally:
+                        stop(pid)
+                        os.close(fd)
         finally:
             subprocess.run(tmux + ["kill-server"], env=env, stderr=subprocess.DEVNULL)
             subprocess.run([binary, "-f", path, "down"], env=env, stdout=subprocess.DEVNULL)
-        print(f"size {cols}x{rows}, {args.keys} keys per run, two runs each, interleaved")
+        return results
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--build", default="build", help="meson build directory (default: build)")
+    parser.add_argument("--keys", type=int, default=300, help="keys per client (default: 300)")
+    parser.add_argument("--size", default="100x30", help="client terminal size (default: 100x30)")
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds (default: 2)")
+    args = parser.parse_args()
+    cols, rows = (int(v) for v in args.size.split("x"))
+    binary = os.path.abspath(os.path.join(args.build, "switchboard"))
+    if not os.path.exists(binary):
+        sys.exit(f"{binary} is missing; build first (ninja -C {args.build})")
+    if shutil.which("tmux") is None:
+        sys.exit("tmux is missing (Debian package tmux)")
+    results = run(binary, args.keys, cols, rows, args.rounds)
+    for label, values in results.items():
+        for median, p99 in values:
+            print(f"{label:12s} median {median:6.2f} ms  p99 {p99:6.2f} ms")
+    print(f"size {cols}x{rows}, {args.keys} keys per run, {args.rounds} rounds each, interleaved")
 
 
 if __name__ == "__main__":
