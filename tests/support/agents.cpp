@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 
 #include "process.hpp"
 
@@ -51,6 +52,11 @@ std::vector<std::string> logged(const std::filesystem::path& log) {
 std::vector<std::string> logged(const std::filesystem::path& log, std::size_t count) {
     eventually([&] { return logged(log).size() >= count; }, std::chrono::milliseconds(10000));
     return logged(log);
+}
+
+int load(int full) {
+    const char* setting = std::getenv("SWITCHBOARD_TEST_LOAD");
+    return setting != nullptr && std::string_view(setting) == "light" ? full / 5 : full;
 }
 
 std::vector<nlohmann::json> events(const WorkspaceServer& ws) {

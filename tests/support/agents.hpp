@@ -34,6 +34,13 @@ std::vector<std::string> logged(const std::filesystem::path& log);
 // Enter and logged the submission.
 std::vector<std::string> logged(const std::filesystem::path& log, std::size_t count);
 
+// How many messages a load test sends: `full`, or a fifth of it when
+// SWITCHBOARD_TEST_LOAD is "light" (the sanitize setup). Under ASan each of
+// the thousands of client processes such a test starts costs ten times as
+// much, and what the sanitizers check is the code, which a fifth exercises
+// as well; the normal suite sends the full load.
+int load(int full);
+
 // The workspace's events kept in memory (`events --since 0 --json`).
 std::vector<nlohmann::json> events(const WorkspaceServer& ws);
 std::vector<nlohmann::json> events_of(const WorkspaceServer& ws, const std::string& type);
