@@ -4,7 +4,20 @@
 #include <ctime>
 #include <vector>
 
+#include "util/log.hpp"
+
 namespace sb::server {
+
+namespace {
+
+// Every event also goes to the server's log (DESIGN's "Events"), so what
+// happened can be read after the in-memory window has moved on.
+std::shared_ptr<spdlog::logger> logger() {
+    static auto log = sb::log::get("events");
+    return log;
+}
+
+} // namespace
 
 std::string rfc3339_now() {
     const auto now = std::chrono::system_clock::now();
@@ -33,6 +46,7 @@ const nlohmann::json& EventBus::publish(const std::string& type, const std::stri
         recent_.pop_front();
     }
     const nlohmann::json& published = recent_.back();
+    logger()->info("{}", published.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     // A subscriber may unsubscribe (or others) while being told; iterate a
     // snapshot of the tokens.
     std::vector<std::uint64_t> tokens;

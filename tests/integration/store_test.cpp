@@ -100,6 +100,9 @@ TEST_SUITE("store") {
         // Without a server, history reads the store.
         REQUIRE(ws.cli({"down"}).exit_status == 0);
         REQUIRE(ws.server().wait(20000ms));
+        // Events also went to the server's log (stderr in the foreground).
+        CHECK(ws.server().err().find(R"("id":"d-4","latency_ms":)") != std::string::npos);
+        CHECK(ws.server().err().find(R"("type":"server_stopping")") != std::string::npos);
         CHECK(history(ws).size() == 4);
         CHECK(ws.cli({"history", "agent", "--since", "1h"}).out == table.out);
     }
