@@ -49,6 +49,13 @@ struct Delivery {
     std::string redelivery;
 };
 
+// Ends a delivery as dropped, now, for `reason` (queue_full, cancelled,
+// worker_removed, max_attempts).
+void mark_dropped(Delivery& delivery, std::string reason);
+
+// Milliseconds since 1970, as the store, the protocol and history keep time.
+long long epoch_ms(SystemClock::time_point t);
+
 // "verified", "unverified", "failed", "dropped" or "none".
 std::string to_string(Outcome outcome);
 

@@ -103,20 +103,14 @@ std::vector<Delivery> Dispatcher::evictions(std::size_t incoming) const {
     const auto limit = static_cast<std::size_t>(std::max(settings_.max_pending, 0));
     for (std::size_t i = 0; after > limit + i && i < queue_.size(); ++i) {
         Delivery d = queue_[i];
-        d.stage = Stage::Done;
-        d.outcome = Outcome::Dropped;
-        d.reason = "queue_full";
-        d.finished_at = SystemClock::now();
+        mark_dropped(d, "queue_full");
         out.push_back(std::move(d));
     }
     return out;
 }
 
 void Dispatcher::drop(Delivery& delivery, const std::string& reason) {
-    delivery.stage = Stage::Done;
-    delivery.outcome = Outcome::Dropped;
-    delivery.reason = reason;
-    delivery.finished_at = SystemClock::now();
+    mark_dropped(delivery, reason);
     journal_.record(delivery);
     events_("delivery_dropped", {{"id", delivery.id}, {"from", delivery.from}, {"reason", reason}});
 }
@@ -125,10 +119,7 @@ CancelResult Dispatcher::cancel(const std::string& id, const std::string& reason
     for (auto it = queue_.begin(); it != queue_.end(); ++it) {
         if (it->id == id) {
             Delivery gone = *it;
-            gone.stage = Stage::Done;
-            gone.outcome = Outcome::Dropped;
-            gone.reason = reason;
-            gone.finished_at = SystemClock::now();
+            mark_dropped(gone, reason);
             if (!journal_.commit(gone)) {
                 return CancelResult::NotSaved;
             }

@@ -52,10 +52,6 @@ CREATE INDEX deliveries_finished ON deliveries (finished_at) WHERE outcome IS NO
 };
 static_assert(std::size(migrations) == Store::schema_version);
 
-long long epoch_ms(SystemClock::time_point t) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
 SystemClock::time_point from_epoch_ms(long long ms) {
     return SystemClock::time_point(std::chrono::milliseconds(ms));
 }
@@ -200,6 +196,17 @@ std::optional<std::string> query_text(sqlite3* db, const char* sql, std::string&
 }
 
 } // namespace
+
+long long epoch_ms(SystemClock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+void mark_dropped(Delivery& delivery, std::string reason) {
+    delivery.stage = Stage::Done;
+    delivery.outcome = Outcome::Dropped;
+    delivery.reason = std::move(reason);
+    delivery.finished_at = SystemClock::now();
+}
 
 std::uint64_t id_number(const std::string& id) {
     if (!id.starts_with("d-")) {

@@ -28,10 +28,6 @@ constexpr std::chrono::milliseconds max_retry_delay{5000};
 // idle server never wakes up for it).
 constexpr std::chrono::hours prune_interval{1};
 
-long long epoch_ms(delivery::SystemClock::time_point t) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
 nlohmann::json delivery_json(const delivery::Delivery& d, const std::string& stage) {
     return {{"id", d.id},
             {"from", d.from},
@@ -39,7 +35,7 @@ nlohmann::json delivery_json(const delivery::Delivery& d, const std::string& sta
             {"bytes", d.body.size()},
             {"attempts", d.attempts},
             {"stage", stage},
-            {"created_at", epoch_ms(d.created_at)},
+            {"created_at", delivery::epoch_ms(d.created_at)},
             {"preview", delivery::preview(d.body)}};
 }
 
@@ -78,10 +74,7 @@ std::optional<std::string> Deliveries::open_store(const std::filesystem::path& f
     for (auto& d : store_->unfinished()) {
         auto* dispatcher = this->dispatcher(d.to);
         if (dispatcher == nullptr) {
-            d.stage = delivery::Stage::Done;
-            d.outcome = delivery::Outcome::Dropped;
-            d.reason = "worker_removed";
-            d.finished_at = delivery::SystemClock::now();
+            delivery::mark_dropped(d, "worker_removed");
             if (auto error = store_->record(d)) {
                 store_failed(*error);
             }

@@ -59,6 +59,14 @@ void exec(sqlite3* db, const char* sql) {
     REQUIRE_MESSAGE(rc == SQLITE_OK, sql << ": " << text);
 }
 
+// Runs `sql` on the database at `file` through a connection of its own.
+void exec_file(const std::filesystem::path& file, const char* sql) {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
+    exec(db, sql);
+    sqlite3_close(db);
+}
+
 long long pragma(const std::filesystem::path& file, const char* sql) {
     sqlite3* db = nullptr;
     REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
@@ -283,10 +291,7 @@ TEST_SUITE("store") {
         }
         SUBCASE("another program's database") {
             const auto file = dir.path() / "deliveries.db";
-            sqlite3* db = nullptr;
-            REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
-            exec(db, "CREATE TABLE notes (text TEXT); INSERT INTO notes VALUES ('mine')");
-            sqlite3_close(db);
+            exec_file(file, "CREATE TABLE notes (text TEXT); INSERT INTO notes VALUES ('mine')");
             const auto before = read_bytes(file);
             CHECK(refusal(file).find("of another program") != std::string::npos);
             CHECK(read_bytes(file) == before);
@@ -294,10 +299,7 @@ TEST_SUITE("store") {
         SUBCASE("a newer schema") {
             const auto file = dir.path() / "deliveries.db";
             open_store(file).reset();
-            sqlite3* db = nullptr;
-            REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
-            exec(db, "PRAGMA journal_mode = DELETE; PRAGMA user_version = 99");
-            sqlite3_close(db);
+            exec_file(file, "PRAGMA journal_mode = DELETE; PRAGMA user_version = 99");
             const auto before = read_bytes(file);
             const auto error = refusal(file);
             CHECK(error.find("newer switchboard (store schema 99; this one reads up to 1)") !=
@@ -315,10 +317,7 @@ TEST_SUITE("store") {
                 }
                 REQUIRE_FALSE(store->commit(many, {}));
             }
-            sqlite3* db = nullptr;
-            REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
-            exec(db, "PRAGMA journal_mode = DELETE");
-            sqlite3_close(db);
+            exec_file(file, "PRAGMA journal_mode = DELETE");
             auto bytes = read_bytes(file);
             REQUIRE(bytes.size() > 8 * 4096);
             // Scribble over the second page onwards: b-tree pages, not the header.
