@@ -79,7 +79,7 @@ _switchboard()
         fi
     fi
 
-    local commands='up down reload ls attach capture keys start stop restart resize events send pending hold release cancel history check doctor demo help'
+    local commands='up down reload ls attach capture keys start stop restart resize events send pending hold release cancel nudge history check doctor demo help'
     # Global options are accepted before and after the command.
     local global_options='-f --file -S --socket --log-level -V --version -h --help'
     # Key names of `keys`, as tmux send-keys names them, and a few common chords.
@@ -197,7 +197,7 @@ _switchboard()
             ((arguments == 0)) && complete=workers
             ;;
         hold | release) ((arguments == 0)) && complete=workers ;;
-        cancel) complete=deliveries ;;
+        cancel|nudge) complete=deliveries ;;
         check) options='--json' ;;
         doctor) options='' ;;
         demo) options='--no-attach --exchanges' ;;

@@ -1,6 +1,6 @@
 # fish completion for switchboard(1)
 
-set -l commands up down reload ls attach capture keys start stop restart resize events send pending hold release cancel history check doctor demo help
+set -l commands up down reload ls attach capture keys start stop restart resize events send pending hold release cancel nudge history check doctor demo help
 
 # Directories (to walk into) and YAML files under the token being completed.
 function __switchboard_workspace_files
@@ -156,6 +156,7 @@ complete -c switchboard -n $no_command -a pending -d 'List queued and in-flight 
 complete -c switchboard -n $no_command -a hold -d 'Pause injection into a worker'
 complete -c switchboard -n $no_command -a release -d 'Resume injection into a held worker'
 complete -c switchboard -n $no_command -a cancel -d 'Remove queued deliveries'
+complete -c switchboard -n $no_command -a nudge -d 'Press submit again for a stalled delivery'
 complete -c switchboard -n $no_command -a history -d 'List finished deliveries with outcome and latency'
 complete -c switchboard -n $no_command -a check -d 'Validate a workspace file and print its settings'
 complete -c switchboard -n $no_command -a demo -d 'Watch two workers talk in an embedded demo workspace'
@@ -213,6 +214,8 @@ complete -c switchboard -n '__fish_seen_subcommand_from history' -l json -d 'Pri
 
 # switchboard cancel ID...
 complete -c switchboard -n '__switchboard_argument cancel any' -a '(__switchboard_deliveries)' -d Delivery
+# switchboard nudge ID...
+complete -c switchboard -n '__switchboard_argument nudge any' -a '(__switchboard_deliveries)' -d Delivery
 
 # switchboard check
 complete -c switchboard -n '__fish_seen_subcommand_from check' -l json -d 'Print the result as JSON'

@@ -19,6 +19,7 @@ extern const CommandSpec pending_command;
 extern const CommandSpec hold_command;
 extern const CommandSpec release_command;
 extern const CommandSpec cancel_command;
+extern const CommandSpec nudge_command;
 extern const CommandSpec history_command;
 extern const CommandSpec check_command;
 extern const CommandSpec doctor_command;
@@ -46,8 +47,9 @@ std::span<const CommandSpec> commands() {
         in("Workers", keys_command),         in("Messages", send_command),
         in("Messages", pending_command),     in("Messages", hold_command),
         in("Messages", release_command),     in("Messages", cancel_command),
-        in("Messages", history_command),     in("Events", events_command),
-        in("Getting started", demo_command), in("Getting started", help_command),
+        in("Messages", nudge_command),       in("Messages", history_command),
+        in("Events", events_command),        in("Getting started", demo_command),
+        in("Getting started", help_command),
     };
     return table;
 }

@@ -63,7 +63,12 @@ int run_ls(const GlobalOptions& globals, const LsOptions& options) {
         const auto size =
             fmt::format("{}x{}", w["size"]["cols"].get<int>(), w["size"]["rows"].get<int>());
         const std::string state = w["state"].get<std::string>();
-        const std::string reason = state == "running" ? "" : w["reason"].get<std::string>();
+        std::string reason = state == "running" ? "" : w["reason"].get<std::string>();
+        if (const auto stalled = w.value("stalled", 0); stalled > 0) {
+            // Deliveries typed and not taken wait for someone to act.
+            reason += fmt::format("{}{} stalled (switchboard pending)", reason.empty() ? "" : "; ",
+                                  stalled);
+        }
         fmt::print("{:<16} {:<11} {:>8} {:>9} {:>8} {:<12} {:<8} {}\n",
                    w["name"].get<std::string>(), state, pid, uptime, w["restarts"].get<int>(),
                    exit_text(w["exit"]), size, reason);

@@ -37,7 +37,9 @@ int run_pending(const GlobalOptions& globals, const PendingOptions& options) {
         fmt::print("{:<10} {:<14} {:<14} {:<10} {:>8} {:>6}  {}\n", d["id"].get<std::string>(),
                    d["from"].get<std::string>(), d["to"].get<std::string>(),
                    d["stage"].get<std::string>(), d["bytes"].get<std::size_t>(),
-                   d["attempts"].get<int>(), d.value("waiting_for", ""));
+                   d["attempts"].get<int>(),
+                   d.contains("waiting_for") ? d["waiting_for"].get<std::string>()
+                                             : d.value("reason", ""));
     }
     return exit_ok;
 }
@@ -47,14 +49,18 @@ std::function<int()> define(CLI::App& command, const GlobalOptions& globals) {
     command.add_option("WORKER", options->worker, "Only this worker's deliveries");
     command.add_flag("--json", options->json, "Print the deliveries as JSON");
     command.footer("Lists queued and in-flight deliveries with what each waits for (not running, "
-                   "not ready, held, typing, output, throttle, busy). Exit status: 0, 1 when no "
-                   "server runs or the worker is unknown.");
+                   "not ready, held, typing, submitting, stalled, draft, composer, output, "
+                   "throttle, busy), and those typed but not yet taken (stage submitting, "
+                   "submitted, or stalled with its reason: not_submitted, person_typing, "
+                   "not_accepted). Exit status: 0, 1 when no server runs or the worker is "
+                   "unknown.");
     return [&globals, options] { return run_pending(globals, *options); };
 }
 
 } // namespace
 
 extern const CommandSpec pending_command;
-const CommandSpec pending_command{"pending", "List queued and in-flight deliveries", &define};
+const CommandSpec pending_command{"pending", "List queued, in-flight and stalled deliveries",
+                                  &define};
 
 } // namespace sb::cli

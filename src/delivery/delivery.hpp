@@ -47,6 +47,15 @@ struct Delivery {
     // Why it is typed again into a new worker process, when it is: it was
     // being typed when the server stopped (DESIGN's "store").
     std::string redelivery;
+
+    // Where an echo-verified delivery is after its echo (issue 10's
+    // lifecycle): "typed" (waiting to leave the composer; not an event),
+    // then "submitted", "accepted", "stalled" (with state_reason) or
+    // "cancelled"; empty when it is not followed. state_sequence counts the
+    // delivery_state events of this delivery.
+    std::string state;
+    std::string state_reason;
+    int state_sequence = 0;
 };
 
 // Ends a delivery as dropped, now, for `reason` (queue_full, cancelled,

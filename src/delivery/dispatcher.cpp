@@ -1,5 +1,6 @@
 #include "delivery/dispatcher.hpp"
 
+#include <algorithm>
 #include <regex>
 
 #include "term/screen.hpp"
@@ -31,6 +32,47 @@ std::optional<std::regex> compile(const std::string& pattern) {
     return std::regex(pattern);
 }
 
+// The submit key is pressed again at most this often for one delivery.
+constexpr int max_presses = 2;
+
+// Deliveries followed past their echo at most; the oldest of those only
+// waiting to be accepted stop being followed beyond it.
+constexpr std::size_t max_followed = 64;
+
+// What shows a delivery in the composer: its header, or without one the
+// start of its first line.
+std::string needle_of(const Delivery& d, bool header) {
+    if (header) {
+        return "[from " + d.from + " · " + d.id + "]";
+    }
+    std::string line = d.body.substr(0, d.body.find('\n'));
+    line = line.substr(0, line.find_last_not_of(" \t") + 1);
+    line = line.substr(std::min(line.size(), line.find_first_not_of(" \t")));
+    std::size_t cut = std::min<std::size_t>(line.size(), 40);
+    while (cut > 0 && cut < line.size() && (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80) {
+        --cut;
+    }
+    return line.substr(0, cut);
+}
+
+bool composer_has(const term::Screen& screen, const std::optional<std::regex>& composer,
+                  const std::string& needle) {
+    if (needle.empty()) {
+        return false;
+    }
+    std::string text;
+    for (const auto& line : composer_lines(screen, composer)) {
+        text += line;
+    }
+    return text.find(needle) != std::string::npos;
+}
+
+// A header of ours, as the composer would show it.
+const std::regex& any_header() {
+    static const std::regex header(R"(\[from [^\]]+ · d-[0-9]+\])");
+    return header;
+}
+
 } // namespace
 
 std::string to_string(Outcome outcome) {
@@ -55,12 +97,16 @@ Dispatcher::Dispatcher(uv_loop_t* loop, std::string worker, Settings settings, W
       port_(std::move(port)), events_(std::move(events)), journal_(std::move(journal)),
       throttle_(settings_.throttle_min, settings_.throttle_max),
       ready_pattern_(compile(settings_.profile.ready_pattern)),
-      busy_pattern_(compile(settings_.profile.busy_pattern)), timer_(loop) {
+      busy_pattern_(compile(settings_.profile.busy_pattern)),
+      composer_pattern_(compile(settings_.profile.composer_pattern)), timer_(loop) {
     if (!journal_.commit) {
         journal_.commit = [](const Delivery&) { return true; };
     }
     if (!journal_.record) {
         journal_.record = [](const Delivery&) {};
+    }
+    if (!port_.person_draft) {
+        port_.person_draft = [] { return false; };
     }
 }
 
@@ -71,6 +117,7 @@ void Dispatcher::set_settings(Settings settings) {
     throttle_ = Throttle(settings_.throttle_min, settings_.throttle_max);
     ready_pattern_ = compile(settings_.profile.ready_pattern);
     busy_pattern_ = compile(settings_.profile.busy_pattern);
+    composer_pattern_ = compile(settings_.profile.composer_pattern);
     pump();
 }
 
@@ -129,7 +176,88 @@ CancelResult Dispatcher::cancel(const std::string& id, const std::string& reason
             return CancelResult::Cancelled;
         }
     }
+    for (auto it = followed_.begin(); it != followed_.end(); ++it) {
+        if (it->delivery.id == id) {
+            Delivery given_up = it->delivery;
+            given_up.state = "cancelled";
+            given_up.state_reason = reason;
+            ++given_up.state_sequence;
+            if (!journal_.commit(given_up)) {
+                return CancelResult::NotSaved;
+            }
+            followed_.erase(it);
+            events_("delivery_state", {{"id", given_up.id},
+                                       {"from", given_up.from},
+                                       {"state", "cancelled"},
+                                       {"reason", reason},
+                                       {"sequence", given_up.state_sequence}});
+            pump();
+            return CancelResult::Cancelled;
+        }
+    }
     return CancelResult::NotQueued;
+}
+
+bool Dispatcher::nudge(const std::string& id) {
+    for (auto& f : followed_) {
+        if (f.delivery.id != id) {
+            continue;
+        }
+        const auto now = Clock::now();
+        press_submit();
+        events_("delivery_nudged", {{"id", id}, {"from", f.delivery.from}});
+        if (f.in_composer()) {
+            // Pressed by a person's request: no further presses of our own.
+            f.phase = Phase::Submitting;
+            f.presses = max_presses;
+            f.deadline = now + settings_.profile.submit_timeout;
+        } else {
+            f.phase = Phase::Accepting;
+            f.deadline = now + settings_.profile.accept_timeout;
+        }
+        pump();
+        return true;
+    }
+    return false;
+}
+
+std::size_t Dispatcher::stalled() const {
+    return static_cast<std::size_t>(std::count_if(
+        followed_.begin(), followed_.end(), [](auto& f) { return f.phase == Phase::Stalled; }));
+}
+
+void Dispatcher::shutdown() {
+    stopping_ = true;
+    timer_.stop();
+    std::vector<Delivery> back;
+    for (auto it = followed_.begin(); it != followed_.end();) {
+        if (it->in_composer()) {
+            back.push_back(std::move(it->delivery));
+            it = followed_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    if (in_flight_) {
+        back.push_back(std::move(*in_flight_));
+        in_flight_.reset();
+        verifier_.reset();
+    }
+    // The worker process ends with the server; the next one has seen none
+    // of these, so each is typed in again (its attempts keep counting).
+    for (auto it = back.rbegin(); it != back.rend(); ++it) {
+        Delivery& d = *it;
+        d.outcome = Outcome::None;
+        d.stage = Stage::Queued;
+        d.reason.clear();
+        d.latency_ms = -1;
+        d.finished_at = {};
+        d.state.clear();
+        d.state_reason.clear();
+        journal_.record(d);
+        logger()->info("{}: {} goes back to the queue: the server is stopping", worker_, d.id);
+        queue_.push_front(std::move(d));
+    }
 }
 
 void Dispatcher::drop_all(const std::string& reason) {
@@ -138,6 +266,7 @@ void Dispatcher::drop_all(const std::string& reason) {
     for (auto& d : queued) {
         drop(d, reason);
     }
+    followed_.clear();
     timer_.stop();
 }
 
@@ -166,6 +295,18 @@ void Dispatcher::on_worker_started() {
 void Dispatcher::on_worker_stopped() {
     running_ = false;
     ready_ = false;
+    // A message that never left the composer of a process that is gone is
+    // typed into the next one; the others are no longer followed.
+    std::vector<Delivery> back;
+    for (auto& f : followed_) {
+        if (f.in_composer()) {
+            back.push_back(std::move(f.delivery));
+        }
+    }
+    followed_.clear();
+    for (auto it = back.rbegin(); it != back.rend(); ++it) {
+        requeue(std::move(*it), "the worker stopped before it submitted the message");
+    }
     if (in_flight_ && in_flight_->stage == Stage::Injecting) {
         // on_written(false) follows from the worker's write queue.
         return;
@@ -178,6 +319,9 @@ void Dispatcher::on_worker_stopped() {
 }
 
 void Dispatcher::on_output() {
+    if (!followed_.empty()) {
+        follow_up();
+    }
     if (in_flight_ && in_flight_->stage == Stage::Verifying && verifier_ &&
         verifier_->seen(port_.screen())) {
         finish(Outcome::Verified, "");
@@ -192,7 +336,8 @@ void Dispatcher::on_output() {
             if (ready_) {
                 pump();
             }
-        } else if (waiting_for_ == "busy") {
+        } else if (waiting_for_ == "busy" || waiting_for_ == "submitting" ||
+                   waiting_for_ == "draft" || waiting_for_ == "composer") {
             pump();
         }
     }
@@ -236,6 +381,11 @@ void Dispatcher::schedule(Clock::time_point when) {
 }
 
 void Dispatcher::pump() {
+    if (stopping_) {
+        waiting_for_ = "server stopping";
+        return;
+    }
+    follow_up();
     const auto now = Clock::now();
     if (in_flight_) {
         if (in_flight_->stage == Stage::Verifying) {
@@ -271,6 +421,11 @@ void Dispatcher::pump() {
     if (keystroke.time_since_epoch().count() != 0 && now - keystroke < settings_.hold) {
         waiting_for_ = "typing";
         schedule(keystroke + settings_.hold);
+        return;
+    }
+    if (auto reason = composer_busy(); !reason.empty()) {
+        // Re-checked on output and on the follow-up's deadlines.
+        waiting_for_ = std::move(reason);
         return;
     }
     // The previous delivery's Enter counts as activity: the worker may not
@@ -403,12 +558,21 @@ void Dispatcher::finish(Outcome outcome, const std::string& reason) {
     d.finished_at = SystemClock::now();
     d.stage = Stage::Done;
     switch (outcome) {
-    case Outcome::Verified:
+    case Outcome::Verified: {
         throttle_.record(Throttle::Result::Verified);
+        // Followed on: its Enter was pressed, it has yet to leave the
+        // composer.
+        d.state = "typed";
         journal_.record(d);
         events_("delivery_verified",
                 {{"id", d.id}, {"verification", "echo"}, {"latency_ms", latency}});
+        Followed f;
+        f.needle = needle_of(d, settings_.profile.header);
+        f.delivery = std::move(d);
+        f.deadline = last_finished_ + settings_.profile.submit_timeout;
+        followed_.push_back(std::move(f));
         break;
+    }
     case Outcome::Unverified:
         throttle_.record(Throttle::Result::Unverified);
         journal_.record(d);
@@ -419,24 +583,153 @@ void Dispatcher::finish(Outcome outcome, const std::string& reason) {
         break;
     case Outcome::Failed:
         throttle_.record(Throttle::Result::Failed);
-        if (d.attempts >= settings_.max_attempts) {
-            drop(d, "max_attempts");
-        } else {
-            d.outcome = Outcome::None;
-            d.stage = Stage::Queued;
-            d.latency_ms = -1;
-            d.finished_at = {};
-            journal_.record(d);
-            events_("delivery_failed",
-                    {{"id", d.id}, {"reason", reason}, {"retry_in_ms", throttle_.delay().count()}});
-            queue_.push_front(std::move(d));
-        }
+        requeue(std::move(d), reason);
         break;
     case Outcome::None:
     case Outcome::Dropped:
         break;
     }
     pump();
+}
+
+} // namespace sb::delivery
+
+namespace sb::delivery {
+
+void Dispatcher::requeue(Delivery d, const std::string& reason) {
+    d.outcome = Outcome::None;
+    d.stage = Stage::Queued;
+    d.latency_ms = -1;
+    d.finished_at = {};
+    d.state.clear();
+    d.state_reason.clear();
+    if (d.attempts >= settings_.max_attempts) {
+        drop(d, "max_attempts");
+        return;
+    }
+    d.reason.clear();
+    journal_.record(d);
+    events_("delivery_failed",
+            {{"id", d.id}, {"reason", reason}, {"retry_in_ms", throttle_.delay().count()}});
+    queue_.push_front(std::move(d));
+}
+
+void Dispatcher::press_submit() {
+    port_.write_unit({{settings_.profile.submit_key, std::chrono::milliseconds(0), nullptr, {}}},
+                     [](bool) {});
+}
+
+void Dispatcher::set_state(Followed& f, const std::string& state, const std::string& reason) {
+    Delivery& d = f.delivery;
+    d.state = state;
+    d.state_reason = reason;
+    ++d.state_sequence;
+    journal_.record(d);
+    nlohmann::json fields = {
+        {"id", d.id}, {"from", d.from}, {"state", state}, {"sequence", d.state_sequence}};
+    if (!reason.empty()) {
+        fields["reason"] = reason;
+    }
+    if (f.presses > 0 && state != "accepted") {
+        fields["presses"] = f.presses;
+    }
+    logger()->info("{}: {} {}{}{}", worker_, d.id, state, reason.empty() ? "" : ": ", reason);
+    events_("delivery_state", std::move(fields));
+}
+
+void Dispatcher::follow_up() {
+    if (followed_.empty() || !port_.running()) {
+        return;
+    }
+    const auto now = Clock::now();
+    const auto& profile = settings_.profile;
+    const auto& screen = port_.screen();
+    std::optional<Clock::time_point> next;
+    for (auto it = followed_.begin(); it != followed_.end();) {
+        Followed& f = *it;
+        if (f.in_composer()) {
+            if (!composer_has(screen, composer_pattern_, f.needle)) {
+                set_state(f, "submitted");
+                f.phase = Phase::Accepting;
+                f.submitted_at = now;
+                f.deadline = now + profile.accept_timeout;
+                if (profile.accept_timeout.count() == 0) {
+                    set_state(f, "accepted");
+                    it = followed_.erase(it);
+                    continue;
+                }
+            } else if (f.phase == Phase::Submitting && now >= f.deadline) {
+                // Pressed again only while what sits there is ours alone:
+                // nobody has typed into the worker since it was typed.
+                const bool typed_over = port_.last_keystroke() > f.delivery.injected_at;
+                if (f.presses < max_presses && !typed_over) {
+                    ++f.presses;
+                    logger()->info("{}: {} still in the composer after {} ms; submit pressed "
+                                   "again ({} of {})",
+                                   worker_, f.delivery.id, profile.submit_timeout.count(),
+                                   f.presses, max_presses);
+                    press_submit();
+                    f.deadline = now + profile.submit_timeout;
+                } else {
+                    f.phase = Phase::Stalled;
+                    set_state(f, "stalled", typed_over ? "person_typing" : "not_submitted");
+                }
+            }
+        }
+        if (!f.in_composer()) {
+            const bool taken = busy_pattern_ ? screen_matches(screen, busy_pattern_)
+                                             : port_.last_output() > f.submitted_at;
+            if (taken) {
+                set_state(f, "accepted");
+                it = followed_.erase(it);
+                continue;
+            }
+            if (f.phase == Phase::Accepting && now >= f.deadline) {
+                f.phase = Phase::Stalled;
+                set_state(f, "stalled", "not_accepted");
+            }
+        }
+        if (f.phase != Phase::Stalled && (!next || f.deadline < *next)) {
+            next = f.deadline;
+        }
+        ++it;
+    }
+    // Beyond the limit, the oldest only waiting to be taken are let go
+    // (their state stays as last saved).
+    for (auto it = followed_.begin(); followed_.size() > max_followed && it != followed_.end();) {
+        it = it->in_composer() ? std::next(it) : followed_.erase(it);
+    }
+    if (next) {
+        schedule(*next);
+    }
+}
+
+std::string Dispatcher::composer_busy() const {
+    for (const auto& f : followed_) {
+        if (f.in_composer()) {
+            // The previous message has yet to leave the composer; typing
+            // this one after it would send both as one.
+            return f.phase == Phase::Stalled ? "stalled" : "submitting";
+        }
+    }
+    const auto& screen = port_.screen();
+    if (settings_.profile.header) {
+        std::string text;
+        for (const auto& line : composer_lines(screen, composer_pattern_)) {
+            text += line;
+        }
+        if (std::regex_search(text, any_header())) {
+            // One of ours sits there, given up on (cancelled): a person
+            // clears it or submits it.
+            return "composer";
+        }
+    }
+    if (port_.person_draft() && !composer_input(screen, composer_pattern_).empty()) {
+        // A person's draft: typing after it and pressing Enter would
+        // submit their text as ours.
+        return "draft";
+    }
+    return "";
 }
 
 } // namespace sb::delivery

@@ -45,6 +45,9 @@ struct WorkerPort {
     std::function<const term::Screen&()> screen;
     std::function<Clock::time_point()> last_output;
     std::function<Clock::time_point()> last_keystroke;
+    // A person typed into the worker since they last pressed Enter there:
+    // what sits in its composer may be their draft.
+    std::function<bool()> person_draft;
     struct Segment {
         std::string bytes;
         std::chrono::milliseconds delay_before{0};
@@ -70,6 +73,29 @@ struct Journal {
 
 enum class CancelResult { Cancelled, NotQueued, NotSaved };
 
+// Where a delivery followed past its echo is (DESIGN's "Delivery"; issue
+// 10's lifecycle): its text in the composer waiting to leave it, submitted
+// and waiting for the agent to show it took it, or stalled (by reason).
+enum class Phase { Submitting, Accepting, Stalled };
+
+struct Followed {
+    Delivery delivery;
+    Phase phase = Phase::Submitting;
+    // When the phase runs out (submit_timeout or accept_timeout).
+    Clock::time_point deadline{};
+    // When it was submitted (output after that counts as taken).
+    Clock::time_point submitted_at{};
+    // The submit key pressed again by switchboard (at most twice).
+    int presses = 0;
+    // What shows it in the composer: its header, or its first line.
+    std::string needle;
+    // Whether its text still sits in the composer.
+    bool in_composer() const {
+        return phase == Phase::Submitting ||
+               (phase == Phase::Stalled && delivery.state_reason != "not_accepted");
+    }
+};
+
 // The delivery engine of one worker: its queue, gate, injection, echo
 // verification and throttle (DESIGN's "Delivery").
 class Dispatcher {
@@ -92,6 +118,14 @@ public:
     CancelResult cancel(const std::string& id, const std::string& reason = "cancelled");
     // Drops everything queued (the worker left the workspace).
     void drop_all(const std::string& reason);
+    // Presses the submit key for a delivery followed past its echo (stalled,
+    // or not yet submitted or accepted), and follows it again; false when
+    // `id` is not one.
+    bool nudge(const std::string& id);
+    // The server is stopping: a delivery being typed, or typed and not yet
+    // submitted, goes back to the queue (and the store) to be typed into
+    // the worker's next process.
+    void shutdown();
 
     void hold();
     void release();
@@ -110,6 +144,8 @@ public:
     std::size_t depth() const { return queue_.size() + (in_flight_ ? 1 : 0); }
     const std::deque<Delivery>& queued() const { return queue_; }
     const std::optional<Delivery>& in_flight() const { return in_flight_; }
+    const std::deque<Followed>& followed() const { return followed_; }
+    std::size_t stalled() const;
     const Throttle& throttle() const { return throttle_; }
     // Why nothing is being injected now ("" when a delivery is in flight or
     // nothing waits).
@@ -124,6 +160,16 @@ private:
     void drop(Delivery& delivery, const std::string& reason);
     bool busy() const;
     void check_ready();
+    // Moves followed deliveries on (submitted, accepted, stalled), presses
+    // submit again when one sits in the composer too long.
+    void follow_up();
+    void set_state(Followed& followed, const std::string& state, const std::string& reason = "");
+    void press_submit();
+    // Why the composer cannot take a message now: "" when it can.
+    std::string composer_busy() const;
+    // Puts a delivery that did not reach the agent back at the front of the
+    // queue (delivery_failed), or drops it after max_attempts.
+    void requeue(Delivery delivery, const std::string& reason);
 
     uv_loop_t* loop_;
     std::string worker_;
@@ -134,10 +180,13 @@ private:
     Throttle throttle_;
     std::optional<std::regex> ready_pattern_;
     std::optional<std::regex> busy_pattern_;
+    std::optional<std::regex> composer_pattern_;
+    std::deque<Followed> followed_;
     std::deque<Delivery> queue_;
     std::optional<Delivery> in_flight_;
     std::optional<EchoVerifier> verifier_;
     bool held_ = false;
+    bool stopping_ = false;
     bool ready_ = false;
     bool running_ = false;
     Clock::time_point run_started_{};

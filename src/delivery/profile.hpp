@@ -5,6 +5,7 @@
 #include <regex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace sb::term {
 class Screen;
@@ -47,6 +48,16 @@ struct Profile {
     // read, which Gemini CLI and Codex CLI take as a paste with a newline.
     bool wait_for_echo = false;
     std::chrono::milliseconds enter_delay{100};
+    // Where the composer (the input line) begins: the last screen line that
+    // matches, down to the cursor's line. Empty: the cursor's line alone.
+    std::string composer_pattern;
+    // How long a submitted message may stay in the composer before the
+    // submit key is pressed again (twice at most, then it is stalled).
+    std::chrono::milliseconds submit_timeout{2000};
+    // How long the agent has, once a message left the composer, to show it
+    // took it: its busy pattern, or (without one) any output. Zero: a
+    // submitted message counts as accepted.
+    std::chrono::milliseconds accept_timeout{30000};
 };
 
 // The built-in profile of that name (generic, shell, claude, codex, gemini,
@@ -55,5 +66,17 @@ std::optional<Profile> builtin_profile(std::string_view name);
 
 // Whether one of the screen's visible lines matches a ready or busy pattern.
 bool screen_shows(const term::Screen& screen, const std::regex& pattern);
+
+// The composer's lines: the last visible line that matches `composer`, and
+// the lines below it that continue it (indented at least as far as the
+// prompt the pattern matched, not blank, not a rule of box drawing, not
+// below the cursor when the cursor is at or below the prompt). The cursor's
+// line alone when there is no pattern or no line matches.
+std::vector<std::string> composer_lines(const term::Screen& screen,
+                                        const std::optional<std::regex>& composer);
+
+// What sits in the composer for a person to submit: its lines without the
+// prompt the pattern matched, trimmed of blanks.
+std::string composer_input(const term::Screen& screen, const std::optional<std::regex>& composer);
 
 } // namespace sb::delivery

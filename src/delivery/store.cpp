@@ -49,6 +49,14 @@ CREATE INDEX deliveries_key ON deliveries (idempotency_key, created_at)
     WHERE idempotency_key IS NOT NULL;
 CREATE INDEX deliveries_finished ON deliveries (finished_at) WHERE outcome IS NOT NULL;
 )sql",
+    // 1 -> 2: where a delivery is after its echo (submitted, accepted,
+    // stalled) and how many delivery_state events it has had.
+    R"sql(
+ALTER TABLE deliveries ADD COLUMN state TEXT;
+ALTER TABLE deliveries ADD COLUMN state_reason TEXT;
+ALTER TABLE deliveries ADD COLUMN state_sequence INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX deliveries_in_composer ON deliveries (seq) WHERE state IN ('typed', 'stalled');
+)sql",
 };
 static_assert(std::size(migrations) == Store::schema_version);
 
@@ -125,7 +133,14 @@ private:
 
 constexpr const char* select_columns =
     "SELECT seq, idempotency_key, sender, recipient, body, removed_bytes, created_at, attempts, "
-    "stage, injected_at, outcome, reason, finished_at, latency_ms FROM deliveries ";
+    "stage, injected_at, outcome, reason, finished_at, latency_ms, state, state_reason, "
+    "state_sequence FROM deliveries ";
+
+// Typed and never submitted: the text sat in the composer of a process that
+// may be gone, so it is queued again at start.
+constexpr const char* in_composer =
+    "(state = 'typed' OR (state = 'stalled' AND state_reason IN ('not_submitted', "
+    "'person_typing')))";
 
 Delivery read_row(sqlite3_stmt* s) {
     Delivery d;
@@ -156,6 +171,9 @@ Delivery read_row(sqlite3_stmt* s) {
     if (sqlite3_column_type(s, 13) != SQLITE_NULL) {
         d.latency_ms = sqlite3_column_int64(s, 13);
     }
+    d.state = column_text(s, 14);
+    d.state_reason = column_text(s, 15);
+    d.state_sequence = sqlite3_column_int(s, 16);
     return d;
 }
 
@@ -380,6 +398,12 @@ nlohmann::json history_entry(const Delivery& d) {
     if (!d.key.empty()) {
         entry["key"] = d.key;
     }
+    if (!d.state.empty()) {
+        entry["state"] = d.state;
+        if (!d.state_reason.empty()) {
+            entry["state_reason"] = d.state_reason;
+        }
+    }
     return entry;
 }
 
@@ -422,8 +446,9 @@ std::optional<std::string> Store::run(const char* sql) {
 
 std::vector<Delivery> Store::unfinished() {
     std::vector<Delivery> out;
-    auto* statement =
-        prepare((std::string(select_columns) + "WHERE outcome IS NULL ORDER BY seq").c_str());
+    auto* statement = prepare(
+        (std::string(select_columns) + "WHERE outcome IS NULL OR " + in_composer + " ORDER BY seq")
+            .c_str());
     Step step(statement);
     while (step.next() == SQLITE_ROW) {
         out.push_back(read_row(statement));
@@ -466,8 +491,8 @@ std::optional<std::string> Store::write_insert(const Delivery& d) {
 
 std::optional<std::string> Store::write_update(const Delivery& d) {
     auto* s = prepare("UPDATE deliveries SET attempts = ?2, stage = ?3, injected_at = ?4, "
-                      "outcome = ?5, reason = ?6, finished_at = ?7, latency_ms = ?8 "
-                      "WHERE seq = ?1");
+                      "outcome = ?5, reason = ?6, finished_at = ?7, latency_ms = ?8, state = ?9, "
+                      "state_reason = ?10, state_sequence = ?11 WHERE seq = ?1");
     Step step(s);
     sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(id_number(d.id)));
     sqlite3_bind_int(s, 2, d.attempts);
@@ -489,6 +514,14 @@ std::optional<std::string> Store::write_update(const Delivery& d) {
         sqlite3_bind_null(s, 7);
         sqlite3_bind_null(s, 8);
     }
+    if (outcome != nullptr && !d.state.empty()) {
+        bind_text(s, 9, d.state);
+        bind_text(s, 10, d.state_reason);
+    } else {
+        sqlite3_bind_null(s, 9);
+        sqlite3_bind_null(s, 10);
+    }
+    sqlite3_bind_int(s, 11, d.state_sequence);
     if (step.next() != SQLITE_DONE) {
         return error_text("save delivery " + d.id + " to");
     }

@@ -33,7 +33,7 @@ enum class Durability { Process, Power };
 class Store {
 public:
     // The schema this build writes; older databases are migrated on open.
-    static constexpr int schema_version = 1;
+    static constexpr int schema_version = 2;
 
     // Opens the database at `file`, creating it when missing (":memory:"
     // keeps it in memory, for tests). A file that is not a switchboard
@@ -49,7 +49,9 @@ public:
     Store(const Store&) = delete;
     Store& operator=(const Store&) = delete;
 
-    // Every delivery without an outcome, oldest first.
+    // Every delivery without an outcome, and every one whose text was typed
+    // but never left the composer (state "typed", or stalled that way),
+    // oldest first.
     std::vector<Delivery> unfinished();
     // The largest delivery number ever given (0 for a new store).
     std::uint64_t last_id();

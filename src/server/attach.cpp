@@ -196,7 +196,7 @@ bool AttachHub::input(std::uint64_t connection, worker::Worker& worker, std::str
         return false;
     }
     if (keystroke) {
-        worker.note_keystroke();
+        worker.note_keystroke(bytes);
     }
     worker.write(bytes);
     if (active_ != connection) {
@@ -273,8 +273,9 @@ void AttachHub::on_screen_changed(worker::Worker& worker) {
 
 void AttachHub::on_event(const json& event) {
     const std::string type = event.value("type", "");
-    if (type.rfind("delivery_", 0) == 0 && type != "delivery_queued" &&
-        type != "delivery_injected") {
+    // Outcomes only: what happens after the echo shows as each worker's
+    // stalled count.
+    if (type == "delivery_verified" || type == "delivery_failed" || type == "delivery_dropped") {
         last_delivery_ = {{"worker", event.value("worker", "")}, {"type", type}};
         if (event.contains("verification")) {
             last_delivery_["verification"] = event["verification"];
@@ -398,14 +399,17 @@ json AttachHub::status() const {
         json entry = {{"name", w->name()}, {"state", std::string(worker::to_string(w->state()))}};
         bool held = false;
         std::size_t queue = 0;
+        std::size_t stalled = 0;
         if (auto* d = server_.deliveries().dispatcher(w->name())) {
             queue = d->depth();
+            stalled = d->stalled();
             const auto keystroke = w->last_keystroke();
             const bool typing =
                 keystroke.time_since_epoch().count() != 0 && now - keystroke < d->settings().hold;
             held = d->held() || typing;
         }
         entry["queue"] = queue;
+        entry["stalled"] = stalled;
         entry["held"] = held;
         workers.push_back(std::move(entry));
     }

@@ -89,6 +89,18 @@ std::optional<std::string> Deliveries::open_store(const std::filesystem::path& f
             d.redelivery = "the server stopped while it was being typed or verified; the worker "
                            "process it went to ended with the server";
             ++redelivered;
+        } else if (d.outcome != delivery::Outcome::None) {
+            // Its echo was seen, but it never left the composer of a process
+            // that ended with the server.
+            d.redelivery = "the server stopped before the worker submitted it; the worker "
+                           "process it was typed into ended with the server";
+            d.outcome = delivery::Outcome::None;
+            d.reason.clear();
+            d.latency_ms = -1;
+            d.finished_at = {};
+            d.state.clear();
+            d.state_reason.clear();
+            ++redelivered;
         }
         d.stage = delivery::Stage::Queued;
         dispatcher->enqueue(std::move(d), true);
@@ -185,6 +197,15 @@ delivery::Settings Deliveries::settings_for(const workspace::Worker& definition)
     if (d.placeholder_pattern) {
         profile.placeholder_pattern = *d.placeholder_pattern;
     }
+    if (d.composer_pattern) {
+        profile.composer_pattern = *d.composer_pattern;
+    }
+    if (d.submit_timeout) {
+        profile.submit_timeout = *d.submit_timeout;
+    }
+    if (d.accept_timeout) {
+        profile.accept_timeout = *d.accept_timeout;
+    }
     if (d.submit_key) {
         if (const auto bytes = workspace::submit_key_bytes(*d.submit_key); !bytes.empty()) {
             profile.submit_key = std::string(bytes);
@@ -230,6 +251,7 @@ void Deliveries::attach(worker::Worker& worker, const workspace::Worker& definit
             },
             .last_output = [this, name] { return server_.find(name)->last_output(); },
             .last_keystroke = [this, name] { return server_.find(name)->last_keystroke(); },
+            .person_draft = [this, name] { return server_.find(name)->person_draft(); },
             .write_unit =
                 [this, name](std::vector<delivery::WorkerPort::Segment> segments,
                              std::function<void(bool)> done) {
@@ -428,9 +450,27 @@ std::optional<Deliveries::CancelError> Deliveries::cancel(const std::string& id)
         }
     }
     return CancelError{errors::invalid_argument,
-                       "no queued delivery \"" + id +
-                           "\" (it is unknown, already being typed, or finished; "
+                       "no queued or followed delivery \"" + id +
+                           "\" (it is unknown, being typed, accepted, or finished; "
                            "`switchboard pending` lists what can be cancelled)"};
+}
+
+std::optional<Deliveries::CancelError> Deliveries::nudge(const std::string& id) {
+    for (auto& [name, dispatcher] : dispatchers_) {
+        if (dispatcher->nudge(id)) {
+            return std::nullopt;
+        }
+    }
+    return CancelError{protocol::errors::invalid_argument,
+                       "no delivery \"" + id +
+                           "\" waits to be submitted or accepted (it is unknown, queued, "
+                           "accepted, or finished; `switchboard pending` lists stalled ones)"};
+}
+
+void Deliveries::shutdown() {
+    for (auto& [name, dispatcher] : dispatchers_) {
+        dispatcher->shutdown();
+    }
 }
 
 nlohmann::json Deliveries::pending(const std::string& worker) const {
@@ -438,6 +478,17 @@ nlohmann::json Deliveries::pending(const std::string& worker) const {
     for (const auto& [name, dispatcher] : dispatchers_) {
         if (!worker.empty() && name != worker) {
             continue;
+        }
+        for (const auto& f : dispatcher->followed()) {
+            const char* stage = f.phase == delivery::Phase::Submitting  ? "submitting"
+                                : f.phase == delivery::Phase::Accepting ? "submitted"
+                                                                        : "stalled";
+            auto entry = delivery_json(f.delivery, stage);
+            if (f.phase == delivery::Phase::Stalled) {
+                entry["reason"] = f.delivery.state_reason;
+            }
+            entry["sequence"] = f.delivery.state_sequence;
+            out.push_back(std::move(entry));
         }
         if (const auto& flying = dispatcher->in_flight()) {
             out.push_back(delivery_json(

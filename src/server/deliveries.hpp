@@ -68,6 +68,11 @@ public:
         std::string message;
     };
     std::optional<CancelError> cancel(const std::string& id);
+    // Presses submit for a delivery followed past its echo: "" when done,
+    // else why not.
+    std::optional<CancelError> nudge(const std::string& id);
+    // The server is stopping: what is being typed goes back to the queue.
+    void shutdown();
     delivery::Dispatcher* dispatcher(const std::string& worker);
     nlohmann::json pending(const std::string& worker) const;
     // Finished deliveries since `since`, for one worker or all ("").

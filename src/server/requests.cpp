@@ -154,6 +154,7 @@ json worker_json(Server& server, const worker::Worker& w) {
     };
     if (auto* d = server.deliveries().dispatcher(w.name())) {
         out["queue"] = d->depth();
+        out["stalled"] = d->stalled();
         out["held"] = d->held();
         out["ready"] = d->ready();
         out["throttle_ms"] = d->throttle().delay().count();
@@ -185,6 +186,7 @@ void Requests::handle(const std::shared_ptr<Connection>& connection, const json&
         {"hold", &Requests::hold},
         {"release", &Requests::release},
         {"cancel", &Requests::cancel},
+        {"nudge", &Requests::nudge},
         {"history", &Requests::history},
         {"attach", &Requests::attach},
         {"attach_view", &Requests::attach_view},
@@ -299,7 +301,7 @@ void Requests::keys(const Reply& c, const json& id, const json& params) {
         }
     }
     // Typing into a worker holds its deliveries for a while (`hold`).
-    w.note_keystroke();
+    w.note_keystroke(bytes);
     w.write(bytes);
     c->send(protocol::result(id, {{"worker", w.name()}, {"bytes", bytes.size()}}));
 }
@@ -481,6 +483,14 @@ void Requests::cancel(const Reply& c, const json& id, const json& params) {
         throw BadParams{error->code, error->message};
     }
     c->send(protocol::result(id, {{"cancelled", delivery}}));
+}
+
+void Requests::nudge(const Reply& c, const json& id, const json& params) {
+    const std::string delivery = string_param(params, "id");
+    if (auto error = server_.deliveries().nudge(delivery)) {
+        throw BadParams{error->code, error->message};
+    }
+    c->send(protocol::result(id, {{"nudged", delivery}}));
 }
 
 void Requests::history(const Reply& c, const json& id, const json& params) {

@@ -119,6 +119,9 @@ void Server::shutdown(std::optional<std::chrono::milliseconds> timeout,
     }
     shutting_down_ = true;
     events_.publish("server_stopping", "", {});
+    // Before any worker stops: nothing is typed from now on, and what was
+    // being typed goes back to the queue in the store.
+    deliveries_->shutdown();
     auto remaining = std::make_shared<std::size_t>(workers_.size() + retiring_.size());
     auto finish = [this, done = std::move(done)] {
         logger()->info("workspace \"{}\": all workers stopped", workspace_.name);

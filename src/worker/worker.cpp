@@ -481,4 +481,16 @@ void Worker::emit(std::string type, nlohmann::json fields) {
     }
 }
 
+void Worker::note_keystroke(std::string_view bytes) {
+    last_keystroke_ = Clock::now();
+    const auto enter = bytes.find_last_of('\r');
+    const auto after = enter == std::string_view::npos ? bytes : bytes.substr(enter + 1);
+    if (enter != std::string_view::npos) {
+        person_draft_ = false;
+    }
+    if (!after.empty()) {
+        person_draft_ = true;
+    }
+}
+
 } // namespace sb::worker

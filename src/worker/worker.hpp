@@ -122,7 +122,10 @@ public:
     const term::Screen& screen() const { return *screen_; }
     // The time of the last keystroke written by `keys` or an attached person.
     Clock::time_point last_keystroke() const { return last_keystroke_; }
-    void note_keystroke() { last_keystroke_ = Clock::now(); }
+    // A person's keys `bytes` were written: they hold deliveries, and what
+    // they typed after their last Enter may be a draft in the composer.
+    void note_keystroke(std::string_view bytes);
+    bool person_draft() const { return person_draft_; }
     std::size_t pending_write_bytes() const { return write_queue_bytes_; }
     // True when no run is in progress: the last one (if any) has both
     // exited and finished its output.
@@ -155,6 +158,7 @@ private:
     Clock::time_point started_at_{};
     Clock::time_point last_output_{};
     Clock::time_point last_keystroke_{};
+    bool person_draft_ = false;
 
     std::unique_ptr<term::Screen> screen_;
     util::ScopedFd master_;

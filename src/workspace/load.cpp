@@ -35,11 +35,11 @@ constexpr std::string_view settings_keys[] = {"size",         "scrollback", "env
                                               "stop_timeout", "profile",    "delivery"};
 constexpr std::string_view worker_only_keys[] = {"command", "cwd", "groups"};
 constexpr std::string_view delivery_keys[] = {
-    "max_pending",  "idle",          "verify_timeout", "enter_delay",
-    "body_delay",   "throttle",      "hold",           "ready_timeout",
-    "max_body",     "ready_pattern", "busy_pattern",   "placeholder_pattern",
-    "submit_key",   "paste",         "header",         "queues_input",
-    "wait_for_echo"};
+    "max_pending",   "idle",           "verify_timeout", "enter_delay",
+    "body_delay",    "throttle",       "hold",           "ready_timeout",
+    "max_body",      "ready_pattern",  "busy_pattern",   "placeholder_pattern",
+    "submit_key",    "paste",          "header",         "queues_input",
+    "wait_for_echo", "submit_timeout", "accept_timeout", "composer_pattern"};
 constexpr std::string_view throttle_keys[] = {"min", "max"};
 constexpr std::string_view size_keys[] = {"cols", "rows"};
 constexpr std::string_view attach_keys[] = {"prefix"};
@@ -470,6 +470,18 @@ public:
                 d.body_delay = *v;
             }
         }
+        if (auto* n = value("submit_timeout")) {
+            if (auto v = duration(*n, where, "delivery.submit_timeout", Milliseconds(100),
+                                  minutes(10))) {
+                d.submit_timeout = *v;
+            }
+        }
+        if (auto* n = value("accept_timeout")) {
+            if (auto v =
+                    duration(*n, where, "delivery.accept_timeout", Milliseconds(0), minutes(60))) {
+                d.accept_timeout = *v;
+            }
+        }
         if (auto* n = value("hold")) {
             if (auto v = duration(*n, where, "delivery.hold", Milliseconds(0), minutes(10))) {
                 d.hold = *v;
@@ -490,6 +502,7 @@ public:
             {"ready_pattern", &DeliverySettings::ready_pattern},
             {"busy_pattern", &DeliverySettings::busy_pattern},
             {"placeholder_pattern", &DeliverySettings::placeholder_pattern},
+            {"composer_pattern", &DeliverySettings::composer_pattern},
         };
         for (const auto& [key, field] : patterns) {
             if (auto* n = value(key)) {

@@ -31,6 +31,12 @@ nlohmann::json settings_json(const WorkerSettings& s) {
              {"body_delay_ms", s.delivery.body_delay
                                    ? nlohmann::json(s.delivery.body_delay->count())
                                    : nlohmann::json(nullptr)},
+             {"submit_timeout_ms", s.delivery.submit_timeout
+                                       ? nlohmann::json(s.delivery.submit_timeout->count())
+                                       : nlohmann::json(nullptr)},
+             {"accept_timeout_ms", s.delivery.accept_timeout
+                                       ? nlohmann::json(s.delivery.accept_timeout->count())
+                                       : nlohmann::json(nullptr)},
              {"throttle",
               {{"min_ms", s.delivery.throttle.min.count()},
                {"max_ms", s.delivery.throttle.max.count()}}},
@@ -40,6 +46,7 @@ nlohmann::json settings_json(const WorkerSettings& s) {
              {"ready_pattern", or_null(s.delivery.ready_pattern)},
              {"busy_pattern", or_null(s.delivery.busy_pattern)},
              {"placeholder_pattern", or_null(s.delivery.placeholder_pattern)},
+             {"composer_pattern", or_null(s.delivery.composer_pattern)},
              {"submit_key", or_null(s.delivery.submit_key)},
              {"paste", or_null(s.delivery.paste)},
              {"header", or_null(s.delivery.header)},

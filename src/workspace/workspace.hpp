@@ -39,6 +39,10 @@ struct DeliverySettings {
     std::optional<Milliseconds> enter_delay;
     // Unset: the profile's own pause between the header and the body.
     std::optional<Milliseconds> body_delay;
+    // Unset: the profile's own times to wait for a typed message to leave
+    // the composer and for the agent to show it took it (0: not followed).
+    std::optional<Milliseconds> submit_timeout;
+    std::optional<Milliseconds> accept_timeout;
     ThrottleSettings throttle;
     // A person's keystroke in an attached pane holds injection this long.
     Milliseconds hold{3000};
@@ -51,6 +55,7 @@ struct DeliverySettings {
     std::optional<std::string> ready_pattern;
     std::optional<std::string> busy_pattern;
     std::optional<std::string> placeholder_pattern;
+    std::optional<std::string> composer_pattern;
     // A key name from submit_key_names.
     std::optional<std::string> submit_key;
     std::optional<bool> paste;

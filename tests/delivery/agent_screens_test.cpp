@@ -151,3 +151,38 @@ TEST_SUITE("delivery") {
         CHECK(verifier.seen(screen));
     }
 }
+
+TEST_SUITE("delivery") {
+    TEST_CASE("composer: each agent's input line, found by its profile's composer_pattern") {
+        const auto input = [](const char* agent, const char* screen_name) {
+            sb::term::Screen screen(40, 120, 100);
+            feed_fixture(screen, screen_name);
+            return sb::delivery::composer_input(screen,
+                                                std::regex(profile(agent).composer_pattern));
+        };
+        const auto lines = [](const char* agent, const char* screen_name) {
+            sb::term::Screen screen(40, 120, 100);
+            feed_fixture(screen, screen_name);
+            return sb::delivery::composer_lines(screen,
+                                                std::regex(profile(agent).composer_pattern));
+        };
+        // Claude Code: an empty composer is empty (its prompt ends in a
+        // no-break space); the rule below ends it.
+        CHECK(input("claude", "claude-ready") == "");
+        CHECK(lines("claude", "claude-paste-collapsed") ==
+              std::vector<std::string>{"❯\u00a0[from alice · d-43] [Pasted text #1 +29 lines]"});
+        // Codex and Gemini show a placeholder in an empty composer; the
+        // status lines below are not part of it (less indented, for Gemini).
+        CHECK(input("codex", "codex-paste-collapsed").starts_with("[from alice · d-43] "));
+        CHECK(input("gemini", "gemini-ready") == "Type your message or @path/to/file");
+        CHECK(lines("gemini", "gemini-paste-collapsed").size() == 1);
+        CHECK(input("gemini", "gemini-paste-collapsed") ==
+              "[from alice · d-43] [Pasted Text: 30 lines]");
+        // Without a pattern, the composer is the cursor's line.
+        sb::term::Screen screen(5, 40, 10);
+        screen.feed("$ ls\r\nfile\r\n$ draft");
+        CHECK(sb::delivery::composer_input(screen, std::nullopt) == "$ draft");
+        CHECK(sb::delivery::composer_lines(screen, std::nullopt) ==
+              std::vector<std::string>{"$ draft"});
+    }
+}

@@ -100,6 +100,9 @@ Options (MS is a number of milliseconds, N a count; --opt=VALUE also works):
                         control characters as \uXXXX), fsync'ed before the
                         screen shows it
   --exit-after N        exit with 0 after the N-th submission
+  --swallow-enters N    ignore the first N Enters that would submit a non-empty
+                        input (the input stays, as in an agent that missed
+                        the key)
   -h, --help            show this help
 
 Exit status: 0 after --exit-after, a double Ctrl-C or the end of input; 1 if
@@ -128,6 +131,7 @@ struct Options {
     bool drop_input_while_busy = false;
     bool alt_screen = false;
     long exit_after = 0;
+    long swallow_enters = 0;
     bool help = false;
 };
 
@@ -203,6 +207,8 @@ Options parse_options(int argc, char** argv) {
             options.log_path = value();
         } else if (name == "--exit-after") {
             options.exit_after = parse_count(name, value());
+        } else if (name == "--swallow-enters") {
+            options.swallow_enters = parse_count(name, value());
         } else {
             throw UsageError("unknown option \"" + std::string(name) + "\"");
         }
@@ -828,6 +834,10 @@ private:
             redraw();
             return;
         }
+        if (swallowed_ < options_.swallow_enters) {
+            ++swallowed_;
+            return;
+        }
         ++submissions_;
         // The log is the tests' record of what arrived: it is on disk before
         // anything on screen says the message was taken.
@@ -1022,6 +1032,7 @@ private:
     std::optional<Clock::time_point> last_paste_end_;
     bool ctrl_c_armed_ = false;
     long submissions_ = 0;
+    long swallowed_ = 0;
 
     bool busy_ = false;
     Clock::time_point busy_until_;

@@ -23,7 +23,9 @@ using sb::test::WorkspaceServer;
 
 namespace {
 
-const char* const fast = "    delivery: {idle: 50ms, throttle: {min: 10ms}}\n";
+// A submitted message counts as accepted (accept_timeout 0): the fake agent
+// shows nothing after a submit unless told to (--busy).
+const char* const fast = "    delivery: {idle: 50ms, throttle: {min: 10ms}, accept_timeout: 0ms}\n";
 
 } // namespace
 

@@ -26,7 +26,10 @@ using sb::test::WorkspaceServer;
 
 namespace {
 
-const char* const fast = "    delivery: {idle: 0ms, enter_delay: 0ms, throttle: {min: 1ms}}\n";
+// A submitted message counts as accepted (accept_timeout 0): these tests are
+// about the store, and the fake agent shows nothing after a submit.
+const char* const fast =
+    "    delivery: {idle: 0ms, enter_delay: 0ms, throttle: {min: 1ms}, accept_timeout: 0ms}\n";
 
 json history(const WorkspaceServer& ws) {
     const auto result = ws.cli({"history", "--json"});
@@ -220,9 +223,13 @@ TEST_SUITE("store") {
         }
         sender.join();
 
-        // Everything accepted finishes, in the server that runs now.
+        // Everything accepted finishes, in the server that runs now, and is
+        // followed until the agent took it.
         const bool finished = eventually(
-            [&] { return history(ws).size() >= static_cast<std::size_t>(total); }, 180000ms);
+            [&] {
+                return history(ws).size() >= static_cast<std::size_t>(total) && pending(ws).empty();
+            },
+            180000ms);
         const auto done = history(ws);
         CHECK(finished);
         std::map<std::string, int> outcomes;
@@ -239,7 +246,14 @@ TEST_SUITE("store") {
         }
         CHECK(missing == 0);
         CHECK(done.size() == static_cast<std::size_t>(total));
-        CHECK(pending(ws).empty());
+        std::map<std::string, int> states;
+        for (const auto& d : done) {
+            ++states[d.value("state", "none")];
+        }
+        // None was left in a composer: each verified one was submitted (and
+        // so accepted, with accept_timeout 0).
+        CHECK(states["accepted"] == outcomes["verified"]);
+        CHECK(states["stalled"] == 0);
 
         // In each worker process, no message was submitted twice.
         int duplicates_within_process = 0;

@@ -10,9 +10,11 @@
 using namespace std::chrono_literals;
 using sb::delivery::Delivery;
 using sb::delivery::Durability;
+using sb::delivery::history_entry;
 using sb::delivery::Outcome;
 using sb::delivery::Stage;
 using sb::delivery::Store;
+using sb::delivery::SystemClock;
 
 namespace {
 
@@ -302,8 +304,8 @@ TEST_SUITE("store") {
             exec_file(file, "PRAGMA journal_mode = DELETE; PRAGMA user_version = 99");
             const auto before = read_bytes(file);
             const auto error = refusal(file);
-            CHECK(error.find("newer switchboard (store schema 99; this one reads up to 1)") !=
-                  std::string::npos);
+            CHECK(error.find("newer switchboard (store schema 99; this one reads up to " +
+                             std::to_string(Store::schema_version) + ")") != std::string::npos);
             CHECK(read_bytes(file) == before);
         }
         SUBCASE("corrupt pages") {
@@ -333,12 +335,13 @@ TEST_SUITE("store") {
         }
     }
 
-    TEST_CASE("migration: an empty file becomes schema 1; a current store is not migrated again") {
+    TEST_CASE("migration: an empty file becomes the current schema; a current store is not "
+              "migrated again") {
         sb::test::TempDir dir;
         const auto file = dir.path() / "deliveries.db";
         std::ofstream(file).close();
         open_store(file).reset();
-        CHECK(pragma(file, "PRAGMA user_version") == 1);
+        CHECK(pragma(file, "PRAGMA user_version") == Store::schema_version);
         CHECK(pragma(file, "PRAGMA application_id") == 0x53424453);
         {
             auto store = open_store(file);
@@ -353,5 +356,77 @@ TEST_SUITE("store") {
         CHECK(sb::delivery::id_number("d-") == 0);
         CHECK(sb::delivery::id_number("d-4x") == 0);
         CHECK(sb::delivery::id_number("x-4") == 0);
+    }
+}
+
+TEST_SUITE("store") {
+    TEST_CASE("migration 1 -> 2: a schema 1 store keeps its deliveries and gains their states") {
+        sb::test::TempDir dir;
+        const auto file = dir.path() / "deliveries.db";
+        // What schema 1 wrote: one queued and one verified delivery.
+        exec_file(file, R"sql(
+PRAGMA application_id = 1396851795;
+CREATE TABLE deliveries (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, idempotency_key TEXT, sender TEXT NOT NULL,
+    recipient TEXT NOT NULL, body TEXT NOT NULL, removed_bytes INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+    stage TEXT NOT NULL CHECK (stage IN ('queued', 'injecting', 'done')), injected_at INTEGER,
+    outcome TEXT CHECK (outcome IN ('verified', 'unverified', 'dropped')), reason TEXT,
+    finished_at INTEGER, latency_ms INTEGER);
+INSERT INTO deliveries (sender, recipient, body, created_at, stage)
+    VALUES ('alice', 'bob', 'waiting', 1700000000000, 'queued');
+INSERT INTO deliveries (sender, recipient, body, created_at, stage, outcome, finished_at)
+    VALUES ('alice', 'bob', 'done', 1700000000000, 'done', 'verified', 1700000000500);
+PRAGMA user_version = 1;
+)sql");
+        auto store = open_store(file);
+        CHECK(pragma(file, "PRAGMA user_version") == Store::schema_version);
+        const auto unfinished = store->unfinished();
+        REQUIRE(unfinished.size() == 1);
+        CHECK(unfinished[0].body == "waiting");
+        const auto history = store->history("bob", SystemClock::time_point{});
+        REQUIRE(history.size() == 1);
+        CHECK(history[0].state.empty());
+        CHECK(history_entry(history[0]).contains("state") == false);
+    }
+
+    TEST_CASE("a delivery typed but never submitted is unfinished; a submitted one is not") {
+        sb::test::TempDir dir;
+        const auto file = dir.path() / "deliveries.db";
+        auto store = open_store(file);
+        auto typed = make(1, "bob", "typed, still in the composer");
+        auto stalled = make(2, "bob", "stalled in the composer");
+        auto taken = make(3, "bob", "submitted");
+        auto ignored = make(4, "bob", "submitted, never taken");
+        REQUIRE_FALSE(store->commit({typed, stalled, taken, ignored}, {}));
+        for (auto* d : {&typed, &stalled, &taken, &ignored}) {
+            d->outcome = Outcome::Verified;
+            d->stage = Stage::Done;
+            d->finished_at = SystemClock::now();
+        }
+        typed.state = "typed";
+        stalled.state = "stalled";
+        stalled.state_reason = "not_submitted";
+        stalled.state_sequence = 1;
+        taken.state = "accepted";
+        taken.state_sequence = 2;
+        ignored.state = "stalled";
+        ignored.state_reason = "not_accepted";
+        ignored.state_sequence = 2;
+        REQUIRE_FALSE(store->commit({}, {typed, stalled, taken, ignored}));
+        store.reset();
+        store = open_store(file);
+        const auto unfinished = store->unfinished();
+        REQUIRE(unfinished.size() == 2);
+        CHECK(unfinished[0].id == "d-1");
+        CHECK(unfinished[0].state == "typed");
+        CHECK(unfinished[1].id == "d-2");
+        CHECK(unfinished[1].state_reason == "not_submitted");
+        const auto history = store->history("bob", SystemClock::time_point{});
+        REQUIRE(history.size() == 4);
+        CHECK(history[2].state == "accepted");
+        CHECK(history[2].state_sequence == 2);
+        CHECK(history_entry(history[3])["state"] == "stalled");
+        CHECK(history_entry(history[3])["state_reason"] == "not_accepted");
     }
 }

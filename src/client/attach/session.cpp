@@ -151,6 +151,7 @@ int Session::run(std::string& farewell) {
         workers_.push_back({.name = w.value("name", ""),
                             .state = w.value("state", ""),
                             .queue = w.value("queue", 0),
+                            .stalled = w.value("stalled", 0),
                             .held = w.value("held", false)});
     }
     if (workers_.empty()) {
@@ -285,6 +286,7 @@ void Session::handle_message(const json& message) {
                 workers.push_back({.name = w.value("name", ""),
                                    .state = w.value("state", ""),
                                    .queue = w.value("queue", 0),
+                                   .stalled = w.value("stalled", 0),
                                    .held = w.value("held", false)});
             }
             last_delivery_ = status.value("last_delivery", json());
@@ -844,6 +846,9 @@ std::string Session::worker_label(const WorkerStatus& w, bool focused) const {
     }
     if (w.held) {
         label += " held";
+    }
+    if (w.stalled > 0) {
+        label += " " + std::to_string(w.stalled) + " stalled";
     }
     return label;
 }

@@ -58,6 +58,8 @@ private:
         std::string name;
         std::string state;
         int queue = 0;
+        // Deliveries typed that the worker has not taken (delivery_state).
+        int stalled = 0;
         bool held = false;
     };
 
