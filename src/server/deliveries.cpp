@@ -244,7 +244,7 @@ void Deliveries::attach(worker::Worker& worker, const workspace::Worker& definit
             .running =
                 [this, name] {
                     auto* w = server_.find(name);
-                    return w != nullptr && w->state() == worker::State::Running;
+                    return w != nullptr && w->state() == worker::State::Running && !w->stopping();
                 },
             .screen = [this, name]() -> const term::Screen& {
                 return server_.find(name)->screen();

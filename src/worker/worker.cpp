@@ -80,6 +80,8 @@ void Worker::start() {
 }
 
 void Worker::spawn_now() {
+    // A new program has an empty composer: no draft of a person's in it.
+    person_draft_ = false;
     restart_timer_.stop();
     close_pty();
     set_state(State::Starting);
@@ -429,6 +431,12 @@ void Worker::stop(std::function<void()> done, std::optional<std::chrono::millise
         return;
     }
     stop_requested_ = true;
+    // Nothing more is typed into a program being stopped: a delivery's
+    // Enter still waiting for its echo must not reach it (the dispatcher
+    // types the message into the next process instead).
+    if (!write_queue_.empty()) {
+        fail_pending_writes();
+    }
     if (!exit_seen_) {
         logger()->info("{}: stopping pid {} (SIGHUP, SIGTERM; SIGKILL after {} ms)", config_.name,
                        pid_, timeout.value_or(config_.stop_timeout).count());

@@ -126,6 +126,8 @@ public:
     // they typed after their last Enter may be a draft in the composer.
     void note_keystroke(std::string_view bytes);
     bool person_draft() const { return person_draft_; }
+    // stop() was called for this run: nothing more is typed into it.
+    bool stopping() const { return stop_requested_; }
     std::size_t pending_write_bytes() const { return write_queue_bytes_; }
     // True when no run is in progress: the last one (if any) has both
     // exited and finished its output.

@@ -102,8 +102,7 @@ TEST_SUITE("lifecycle") {
                                         "    delivery: {idle: 50ms, submit_timeout: 200ms}\n"));
         REQUIRE(ws.start());
         REQUIRE(ws.cli({"send", "agent", "stuck"}).exit_status == 0);
-        REQUIRE(eventually([&] { return has_state(ws, "d-1", "stalled:not_submitted"); },
-                           10000ms));
+        REQUIRE(eventually([&] { return has_state(ws, "d-1", "stalled:not_submitted"); }, 10000ms));
         CHECK(states_of(ws, "d-1")[0]["presses"] == 2);
 
         // Visible in pending and ls until someone acts; the next message
@@ -143,8 +142,7 @@ TEST_SUITE("lifecycle") {
                                         "    delivery: {idle: 50ms, accept_timeout: 300ms}\n"));
         REQUIRE(ws.start());
         REQUIRE(ws.cli({"send", "agent", "anyone home"}).exit_status == 0);
-        REQUIRE(eventually([&] { return has_state(ws, "d-1", "stalled:not_accepted"); },
-                           10000ms));
+        REQUIRE(eventually([&] { return has_state(ws, "d-1", "stalled:not_accepted"); }, 10000ms));
         CHECK(state_names(states_of(ws, "d-1")) ==
               std::vector<std::string>{"submitted", "stalled:not_accepted"});
         // Submitted, so the next one is typed meanwhile.
@@ -190,17 +188,15 @@ TEST_SUITE("lifecycle") {
     }
 
     TEST_CASE("typing over a message in the composer stops the presses: stalled person_typing") {
-        WorkspaceServer ws("workers:\n" +
-                           agent_worker("agent", "agent.log", "--swallow-enters 1",
-                                        "    delivery: {idle: 50ms, hold: 100ms, "
-                                        "submit_timeout: 500ms}\n"));
+        WorkspaceServer ws("workers:\n" + agent_worker("agent", "agent.log", "--swallow-enters 1",
+                                                       "    delivery: {idle: 50ms, hold: 100ms, "
+                                                       "submit_timeout: 500ms}\n"));
         REQUIRE(ws.start());
         REQUIRE(ws.cli({"send", "agent", "mine", "--wait"}).exit_status == 0);
         // The Enter was swallowed; a person adds to the line before
         // switchboard presses again.
         REQUIRE(ws.cli({"keys", "agent", "-l", " and theirs"}).exit_status == 0);
-        REQUIRE(eventually([&] { return has_state(ws, "d-1", "stalled:person_typing"); },
-                           10000ms));
+        REQUIRE(eventually([&] { return has_state(ws, "d-1", "stalled:person_typing"); }, 10000ms));
         std::this_thread::sleep_for(300ms);
         CHECK(logged(ws.directory() / "agent.log").empty());
         CHECK_FALSE(states_of(ws, "d-1")[0].contains("presses"));
