@@ -8,7 +8,8 @@ AGENT CLIS) and fake API keys, its API pointed at a local server that
 refuses every request at once. Sends a single-line, a three-line and a
 30-line message with `switchboard send --wait` and checks that each one was
 verified by its echo (exit 0) and that the program submitted it: the
-request it made to the local server carries the header and the whole body.
+request it made to the local server carries the header and the whole body,
+and switchboard saw it leave the composer (delivery_state submitted).
 
 Exits 77 (skipped) with a reason when none of the programs is on PATH.
 Opt in by putting them there, e.g. after
@@ -248,11 +249,37 @@ def deliver(sb, api, worker, label, body):
     deadline = time.monotonic() + SUBMIT_WITHIN
     while True:
         if any(all(n in text for n in needles) for text in api.submitted()):
-            return None
+            return submitted_state(sb, worker, label, delivery_id, deadline)
         if time.monotonic() > deadline:
             screen = sb.run("capture", worker, check=False).stdout
             return (f"{worker}, {label}: verified, but no request carried {header!r} and the "
                     f"whole body, so Enter did not submit it; its screen:\n{screen}")
+        time.sleep(0.2)
+
+
+def states_of(sb, delivery_id):
+    """The delivery_state events of one delivery, as state[:reason]."""
+    out = []
+    for line in sb.run("events", "--json", check=False).stdout.splitlines():
+        event = json.loads(line)
+        if event.get("type") == "delivery_state" and event.get("id") == delivery_id:
+            out.append(event["state"] + (":" + event["reason"] if "reason" in event else ""))
+    return out
+
+
+def submitted_state(sb, worker, label, delivery_id, deadline):
+    """The program submitted the message: switchboard must have seen it leave
+    the composer (its profile's composer_pattern) and not pressed Enter again
+    into a composer it misread."""
+    while True:
+        states = states_of(sb, delivery_id)
+        if "submitted" in states:
+            print(f"{worker}: {label}: states {', '.join(states)}")
+            return None
+        if time.monotonic() > deadline or any(s.startswith("stalled") for s in states):
+            screen = sb.run("capture", worker, check=False).stdout
+            return (f"{worker}, {label}: the program submitted {delivery_id}, but switchboard "
+                    f"reported {states or 'no state'}; its screen:\n{screen}")
         time.sleep(0.2)
 
 
