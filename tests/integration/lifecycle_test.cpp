@@ -190,11 +190,12 @@ TEST_SUITE("lifecycle") {
     TEST_CASE("typing over a message in the composer stops the presses: stalled person_typing") {
         WorkspaceServer ws("workers:\n" + agent_worker("agent", "agent.log", "--swallow-enters 1",
                                                        "    delivery: {idle: 50ms, hold: 100ms, "
-                                                       "submit_timeout: 500ms}\n"));
+                                                       "submit_timeout: 4s}\n"));
         REQUIRE(ws.start());
         REQUIRE(ws.cli({"send", "agent", "mine", "--wait"}).exit_status == 0);
         // The Enter was swallowed; a person adds to the line before
-        // switchboard presses again.
+        // switchboard would press again (4 s after the echo). A press now
+        // would submit their words too: the agent takes the next Enter.
         REQUIRE(ws.cli({"keys", "agent", "-l", " and theirs"}).exit_status == 0);
         REQUIRE(eventually([&] { return has_state(ws, "d-1", "stalled:person_typing"); }, 10000ms));
         std::this_thread::sleep_for(300ms);
@@ -204,11 +205,11 @@ TEST_SUITE("lifecycle") {
 
     TEST_CASE("a shutdown in the middle of an injection puts it back in the queue; the next "
               "start types it once") {
-        // The echo takes 3 s, and the claude profile presses Enter only once
+        // The echo takes 8 s, and the claude profile presses Enter only once
         // the echo shows: the server stops while the message is typed and
         // its Enter not yet pressed.
         const std::string slow =
-            "workers:\n" + agent_worker("agent", "agent.log", "--echo-delay 3000",
+            "workers:\n" + agent_worker("agent", "agent.log", "--echo-delay 8000",
                                         "    delivery: {idle: 50ms, verify_timeout: 20s, "
                                         "accept_timeout: 0ms}\n");
         WorkspaceServer ws(slow);
