@@ -552,10 +552,19 @@ void Requests::attach_scrollback(const Reply& c, const json& id, const json& par
     for (auto index = first; index < before; ++index) {
         lines.push_back(encode_scrollback_row(screen, static_cast<std::size_t>(index)));
     }
-    c->send(protocol::result(id, {{"worker", w.name()},
-                                  {"scrollback", kept},
-                                  {"first", first},
-                                  {"lines", std::move(lines)}}));
+    json result = {
+        {"worker", w.name()}, {"scrollback", kept}, {"first", first}, {"lines", std::move(lines)}};
+    if (bool_param(params, "screen")) {
+        // The screen as it is now, with the lines above: one consistent
+        // picture, where frames already sent may lag behind.
+        json rows = json::array();
+        for (int row = 0; row < screen.rows(); ++row) {
+            rows.push_back(encode_screen_row(screen, row));
+        }
+        result["cols"] = screen.cols();
+        result["screen"] = std::move(rows);
+    }
+    c->send(protocol::result(id, std::move(result)));
 }
 
 } // namespace sb::server
