@@ -692,3 +692,68 @@ TEST_SUITE("attach") {
         CHECK(tmux.shows("got 0d"));
     }
 }
+
+TEST_SUITE("attach") {
+    TEST_CASE("scrollback mode keeps its place while output comes, and leaving shows it") {
+        WorkspaceServer ws(R"(workers:
+  counter:
+    command: [bash, --noprofile, --norc, -c, "seq -f 'line-%g' 1 300; while [ ! -e go ]; do sleep 0.05; done; seq -f 'more-%g' 1 40; exec cat"]
+    size: {cols: 80, rows: 24}
+)");
+        REQUIRE(ws.start());
+        Tmux tmux(ws, attach_command(ws));
+        REQUIRE(tmux.shows("line-300"));
+        tmux.keys({"C-b", "["});
+        REQUIRE(tmux.shows("[scrollback 0/"));
+        tmux.keys({"PageUp"});
+        REQUIRE(tmux.hides("line-300"));
+        // "[scrollback OFFSET/MOST]" on the status line.
+        const auto position = [&]() -> std::pair<int, int> {
+            const auto text = tmux.screen();
+            const auto at = text.find("[scrollback ");
+            if (at == std::string::npos) {
+                return {-1, -1};
+            }
+            const auto slash = text.find('/', at);
+            const auto end = text.find(']', at);
+            return {std::stoi(text.substr(at + 12, slash - at - 12)),
+                    std::stoi(text.substr(slash + 1, end - slash - 1))};
+        };
+        const auto before = position();
+        const auto top = tmux.lines().at(0);
+        REQUIRE(before.first > 0);
+        REQUIRE(top.rfind("line-", 0) == 0);
+        { std::ofstream(ws.directory() / "go") << "\n"; }
+        REQUIRE(eventually(
+            [&] {
+                return ws.cli({"capture", "counter"}).out.find("more-40") != std::string::npos;
+            },
+            15s));
+        // The new lines come below the view: it keeps showing what it
+        // showed, as many lines further from the bottom as came (fewer than
+        // 40 scrolled away: the screen had empty rows at its bottom).
+        const bool moved = eventually(
+            [&] {
+                const auto now = position();
+                return now.second > before.second &&
+                       now.first - before.first == now.second - before.second;
+            },
+            15s);
+        if (!moved) {
+            MESSAGE("position stayed at " << before.first << "/" << before.second << " on:\n"
+                                          << tmux.screen());
+        }
+        CHECK(moved);
+        CHECK(tmux.lines().at(0) == top);
+        CHECK(tmux.screen().find("more-") == std::string::npos);
+        // G goes to the bottom, where the new lines are.
+        tmux.keys({"G"});
+        CHECK(tmux.shows("more-40"));
+        CHECK(tmux.shows("[scrollback 0/"));
+        tmux.keys({"g"});
+        CHECK(tmux.shows("line-1\n"));
+        tmux.keys({"q"});
+        CHECK(tmux.hides("[scrollback"));
+        CHECK(tmux.shows("more-40"));
+    }
+}

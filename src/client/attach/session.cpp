@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cmath>
 #include <csignal>
+#include <optional>
 #include <unistd.h>
 
 #include "protocol/screen_wire.hpp"
@@ -275,6 +276,15 @@ void Session::handle_message(const json& message) {
             const std::string worker = frame.value("worker", "");
             if (models_[worker].apply(frame)) {
                 schedule_render();
+                if (worker == focused_name() && !history_.empty() &&
+                    (overlay_ == Overlay::Scrollback || overlay_ == Overlay::Search)) {
+                    // New output while the person reads the scrollback.
+                    if (scrollback_fetching_) {
+                        scrollback_stale_ = true;
+                    } else {
+                        fetch_scrollback(256, false);
+                    }
+                }
             }
         } else if (message.contains("status")) {
             const auto& status = message["status"];
@@ -699,6 +709,8 @@ void Session::handle_overlay_key(const std::string& key, const InputEvent& event
         } else if (escape || key == "q") {
             overlay_ = Overlay::None;
             history_.clear();
+            history_screen_rows_ = 0;
+            scrollback_stale_ = false;
             match_line_ = -1;
         }
         return;
@@ -707,32 +719,164 @@ void Session::handle_overlay_key(const std::string& key, const InputEvent& event
 }
 
 void Session::enter_scrollback() {
+    if (!scrollback_fetching_) {
+        fetch_scrollback(10000, true);
+    }
+}
+
+void Session::fetch_scrollback(int count, bool entering) {
     const std::string worker = focused_name();
-    request("attach_scrollback", {{"worker", worker}, {"count", 10000}},
-            [this, worker](const json& response) {
+    scrollback_fetching_ = true;
+    request("attach_scrollback", {{"worker", worker}, {"count", count}, {"screen", true}},
+            [this, worker, count, entering](const json& response) {
+                scrollback_fetching_ = false;
+                if (finished_) {
+                    return;
+                }
                 if (response.contains("error")) {
                     show_message(response["error"].value("message", "no scrollback"));
                     return;
                 }
-                if (worker != focused_name() || finished_) {
+                const bool open = overlay_ == Overlay::Scrollback || overlay_ == Overlay::Search;
+                if (worker != focused_name() || (entering ? open : !open)) {
                     return;
                 }
-                history_.clear();
-                const PaneModel* pane = model(worker);
-                const int cols = pane != nullptr ? pane->cols : cols_;
-                for (const auto& line : response["result"]["lines"]) {
-                    history_.push_back(decode_line(line.get<std::string>(), cols));
+                int more = count;
+                if (!apply_scrollback(response["result"], entering, more)) {
+                    fetch_scrollback(more, false);
+                    return;
                 }
-                if (pane != nullptr) {
-                    for (const auto& line : pane->lines) {
-                        history_.push_back(line);
-                    }
+                if (entering) {
+                    scroll_offset_ = 0;
+                    match_line_ = -1;
+                    overlay_ = Overlay::Scrollback;
                 }
-                scroll_offset_ = 0;
-                match_line_ = -1;
-                overlay_ = Overlay::Scrollback;
                 schedule_render();
+                if (scrollback_stale_) {
+                    scrollback_stale_ = false;
+                    fetch_scrollback(256, false);
+                }
             });
+}
+
+namespace {
+
+std::size_t line_hash(const std::vector<Cell>& line) {
+    std::size_t hash = line.size();
+    const auto mix = [&hash](std::size_t value) {
+        hash ^= value + 0x9e3779b97f4a7c15ULL + (hash << 6) + (hash >> 2);
+    };
+    for (const auto& cell : line) {
+        mix(std::hash<std::string>{}(cell.text));
+        mix(cell.width);
+        const auto& st = cell.style;
+        mix(static_cast<std::size_t>(st.attributes) << 8 | st.underline);
+        for (const auto& color : {st.foreground, st.background}) {
+            mix(static_cast<std::size_t>(color.kind) << 24 |
+                static_cast<std::size_t>(color.red) << 16 |
+                static_cast<std::size_t>(color.green) << 8 | color.blue);
+        }
+    }
+    return hash;
+}
+
+// How many lines at the end of `fetched` (the newest lines of the server's
+// scrollback) are not yet at the end of `known` (the client's copy): the
+// fewest for which the lines before them match the end of `known`. None when
+// no overlap is found. Unless `fetched` is the whole scrollback, a match must
+// span the whole window compared.
+std::optional<std::size_t> new_line_count(const std::vector<std::vector<Cell>>& known,
+                                          std::size_t known_size,
+                                          const std::vector<std::vector<Cell>>& fetched,
+                                          bool complete) {
+    // Enough lines compared that repeated output is unlikely to line up by
+    // chance.
+    constexpr std::size_t window = 64;
+    const std::size_t tail = std::min(window, known_size);
+    if (tail == 0) {
+        return fetched.size();
+    }
+    std::vector<std::size_t> known_hashes(tail);
+    for (std::size_t i = 0; i < tail; ++i) {
+        known_hashes[i] = line_hash(known[known_size - tail + i]);
+    }
+    std::vector<std::size_t> fetched_hashes(fetched.size());
+    for (std::size_t i = 0; i < fetched.size(); ++i) {
+        fetched_hashes[i] = line_hash(fetched[i]);
+    }
+    for (std::size_t fresh = 0; fresh < fetched.size(); ++fresh) {
+        const std::size_t overlap = std::min(tail, fetched.size() - fresh);
+        const std::size_t end = fetched.size() - fresh;
+        bool same = true;
+        for (std::size_t i = 0; i < overlap && same; ++i) {
+            same = fetched_hashes[end - overlap + i] == known_hashes[tail - overlap + i];
+        }
+        if (same && (overlap == tail || complete)) {
+            return fresh;
+        }
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
+bool Session::apply_scrollback(const json& result, bool entering, int& count) {
+    const int cols = result.value("cols", cols_);
+    const long long kept = result.value("scrollback", 0LL);
+    std::vector<std::vector<Cell>> lines;
+    for (const auto& line : result.value("lines", json::array())) {
+        lines.push_back(decode_line(line.get<std::string>(), cols));
+    }
+    std::vector<std::vector<Cell>> screen;
+    for (const auto& line : result.value("screen", json::array())) {
+        screen.push_back(decode_line(line.get<std::string>(), cols));
+    }
+    const auto old_total = static_cast<int>(history_.size());
+    std::size_t fresh = lines.size();
+    if (entering) {
+        history_.clear();
+    } else {
+        const std::size_t known = history_.size() - static_cast<std::size_t>(history_screen_rows_);
+        if (kept > scrollback_kept_) {
+            // The kept lines grew by exactly what scrolled away since.
+            const auto grown = static_cast<std::size_t>(kept - scrollback_kept_);
+            if (grown > lines.size() && count < 10000) {
+                count = static_cast<int>(std::min<long long>(10000, kept - scrollback_kept_));
+                return false;
+            }
+            fresh = std::min(grown, lines.size());
+        } else if (auto found = new_line_count(history_, known, lines,
+                                               static_cast<long long>(lines.size()) >= kept)) {
+            // The kept lines are at their limit (the oldest go as new ones
+            // come), so what is new is found by where the known lines end.
+            fresh = *found;
+        } else if (static_cast<long long>(lines.size()) < kept && count < 10000) {
+            count = std::min(10000, count * 4);
+            return false;
+        }
+        history_.resize(known);
+    }
+    scrollback_kept_ = kept;
+    history_.insert(history_.end(), std::make_move_iterator(lines.end() - static_cast<long>(fresh)),
+                    std::make_move_iterator(lines.end()));
+    history_screen_rows_ = static_cast<int>(screen.size());
+    history_.insert(history_.end(), std::make_move_iterator(screen.begin()),
+                    std::make_move_iterator(screen.end()));
+    if (!entering) {
+        // The lines shown stay where they are: the view moves up by what
+        // came below it.
+        scroll_offset_ += static_cast<int>(history_.size()) - old_total;
+        // The client's copy is bounded like the server's scrollback.
+        constexpr std::size_t most_kept = 20000;
+        const std::size_t limit = most_kept + static_cast<std::size_t>(history_screen_rows_);
+        if (history_.size() > limit) {
+            const auto drop = static_cast<int>(history_.size() - limit);
+            history_.erase(history_.begin(), history_.begin() + drop);
+            match_line_ = match_line_ >= drop ? match_line_ - drop : -1;
+        }
+        scroll_by(0);
+    }
+    return true;
 }
 
 void Session::scroll_by(int lines) {

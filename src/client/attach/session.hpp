@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -76,10 +77,16 @@ private:
     void handle_overlay_key(const std::string& key, const InputEvent& event);
     void send_to_focused(const std::string& bytes, bool keystroke);
     void focus(std::size_t index);
+    void set_tiled(bool tiled);
     void on_resize();
 
     // Scrollback.
     void enter_scrollback();
+    // Asks for the newest `count` lines of the focused worker's scrollback
+    // and its screen: on entering, or to bring in output that came since.
+    void fetch_scrollback(int count, bool entering);
+    // Takes in the answer; false when it needs `count` more lines first.
+    bool apply_scrollback(const nlohmann::json& result, bool entering, int& count);
     void scroll_by(int lines);
     void search(bool from_current);
 
@@ -94,6 +101,10 @@ private:
                   const std::string& title) const;
     const PaneModel* model(const std::string& worker) const;
     const std::string& focused_name() const { return workers_[focused_].name; }
+    // The workers the tiled view shows: those marked in the chooser, in the
+    // status line's order, or every worker when none is marked.
+    std::vector<std::size_t> tiled_workers() const;
+    bool in_tiled_view(std::size_t index) const;
     std::string worker_label(const WorkerStatus& w, bool focused) const;
     void show_message(std::string message);
 
@@ -133,10 +144,20 @@ private:
 
     Overlay overlay_ = Overlay::None;
     std::size_t chooser_at_ = 0;
+    // Workers marked in the chooser (Space) for the tiled view, by name.
+    std::set<std::string> marked_;
     std::string prompt_;
     std::string message_;
-    // Scrollback mode: the kept lines then the screen as it was on entry.
+    // Scrollback mode: the kept lines then the screen (its last
+    // `history_screen_rows_` lines) as the server last sent them. New output
+    // is fetched as it comes (`scrollback_fetching_`, and
+    // `scrollback_stale_` when more came meanwhile) and added below; the
+    // view keeps its place.
     std::vector<std::vector<Cell>> history_;
+    int history_screen_rows_ = 0;
+    long long scrollback_kept_ = 0;
+    bool scrollback_fetching_ = false;
+    bool scrollback_stale_ = false;
     int scroll_offset_ = 0; // lines above the bottom
     std::string search_;
     int match_line_ = -1;
