@@ -756,4 +756,58 @@ TEST_SUITE("attach") {
         CHECK(tmux.hides("[scrollback"));
         CHECK(tmux.shows("more-40"));
     }
+
+    TEST_CASE("tiling shows the workers marked in the chooser") {
+        WorkspaceServer ws(R"(workers:
+  alice:
+    command: [bash, --noprofile, --norc, -c, "echo alice-says-hi; exec cat"]
+  bob:
+    command: [bash, --noprofile, --norc, -c, "echo bob-says-hi; exec cat"]
+  carol:
+    command: [bash, --noprofile, --norc, -c, "echo carol-says-hi; exec cat"]
+)");
+        REQUIRE(ws.start());
+        Tmux tmux(ws, attach_command(ws, "alice"));
+        REQUIRE(tmux.shows("alice-says-hi"));
+        tmux.keys({"C-b", "w"});
+        REQUIRE(tmux.shows("choose a worker"));
+        tmux.keys({"Down", "Space", "Down", "Space"});
+        CHECK(tmux.shows("+ 1: bob"));
+        CHECK(tmux.shows("+ 2: carol"));
+        CHECK(tmux.screen().find("+ 0: alice") == std::string::npos);
+        tmux.keys({"t"});
+        CHECK(tmux.shows("─ bob ─"));
+        CHECK(tmux.shows("─ carol ─"));
+        CHECK(tmux.shows("carol-says-hi"));
+        CHECK(tmux.hides("alice-says-hi"));
+        CHECK(tmux.screen().find("─ alice") == std::string::npos);
+        // Two tiles side by side: each worker follows its tile.
+        CHECK(eventually(
+            [&] {
+                const auto w = worker_info(ws, "carol");
+                return w.is_object() && w["size"]["cols"] == 49 && w["size"]["rows"] == 28;
+            },
+            10s));
+        // The focus goes to the tiled worker the chooser was on, and n and p
+        // stay among the tiles.
+        CHECK(tmux.shows("2:carol*"));
+        tmux.keys({"C-b", "n"});
+        CHECK(tmux.shows("1:bob*"));
+        tmux.keys({"C-b", "n"});
+        CHECK(tmux.shows("2:carol*"));
+        // t shows the focused worker alone, and again the marked ones.
+        tmux.keys({"C-b", "t"});
+        CHECK(tmux.hides("─ bob ─"));
+        tmux.keys({"C-b", "t"});
+        CHECK(tmux.shows("─ bob ─"));
+        CHECK(tmux.screen().find("alice-says-hi") == std::string::npos);
+        // Unmarking both in the chooser tiles every worker again.
+        tmux.keys({"C-b", "w"});
+        REQUIRE(tmux.shows("choose a worker"));
+        tmux.keys({"Up", "Space", "Up", "Space"});
+        CHECK(tmux.hides("+ 1: bob"));
+        tmux.keys({"q"});
+        CHECK(tmux.shows("alice-says-hi"));
+        CHECK(tmux.shows("─ alice ─"));
+    }
 }

@@ -112,8 +112,8 @@ const char* help_lines[] = {
     "d          detach",
     "n / p      next / previous worker",
     "0-9        worker by position",
-    "w          choose a worker from a list",
-    "t          tile all workers / one worker",
+    "w          choose a worker from a list (Space marks workers for t)",
+    "t          tile all (or the marked) workers / one worker",
     "z          zoom the focused tile",
     "[          scrollback (arrows, PgUp/PgDn, / search, n next, q leaves)",
     "s          send a message to the focused worker",
@@ -348,11 +348,12 @@ void Session::send_view() {
 void Session::layout() {
     tiles_.clear();
     const int body = std::max(1, rows_ - 1);
-    if (!tiled_ || zoomed_ || workers_.size() == 1) {
+    const auto shown = tiled_workers();
+    if (!tiled_ || zoomed_ || shown.size() <= 1) {
         tiles_.push_back({.worker = focused_name(), .rows = body, .cols = cols_});
         return;
     }
-    const int count = static_cast<int>(workers_.size());
+    const int count = static_cast<int>(shown.size());
     const int grid_cols = static_cast<int>(std::ceil(std::sqrt(static_cast<double>(count))));
     const int grid_rows = (count + grid_cols - 1) / grid_cols;
     int index = 0;
@@ -364,7 +365,7 @@ void Session::layout() {
             // One column between tiles for the border.
             const int left = gc == 0 ? 0 : cols_ * gc / in_row + 1;
             const int right = cols_ * (gc + 1) / in_row;
-            tiles_.push_back({.worker = workers_[static_cast<std::size_t>(index)].name,
+            tiles_.push_back({.worker = workers_[shown[static_cast<std::size_t>(index)]].name,
                               .top = top + 1,
                               .left = left,
                               .rows = std::max(1, bottom - top - 1),
@@ -372,6 +373,37 @@ void Session::layout() {
                               .titled = true});
         }
     }
+}
+
+std::vector<std::size_t> Session::tiled_workers() const {
+    std::vector<std::size_t> shown;
+    for (std::size_t i = 0; i < workers_.size(); ++i) {
+        if (marked_.contains(workers_[i].name)) {
+            shown.push_back(i);
+        }
+    }
+    if (shown.empty()) {
+        for (std::size_t i = 0; i < workers_.size(); ++i) {
+            shown.push_back(i);
+        }
+    }
+    return shown;
+}
+
+bool Session::in_tiled_view(std::size_t index) const {
+    const auto shown = tiled_workers();
+    return std::find(shown.begin(), shown.end(), index) != shown.end();
+}
+
+void Session::set_tiled(bool tiled) {
+    tiled_ = tiled;
+    zoomed_ = false;
+    if (tiled_ && !in_tiled_view(focused_)) {
+        focus(tiled_workers().front());
+    }
+    layout();
+    send_view();
+    schedule_render();
 }
 
 void Session::on_resize() {
@@ -394,6 +426,10 @@ void Session::focus(std::size_t index) {
                                  {"keystroke", false}});
     }
     focused_ = index;
+    if (tiled_ && !zoomed_ && !in_tiled_view(index)) {
+        // A worker that is not among the tiles is shown alone.
+        tiled_ = false;
+    }
     if (const auto* now = model(focused_name());
         now && now->modes.focus_reporting && outer_focus_) {
         request("attach_input", {{"worker", focused_name()},
@@ -565,8 +601,19 @@ void Session::handle_prefix_command(const std::string& key) {
         return;
     }
     if (key == "n" || key == "p") {
-        const auto count = workers_.size();
-        focus(key == "n" ? (focused_ + 1) % count : (focused_ + count - 1) % count);
+        // In the tiled view, among the tiles.
+        std::vector<std::size_t> order;
+        if (tiled_ && !zoomed_) {
+            order = tiled_workers();
+        } else {
+            for (std::size_t i = 0; i < workers_.size(); ++i) {
+                order.push_back(i);
+            }
+        }
+        const auto at = std::find(order.begin(), order.end(), focused_);
+        const auto position = at == order.end() ? 0 : static_cast<std::size_t>(at - order.begin());
+        const auto count = order.size();
+        focus(order[key == "n" ? (position + 1) % count : (position + count - 1) % count]);
         return;
     }
     if (key.size() == 1 && key[0] >= '0' && key[0] <= '9') {
@@ -574,10 +621,7 @@ void Session::handle_prefix_command(const std::string& key) {
         return;
     }
     if (key == "t") {
-        tiled_ = !tiled_;
-        zoomed_ = false;
-        layout();
-        send_view();
+        set_tiled(!tiled_);
         return;
     }
     if (key == "z") {
@@ -632,6 +676,22 @@ void Session::handle_overlay_key(const std::string& key, const InputEvent& event
         } else if (key.size() == 1 && key[0] >= '0' && key[0] <= '9') {
             overlay_ = Overlay::None;
             focus(static_cast<std::size_t>(key[0] - '0'));
+        } else if (key == " ") {
+            // Marks the worker for the tiled view, or unmarks it.
+            const std::string& name = workers_[chooser_at_].name;
+            if (!marked_.erase(name)) {
+                marked_.insert(name);
+            }
+            if (tiled_) {
+                set_tiled(true);
+            }
+        } else if (key == "t") {
+            overlay_ = Overlay::None;
+            if (!marked_.empty() && !marked_.contains(workers_[chooser_at_].name)) {
+                chooser_at_ = tiled_workers().front();
+            }
+            focus(chooser_at_);
+            set_tiled(true);
         } else if (escape || key == "q") {
             overlay_ = Overlay::None;
         }
@@ -1143,10 +1203,12 @@ Canvas Session::compose() const {
     } else if (overlay_ == Overlay::Chooser) {
         std::vector<std::string> lines;
         for (std::size_t i = 0; i < workers_.size(); ++i) {
-            lines.push_back((i == chooser_at_ ? "> " : "  ") + std::to_string(i) + ": " +
-                            worker_label(workers_[i], i == focused_) + "  " + workers_[i].state);
+            lines.push_back(std::string(i == chooser_at_ ? "> " : "  ") +
+                            (marked_.contains(workers_[i].name) ? "+ " : "  ") + std::to_string(i) +
+                            ": " + worker_label(workers_[i], i == focused_) + "  " +
+                            workers_[i].state);
         }
-        draw_box(canvas, lines, "choose a worker (Enter, q)");
+        draw_box(canvas, lines, "choose a worker (Enter; Space marks, t tiles marked; q)");
     }
     draw_status(canvas);
     return canvas;
