@@ -810,4 +810,39 @@ TEST_SUITE("attach") {
         CHECK(tmux.shows("alice-says-hi"));
         CHECK(tmux.shows("─ alice ─"));
     }
+
+    TEST_CASE("mouse events reach a worker that asked for them, in its pane's coordinates") {
+        WorkspaceServer ws(R"(workers:
+  other:
+    command: [bash, --noprofile, --norc, -c, "echo other-says-hi; exec cat"]
+  mouse:
+    command: [python3, -c, "import os, sys, tty\ntty.setraw(0)\nsys.stdout.write('\\x1b[?1000h\\x1b[?1006hmouse-ready\\r\\n')\nsys.stdout.flush()\nwhile True:\n    data = os.read(0, 64)\n    sys.stdout.write('got ' + data.decode(errors='replace').replace('\\x1b', 'ESC') + '\\r\\n')\n    sys.stdout.flush()\n"]
+)");
+        REQUIRE(ws.start());
+        Tmux tmux(ws, attach_command(ws, "mouse"));
+        REQUIRE(tmux.shows("mouse-ready"));
+        // A click as the person's terminal reports it (SGR), at column 10,
+        // row 5 of the terminal: the worker's pane starts at its top left.
+        tmux.literal("\x1b[<0;10;5M");
+        CHECK(tmux.shows("got ESC[<0;10;5M"));
+        tmux.literal("\x1b[<0;10;5m");
+        CHECK(tmux.shows("got ESC[<0;10;5m"));
+        // Tiled: the worker's tile is the right one, from column 52 and row
+        // 2 of the terminal (1-based), so a click at column 60, row 10 is at
+        // column 9, row 9 of its pane.
+        tmux.keys({"C-b", "t"});
+        REQUIRE(tmux.shows("─ other ─"));
+        REQUIRE(tmux.shows("other-says-hi"));
+        tmux.literal("\x1b[<0;60;10M");
+        CHECK(tmux.shows("got ESC[<0;9;9M"));
+        // A click in the other tile focuses it and is not passed on.
+        tmux.literal("\x1b[<0;5;5M");
+        CHECK(tmux.shows("0:other*"));
+        tmux.literal("\x1b[<0;5;5m");
+        tmux.literal("zz-typed");
+        CHECK(tmux.shows("zz-typed"));
+        const auto mouse_screen = ws.cli({"capture", "mouse"}).out;
+        CHECK(mouse_screen.find("5;5") == std::string::npos);
+        CHECK(mouse_screen.find("zz-typed") == std::string::npos);
+    }
 }
