@@ -534,11 +534,16 @@ void Requests::attach_input(const Reply& c, const json& id, const json& params) 
                                                  std::string(worker::to_string(w.state())) +
                                                  ", not running"};
     }
+    // Without an acknowledgement a keystroke costs the client one wakeup
+    // instead of two on its way to the echo; errors are still answered.
+    const bool ack = !params.contains("ack") || bool_param(params, "ack");
     if (!server_.attach().input(c->id(), w, *bytes, bool_param(params, "keystroke"))) {
         throw BadParams{errors::invalid_argument, "this connection is not attached; send "
                                                   "\"attach\" first"};
     }
-    c->send(protocol::result(id, {{"bytes", bytes->size()}}));
+    if (ack) {
+        c->send(protocol::result(id, {{"bytes", bytes->size()}}));
+    }
 }
 
 void Requests::attach_scrollback(const Reply& c, const json& id, const json& params) {

@@ -423,7 +423,8 @@ void Session::focus(std::size_t index) {
         old && old->modes.focus_reporting && outer_focus_) {
         request("attach_input", {{"worker", focused_name()},
                                  {"data", protocol::base64_encode("\x1b[O")},
-                                 {"keystroke", false}});
+                                 {"keystroke", false},
+                                 {"ack", false}});
     }
     focused_ = index;
     if (tiled_ && !zoomed_ && !in_tiled_view(index)) {
@@ -434,7 +435,8 @@ void Session::focus(std::size_t index) {
         now && now->modes.focus_reporting && outer_focus_) {
         request("attach_input", {{"worker", focused_name()},
                                  {"data", protocol::base64_encode("\x1b[I")},
-                                 {"keystroke", false}});
+                                 {"keystroke", false},
+                                 {"ack", false}});
     }
     if (!tiled_ || zoomed_) {
         layout();
@@ -467,15 +469,11 @@ void Session::send_to_focused(const std::string& bytes, bool keystroke) {
     if (bytes.empty()) {
         return;
     }
-    const std::string worker = focused_name();
-    request(
-        "attach_input",
-        {{"worker", worker}, {"data", protocol::base64_encode(bytes)}, {"keystroke", keystroke}},
-        [this](const json& response) {
-            if (response.contains("error")) {
-                show_message(response["error"].value("message", "not sent"));
-            }
-        });
+    // Unacknowledged: only an error is answered (handle_message shows it).
+    request("attach_input", {{"worker", focused_name()},
+                             {"data", protocol::base64_encode(bytes)},
+                             {"keystroke", keystroke},
+                             {"ack", false}});
 }
 
 void Session::handle_events(std::vector<InputEvent> events) {
