@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "process.hpp"
+#include "protocol/screen_wire.hpp"
 #include "workspace_server.hpp"
 
 using namespace std::chrono_literals;
@@ -844,5 +845,56 @@ TEST_SUITE("attach") {
         const auto mouse_screen = ws.cli({"capture", "mouse"}).out;
         CHECK(mouse_screen.find("5;5") == std::string::npos);
         CHECK(mouse_screen.find("zz-typed") == std::string::npos);
+    }
+}
+
+TEST_SUITE("attach") {
+    TEST_CASE("attach_input without ack answers only errors, in order with the rest") {
+        WorkspaceServer ws(R"(workers:
+  typist:
+    command: [cat]
+)");
+        REQUIRE(ws.start());
+        ProtocolClient client(ws.socket());
+        REQUIRE(client.connected());
+        client.send({{"id", 1}, {"method", "hello"}, {"params", {{"protocol", 1}}}});
+        REQUIRE(client.next().contains("result"));
+        client.send(
+            {{"id", 2},
+             {"method", "attach"},
+             {"params", {{"panes", {{{"worker", "typist"}, {"cols", 80}, {"rows", 24}}}}}}});
+        const auto data = [](const std::string& text) { return sb::protocol::base64_encode(text); };
+        client.send({{"id", 3},
+                     {"method", "attach_input"},
+                     {"params", {{"worker", "typist"}, {"data", data("quiet")}, {"ack", false}}}});
+        client.send({{"id", 4},
+                     {"method", "attach_input"},
+                     {"params", {{"worker", "nobody"}, {"data", data("x")}, {"ack", false}}}});
+        client.send({{"id", 5},
+                     {"method", "attach_input"},
+                     {"params", {{"worker", "typist"}, {"data", data("-loud")}}}});
+        // Requests are answered in order: whatever answers 3 and 4 would
+        // have come before the answer to 5.
+        std::vector<json> answers;
+        while (true) {
+            const json message = client.next();
+            REQUIRE(message.is_object());
+            if (!message.contains("id") || message["id"] == 2) {
+                continue;
+            }
+            answers.push_back(message);
+            if (message["id"] == 5) {
+                break;
+            }
+        }
+        REQUIRE(answers.size() == 2);
+        CHECK(answers[0]["id"] == 4);
+        CHECK(answers[0].contains("error"));
+        CHECK(answers[1]["result"]["bytes"] == 5);
+        CHECK(eventually(
+            [&] {
+                return ws.cli({"capture", "typist"}).out.find("quiet-loud") != std::string::npos;
+            },
+            10s));
     }
 }
