@@ -172,6 +172,29 @@ TEST_SUITE("attach") {
         CHECK(renderer.render(second).find("\x1b[2J") != std::string::npos);
     }
 
+    TEST_CASE("the renderer compares only the rows it is told changed") {
+        Renderer renderer(ColorDepth::TrueColor);
+        Canvas first(3, 10);
+        first.put_text(0, 0, "top", Style{});
+        first.put_text(2, 0, "bottom", Style{});
+        renderer.render(first);
+        Canvas next = first;
+        next.put_text(0, 0, "TOP", Style{});
+        next.put_text(2, 0, "BOTTOM", Style{});
+        const std::vector<std::uint8_t> rows = {0, 0, 1};
+        const auto delta = renderer.render(next, &rows);
+        CHECK(delta.find("BOTTOM") != std::string::npos);
+        CHECK(delta.find("TOP") == std::string::npos);
+        // Row 0 was not compared, so it is still drawn as "top" and a full
+        // comparison finds it.
+        CHECK(renderer.render(next).find("TOP") != std::string::npos);
+        // An invalidated renderer draws every row whatever it is told.
+        renderer.invalidate();
+        const auto whole = renderer.render(next, &rows);
+        CHECK(whole.find("TOP") != std::string::npos);
+        CHECK(whole.find("BOTTOM") != std::string::npos);
+    }
+
     TEST_CASE("colours are downgraded for terminals that lack them") {
         Canvas canvas(1, 4);
         Style red;
@@ -204,7 +227,11 @@ TEST_SUITE("attach") {
         CHECK(model.modes.application_cursor_keys);
         row[0].text = "B";
         const auto changed = sb::protocol::base64_encode(sb::protocol::encode_row(row));
+        CHECK(model.changed_all);
         REQUIRE(model.apply({{"cols", 4}, {"rows", 2}, {"lines", {{1, changed}}}}));
+        CHECK_FALSE(model.changed_all);
+        CHECK(model.changed_rows == std::vector<int>{1});
+        CHECK(model.title_changed);
         CHECK(PaneModel::text(model.lines[0]) == "A   ");
         CHECK(PaneModel::text(model.lines[1]) == "B   ");
         CHECK_FALSE(model.apply({{"cols", 0}, {"rows", 2}}));

@@ -274,8 +274,13 @@ void Session::handle_message(const json& message) {
         if (message.contains("screen")) {
             const auto& frame = message["screen"];
             const std::string worker = frame.value("worker", "");
-            if (models_[worker].apply(frame)) {
-                schedule_render();
+            auto& pane = models_[worker];
+            if (pane.apply(frame)) {
+                if (pane.changed_all || pane.title_changed) {
+                    schedule_render();
+                } else {
+                    schedule_rows(worker, pane.changed_rows);
+                }
                 if (worker == focused_name() && !history_.empty() &&
                     (overlay_ == Overlay::Scrollback || overlay_ == Overlay::Search)) {
                     // New output while the person reads the scrollback.
@@ -1002,6 +1007,27 @@ const PaneModel* Session::model(const std::string& worker) const {
 }
 
 void Session::schedule_render() {
+    redraw_all_ = true;
+    arm_render();
+}
+
+void Session::schedule_rows(const std::string& worker, const std::vector<int>& rows) {
+    dirty_rows_.resize(static_cast<std::size_t>(rows_), 0);
+    for (const auto& tile : tiles_) {
+        if (tile.worker != worker) {
+            continue;
+        }
+        for (const int row : rows) {
+            if (row >= 0 && row < tile.rows && tile.top + row < rows_) {
+                dirty_rows_[static_cast<std::size_t>(tile.top + row)] = 1;
+            }
+        }
+    }
+    // The cursor, modes and status line are looked at on every render.
+    arm_render();
+}
+
+void Session::arm_render() {
     if (finished_ || !frame_timer_ || frame_timer_->active()) {
         return;
     }
@@ -1026,7 +1052,37 @@ void Session::render_now() {
         mouse = "none";
     }
     terminal_.set_mouse(mouse);
-    write_all(STDOUT_FILENO, renderer_.render(compose()));
+    const bool partial = !redraw_all_ && overlay_ == Overlay::None && canvas_.rows == rows_ &&
+                         canvas_.cols == cols_ &&
+                         dirty_rows_.size() == static_cast<std::size_t>(rows_);
+    if (!partial) {
+        canvas_ = compose();
+        write_all(STDOUT_FILENO, renderer_.render(canvas_));
+    } else {
+        // A pane's rows changed and nothing else: compose those rows, the
+        // cursor, the title and the status line only.
+        canvas_.cursor.visible = false;
+        for (const auto& tile : tiles_) {
+            const bool focused = tile.worker == focused_name();
+            for (int row = 0; row < tile.rows; ++row) {
+                if (dirty_rows_[static_cast<std::size_t>(tile.top + row)] != 0) {
+                    draw_tile_row(canvas_, tile, row, focused);
+                }
+            }
+            if (focused) {
+                place_cursor(canvas_, tile);
+            }
+        }
+        if (const PaneModel* focused_pane = model(focused_name())) {
+            canvas_.title = focused_pane->title.empty() ? focused_name() + " - " + workspace_
+                                                        : focused_pane->title;
+        }
+        draw_status(canvas_);
+        dirty_rows_[static_cast<std::size_t>(rows_ - 1)] = 1;
+        write_all(STDOUT_FILENO, renderer_.render(canvas_, &dirty_rows_));
+    }
+    redraw_all_ = false;
+    dirty_rows_.assign(static_cast<std::size_t>(rows_), 0);
 }
 
 std::string Session::worker_label(const WorkerStatus& w, bool focused) const {
@@ -1096,39 +1152,57 @@ void Session::draw_status(Canvas& canvas) const {
     canvas.put_text(row, start, right, style);
 }
 
-void Session::draw_tile(Canvas& canvas, const Tile& tile, bool focused) const {
+void Session::draw_tile_row(Canvas& canvas, const Tile& tile, int r, bool focused) const {
     const PaneModel* pane = model(tile.worker);
     const bool scrollback =
         focused && (overlay_ == Overlay::Scrollback || overlay_ == Overlay::Search);
     const int total = static_cast<int>(history_.size());
-    const int top_line = std::max(0, total - tile.rows - scroll_offset_);
+    const std::vector<Cell>* line = nullptr;
+    int line_index = -1;
+    if (scrollback) {
+        line_index = std::max(0, total - tile.rows - scroll_offset_) + r;
+        if (line_index < total) {
+            line = &history_[static_cast<std::size_t>(line_index)];
+        }
+    } else if (pane != nullptr && r < pane->rows) {
+        line = &pane->lines[static_cast<std::size_t>(r)];
+    }
+    for (int c = 0; c < tile.cols; ++c) {
+        Cell& out = canvas.at(tile.top + r, tile.left + c);
+        if (line == nullptr || c >= static_cast<int>(line->size())) {
+            out = Cell{};
+            continue;
+        }
+        out = (*line)[static_cast<std::size_t>(c)];
+        // Half a wide glyph cut by the tile's edge is shown blank.
+        if ((out.width == 2 && c + 1 >= tile.cols) || (out.width == 0 && c == 0)) {
+            out = Cell{.style = out.style};
+        }
+        if (scrollback && line_index == match_line_ && c >= match_col_ &&
+            c < match_col_ + match_width_) {
+            out.style.attributes ^= Style::kReverse;
+        }
+    }
+}
+
+void Session::place_cursor(Canvas& canvas, const Tile& tile) const {
+    const PaneModel* pane = model(tile.worker);
+    if (overlay_ == Overlay::Scrollback || overlay_ == Overlay::Search || pane == nullptr ||
+        !pane->received) {
+        return;
+    }
+    canvas.cursor = pane->cursor;
+    canvas.cursor.row += tile.top;
+    canvas.cursor.col += tile.left;
+    if (pane->cursor.row >= tile.rows || pane->cursor.col >= tile.cols) {
+        canvas.cursor.visible = false;
+    }
+}
+
+void Session::draw_tile(Canvas& canvas, const Tile& tile, bool focused) const {
+    const PaneModel* pane = model(tile.worker);
     for (int r = 0; r < tile.rows; ++r) {
-        const std::vector<Cell>* line = nullptr;
-        int line_index = -1;
-        if (scrollback) {
-            line_index = top_line + r;
-            if (line_index < total) {
-                line = &history_[static_cast<std::size_t>(line_index)];
-            }
-        } else if (pane != nullptr && r < pane->rows) {
-            line = &pane->lines[static_cast<std::size_t>(r)];
-        }
-        for (int c = 0; c < tile.cols; ++c) {
-            Cell& out = canvas.at(tile.top + r, tile.left + c);
-            if (line == nullptr || c >= static_cast<int>(line->size())) {
-                out = Cell{};
-                continue;
-            }
-            out = (*line)[static_cast<std::size_t>(c)];
-            // Half a wide glyph cut by the tile's edge is shown blank.
-            if ((out.width == 2 && c + 1 >= tile.cols) || (out.width == 0 && c == 0)) {
-                out = Cell{.style = out.style};
-            }
-            if (scrollback && line_index == match_line_ && c >= match_col_ &&
-                c < match_col_ + match_width_) {
-                out.style.attributes ^= Style::kReverse;
-            }
-        }
+        draw_tile_row(canvas, tile, r, focused);
     }
     if (tile.titled) {
         const int row = tile.top - 1;
@@ -1147,13 +1221,8 @@ void Session::draw_tile(Canvas& canvas, const Tile& tile, bool focused) const {
             }
         }
     }
-    if (focused && !scrollback && pane != nullptr && pane->received) {
-        canvas.cursor = pane->cursor;
-        canvas.cursor.row += tile.top;
-        canvas.cursor.col += tile.left;
-        if (pane->cursor.row >= tile.rows || pane->cursor.col >= tile.cols) {
-            canvas.cursor.visible = false;
-        }
+    if (focused) {
+        place_cursor(canvas, tile);
     }
 }
 

@@ -92,10 +92,16 @@ private:
 
     // Drawing.
     void layout();
+    // Everything is composed again on the next render.
     void schedule_render();
+    // Only these rows of a worker's pane changed.
+    void schedule_rows(const std::string& worker, const std::vector<int>& rows);
+    void arm_render();
     void render_now();
     Canvas compose() const;
     void draw_tile(Canvas& canvas, const Tile& tile, bool focused) const;
+    void draw_tile_row(Canvas& canvas, const Tile& tile, int row, bool focused) const;
+    void place_cursor(Canvas& canvas, const Tile& tile) const;
     void draw_status(Canvas& canvas) const;
     void draw_box(Canvas& canvas, const std::vector<std::string>& lines,
                   const std::string& title) const;
@@ -165,6 +171,12 @@ private:
     int match_width_ = 0;
 
     std::chrono::steady_clock::time_point last_render_{};
+    // What the terminal shows, kept between renders: a frame that changes a
+    // few rows of a pane recomposes and compares only those rows (and the
+    // status line) unless `redraw_all_`.
+    Canvas canvas_;
+    std::vector<std::uint8_t> dirty_rows_;
+    bool redraw_all_ = true;
     bool finished_ = false;
     int status_ = 0;
     std::string farewell_;
