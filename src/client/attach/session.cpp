@@ -752,7 +752,7 @@ void Session::handle_overlay_key(const std::string& key, const InputEvent& event
         return;
     }
     case Overlay::Scrollback: {
-        const int page = std::max(1, tiles_.empty() ? rows_ - 1 : tiles_.front().rows);
+        const int page = std::max(1, scrollback_height());
         if (up) {
             scroll_by(1);
         } else if (down) {
@@ -882,8 +882,18 @@ bool Session::apply_scrollback(const json& result, bool entering, int& count) {
     return true;
 }
 
+int Session::scrollback_height() const {
+    // The focused worker's tile, which scrollback mode takes over.
+    for (const auto& tile : tiles_) {
+        if (tile.worker == focused_name()) {
+            return tile.rows;
+        }
+    }
+    return std::max(1, rows_ - 1);
+}
+
 void Session::scroll_by(int lines) {
-    const int height = tiles_.empty() ? rows_ - 1 : tiles_.front().rows;
+    const int height = scrollback_height();
     const int most = std::max(0, static_cast<int>(history_.size()) - height);
     scroll_offset_ = std::clamp(scroll_offset_ + lines, 0, most);
 }
@@ -892,7 +902,7 @@ void Session::search(bool from_current) {
     if (search_.empty()) {
         return;
     }
-    const int height = tiles_.empty() ? rows_ - 1 : tiles_.front().rows;
+    const int height = scrollback_height();
     const int total = static_cast<int>(history_.size());
     const int top = std::max(0, total - height - scroll_offset_);
     // Backwards (older) from the line above the last match, or from the
@@ -1070,7 +1080,7 @@ void Session::draw_status(Canvas& canvas) const {
     if (!message_.empty()) {
         right = message_;
     } else if (overlay_ == Overlay::Scrollback) {
-        const int height = tiles_.empty() ? rows_ - 1 : tiles_.front().rows;
+        const int height = scrollback_height();
         right = "[scrollback " + std::to_string(scroll_offset_) + "/" +
                 std::to_string(std::max(0, static_cast<int>(history_.size()) - height)) +
                 "] q leaves";

@@ -88,6 +88,8 @@ private:
     // Takes in the answer; false when it needs `count` more lines first.
     bool apply_scrollback(const nlohmann::json& result, bool entering, int& count);
     void scroll_by(int lines);
+    // Rows of the view scrollback mode shows.
+    int scrollback_height() const;
     void search(bool from_current);
 
     // Drawing.
