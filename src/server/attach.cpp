@@ -195,6 +195,7 @@ bool AttachHub::input(std::uint64_t connection, worker::Worker& worker, std::str
     if (!sessions_.contains(connection)) {
         return false;
     }
+    const bool held_before = typing_hold(worker);
     if (keystroke) {
         worker.note_keystroke(bytes);
     }
@@ -202,8 +203,13 @@ bool AttachHub::input(std::uint64_t connection, worker::Worker& worker, std::str
     if (active_ != connection) {
         make_active(connection);
     }
-    // The status line shows the hold at once.
-    schedule_flush();
+    if (keystroke && !held_before) {
+        // The status line shows the hold at once. Later keys of the same
+        // spell of typing change nothing it shows: they cost no flush
+        // before their echo comes.
+        status_dirty_ = true;
+        schedule_flush();
+    }
     return true;
 }
 
@@ -288,6 +294,7 @@ void AttachHub::on_event(const json& event) {
         }
     }
     if (!sessions_.empty()) {
+        status_dirty_ = true;
         schedule_flush();
     }
 }
@@ -305,6 +312,10 @@ void AttachHub::schedule_flush() {
 
 void AttachHub::flush() {
     flush_timer_.stop();
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_status_check_ >= tick_interval) {
+        status_dirty_ = true;
+    }
     std::vector<std::uint64_t> ids;
     for (const auto& [id, session] : sessions_) {
         ids.push_back(id);
@@ -314,6 +325,10 @@ void AttachHub::flush() {
         if (found != sessions_.end()) {
             flush_session(found->second);
         }
+    }
+    if (status_dirty_) {
+        status_dirty_ = false;
+        last_status_check_ = now;
     }
     if (!sessions_.empty()) {
         tick_timer_.start(tick_interval, [this] { flush(); });
@@ -351,6 +366,9 @@ void AttachHub::flush_session(Session& session) {
             connection->send(protocol::stream_frame(session.stream_id, "screen", std::move(frame)));
             last_frame_ = std::chrono::steady_clock::now();
         }
+    }
+    if (!status_dirty_ && !session.last_status.empty()) {
+        return;
     }
     json line = status();
     std::string text = line.dump();
@@ -392,9 +410,15 @@ json AttachHub::pane_frame(PaneState& state, worker::Worker& worker) {
     return meta;
 }
 
+bool AttachHub::typing_hold(const worker::Worker& worker) const {
+    const auto* d = server_.deliveries().dispatcher(worker.name());
+    const auto keystroke = worker.last_keystroke();
+    return d != nullptr && keystroke.time_since_epoch().count() != 0 &&
+           worker::Clock::now() - keystroke < d->settings().hold;
+}
+
 json AttachHub::status() const {
     json workers = json::array();
-    const auto now = worker::Clock::now();
     for (const auto& w : server_.workers()) {
         json entry = {{"name", w->name()}, {"state", std::string(worker::to_string(w->state()))}};
         bool held = false;
@@ -403,10 +427,7 @@ json AttachHub::status() const {
         if (auto* d = server_.deliveries().dispatcher(w->name())) {
             queue = d->depth();
             stalled = d->stalled();
-            const auto keystroke = w->last_keystroke();
-            const bool typing =
-                keystroke.time_since_epoch().count() != 0 && now - keystroke < d->settings().hold;
-            held = d->held() || typing;
+            held = d->held() || typing_hold(*w);
         }
         entry["queue"] = queue;
         entry["stalled"] = stalled;

@@ -100,6 +100,8 @@ private:
     void flush_session(Session& session);
     nlohmann::json pane_frame(PaneState& state, worker::Worker& worker);
     nlohmann::json status() const;
+    // Whether a person's typing holds the worker's deliveries now.
+    bool typing_hold(const worker::Worker& worker) const;
     void make_active(std::uint64_t connection);
     void apply_sizes(const Session& session);
     void close(std::uint64_t connection);
@@ -115,6 +117,12 @@ private:
     // When a screen frame last went out: output right after one waits for
     // the frame interval (a burst), output after a quiet spell goes at once.
     std::chrono::steady_clock::time_point last_frame_{};
+    // The status line is composed again only when something it shows may
+    // have changed (an event, a typing hold starting) or, for a typing hold
+    // running out, when it was last composed a tick ago: not for every
+    // screen frame.
+    bool status_dirty_ = true;
+    std::chrono::steady_clock::time_point last_status_check_{};
     nlohmann::json last_delivery_;
     std::uint64_t event_token_ = 0;
 };

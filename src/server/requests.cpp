@@ -544,11 +544,16 @@ void Requests::attach_input(const Reply& c, const json& id, const json& params) 
                                                  std::string(worker::to_string(w.state())) +
                                                  ", not running"};
     }
+    // Without an acknowledgement a keystroke costs the client one wakeup
+    // instead of two on its way to the echo; errors are still answered.
+    const bool ack = !params.contains("ack") || bool_param(params, "ack");
     if (!server_.attach().input(c->id(), w, *bytes, bool_param(params, "keystroke"))) {
         throw BadParams{errors::invalid_argument, "this connection is not attached; send "
                                                   "\"attach\" first"};
     }
-    c->send(protocol::result(id, {{"bytes", bytes->size()}}));
+    if (ack) {
+        c->send(protocol::result(id, {{"bytes", bytes->size()}}));
+    }
 }
 
 void Requests::attach_scrollback(const Reply& c, const json& id, const json& params) {
@@ -562,10 +567,19 @@ void Requests::attach_scrollback(const Reply& c, const json& id, const json& par
     for (auto index = first; index < before; ++index) {
         lines.push_back(encode_scrollback_row(screen, static_cast<std::size_t>(index)));
     }
-    c->send(protocol::result(id, {{"worker", w.name()},
-                                  {"scrollback", kept},
-                                  {"first", first},
-                                  {"lines", std::move(lines)}}));
+    json result = {
+        {"worker", w.name()}, {"scrollback", kept}, {"first", first}, {"lines", std::move(lines)}};
+    if (bool_param(params, "screen")) {
+        // The screen as it is now, with the lines above: one consistent
+        // picture, where frames already sent may lag behind.
+        json rows = json::array();
+        for (int row = 0; row < screen.rows(); ++row) {
+            rows.push_back(encode_screen_row(screen, row));
+        }
+        result["cols"] = screen.cols();
+        result["screen"] = std::move(rows);
+    }
+    c->send(protocol::result(id, std::move(result)));
 }
 
 } // namespace sb::server

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "process.hpp"
+#include "protocol/screen_wire.hpp"
 #include "workspace_server.hpp"
 
 using namespace std::chrono_literals;
@@ -690,5 +691,210 @@ TEST_SUITE("attach") {
         CHECK(tmux.shows("got 1b4f75"));
         tmux.keys({"Enter"});
         CHECK(tmux.shows("got 0d"));
+    }
+}
+
+TEST_SUITE("attach") {
+    TEST_CASE("scrollback mode keeps its place while output comes, and leaving shows it") {
+        WorkspaceServer ws(R"(workers:
+  counter:
+    command: [bash, --noprofile, --norc, -c, "seq -f 'line-%g' 1 300; while [ ! -e go ]; do sleep 0.05; done; seq -f 'more-%g' 1 40; exec cat"]
+    size: {cols: 80, rows: 24}
+)");
+        REQUIRE(ws.start());
+        Tmux tmux(ws, attach_command(ws));
+        REQUIRE(tmux.shows("line-300"));
+        tmux.keys({"C-b", "["});
+        REQUIRE(tmux.shows("[scrollback 0/"));
+        tmux.keys({"PageUp"});
+        REQUIRE(tmux.hides("line-300"));
+        // "[scrollback OFFSET/MOST]" on the status line.
+        const auto position = [&]() -> std::pair<int, int> {
+            const auto text = tmux.screen();
+            const auto at = text.find("[scrollback ");
+            if (at == std::string::npos) {
+                return {-1, -1};
+            }
+            const auto slash = text.find('/', at);
+            const auto end = text.find(']', at);
+            return {std::stoi(text.substr(at + 12, slash - at - 12)),
+                    std::stoi(text.substr(slash + 1, end - slash - 1))};
+        };
+        const auto before = position();
+        const auto top = tmux.lines().at(0);
+        REQUIRE(before.first > 0);
+        REQUIRE(top.rfind("line-", 0) == 0);
+        { std::ofstream(ws.directory() / "go") << "\n"; }
+        REQUIRE(eventually(
+            [&] {
+                return ws.cli({"capture", "counter"}).out.find("more-40") != std::string::npos;
+            },
+            15s));
+        // The new lines come below the view: it keeps showing what it
+        // showed, as many lines further from the bottom as came (fewer than
+        // 40 scrolled away: the screen had empty rows at its bottom).
+        const bool moved = eventually(
+            [&] {
+                const auto now = position();
+                return now.second > before.second &&
+                       now.first - before.first == now.second - before.second;
+            },
+            15s);
+        if (!moved) {
+            MESSAGE("position stayed at " << before.first << "/" << before.second << " on:\n"
+                                          << tmux.screen());
+        }
+        CHECK(moved);
+        CHECK(tmux.lines().at(0) == top);
+        CHECK(tmux.screen().find("more-") == std::string::npos);
+        // G goes to the bottom, where the new lines are.
+        tmux.keys({"G"});
+        CHECK(tmux.shows("more-40"));
+        CHECK(tmux.shows("[scrollback 0/"));
+        tmux.keys({"g"});
+        CHECK(tmux.shows("line-1\n"));
+        tmux.keys({"q"});
+        CHECK(tmux.hides("[scrollback"));
+        CHECK(tmux.shows("more-40"));
+    }
+
+    TEST_CASE("tiling shows the workers marked in the chooser") {
+        WorkspaceServer ws(R"(workers:
+  alice:
+    command: [bash, --noprofile, --norc, -c, "echo alice-says-hi; exec cat"]
+  bob:
+    command: [bash, --noprofile, --norc, -c, "echo bob-says-hi; exec cat"]
+  carol:
+    command: [bash, --noprofile, --norc, -c, "echo carol-says-hi; exec cat"]
+)");
+        REQUIRE(ws.start());
+        Tmux tmux(ws, attach_command(ws, "alice"));
+        REQUIRE(tmux.shows("alice-says-hi"));
+        tmux.keys({"C-b", "w"});
+        REQUIRE(tmux.shows("choose a worker"));
+        tmux.keys({"Down", "Space", "Down", "Space"});
+        CHECK(tmux.shows("+ 1: bob"));
+        CHECK(tmux.shows("+ 2: carol"));
+        CHECK(tmux.screen().find("+ 0: alice") == std::string::npos);
+        tmux.keys({"t"});
+        CHECK(tmux.shows("─ bob ─"));
+        CHECK(tmux.shows("─ carol ─"));
+        CHECK(tmux.shows("carol-says-hi"));
+        CHECK(tmux.hides("alice-says-hi"));
+        CHECK(tmux.screen().find("─ alice") == std::string::npos);
+        // Two tiles side by side: each worker follows its tile.
+        CHECK(eventually(
+            [&] {
+                const auto w = worker_info(ws, "carol");
+                return w.is_object() && w["size"]["cols"] == 49 && w["size"]["rows"] == 28;
+            },
+            10s));
+        // The focus goes to the tiled worker the chooser was on, and n and p
+        // stay among the tiles.
+        CHECK(tmux.shows("2:carol*"));
+        tmux.keys({"C-b", "n"});
+        CHECK(tmux.shows("1:bob*"));
+        tmux.keys({"C-b", "n"});
+        CHECK(tmux.shows("2:carol*"));
+        // t shows the focused worker alone, and again the marked ones.
+        tmux.keys({"C-b", "t"});
+        CHECK(tmux.hides("─ bob ─"));
+        tmux.keys({"C-b", "t"});
+        CHECK(tmux.shows("─ bob ─"));
+        CHECK(tmux.screen().find("alice-says-hi") == std::string::npos);
+        // Unmarking both in the chooser tiles every worker again.
+        tmux.keys({"C-b", "w"});
+        REQUIRE(tmux.shows("choose a worker"));
+        tmux.keys({"Up", "Space", "Up", "Space"});
+        CHECK(tmux.hides("+ 1: bob"));
+        tmux.keys({"q"});
+        CHECK(tmux.shows("alice-says-hi"));
+        CHECK(tmux.shows("─ alice ─"));
+    }
+
+    TEST_CASE("mouse events reach a worker that asked for them, in its pane's coordinates") {
+        WorkspaceServer ws(R"(workers:
+  other:
+    command: [bash, --noprofile, --norc, -c, "echo other-says-hi; exec cat"]
+  mouse:
+    command: [python3, -c, "import os, sys, tty\ntty.setraw(0)\nsys.stdout.write('\\x1b[?1000h\\x1b[?1006hmouse-ready\\r\\n')\nsys.stdout.flush()\nwhile True:\n    data = os.read(0, 64)\n    sys.stdout.write('got ' + data.decode(errors='replace').replace('\\x1b', 'ESC') + '\\r\\n')\n    sys.stdout.flush()\n"]
+)");
+        REQUIRE(ws.start());
+        Tmux tmux(ws, attach_command(ws, "mouse"));
+        REQUIRE(tmux.shows("mouse-ready"));
+        // A click as the person's terminal reports it (SGR), at column 10,
+        // row 5 of the terminal: the worker's pane starts at its top left.
+        tmux.literal("\x1b[<0;10;5M");
+        CHECK(tmux.shows("got ESC[<0;10;5M"));
+        tmux.literal("\x1b[<0;10;5m");
+        CHECK(tmux.shows("got ESC[<0;10;5m"));
+        // Tiled: the worker's tile is the right one, from column 52 and row
+        // 2 of the terminal (1-based), so a click at column 60, row 10 is at
+        // column 9, row 9 of its pane.
+        tmux.keys({"C-b", "t"});
+        REQUIRE(tmux.shows("─ other ─"));
+        REQUIRE(tmux.shows("other-says-hi"));
+        tmux.literal("\x1b[<0;60;10M");
+        CHECK(tmux.shows("got ESC[<0;9;9M"));
+        // A click in the other tile focuses it and is not passed on.
+        tmux.literal("\x1b[<0;5;5M");
+        CHECK(tmux.shows("0:other*"));
+        tmux.literal("\x1b[<0;5;5m");
+        tmux.literal("zz-typed");
+        CHECK(tmux.shows("zz-typed"));
+        const auto mouse_screen = ws.cli({"capture", "mouse"}).out;
+        CHECK(mouse_screen.find("5;5") == std::string::npos);
+        CHECK(mouse_screen.find("zz-typed") == std::string::npos);
+    }
+}
+
+TEST_SUITE("attach") {
+    TEST_CASE("attach_input without ack answers only errors, in order with the rest") {
+        WorkspaceServer ws(R"(workers:
+  typist:
+    command: [cat]
+)");
+        REQUIRE(ws.start());
+        ProtocolClient client(ws.socket());
+        REQUIRE(client.connected());
+        client.send({{"id", 1}, {"method", "hello"}, {"params", {{"protocol", 1}}}});
+        REQUIRE(client.next().contains("result"));
+        client.send(
+            {{"id", 2},
+             {"method", "attach"},
+             {"params", {{"panes", {{{"worker", "typist"}, {"cols", 80}, {"rows", 24}}}}}}});
+        const auto data = [](const std::string& text) { return sb::protocol::base64_encode(text); };
+        client.send({{"id", 3},
+                     {"method", "attach_input"},
+                     {"params", {{"worker", "typist"}, {"data", data("quiet")}, {"ack", false}}}});
+        client.send({{"id", 4},
+                     {"method", "attach_input"},
+                     {"params", {{"worker", "nobody"}, {"data", data("x")}, {"ack", false}}}});
+        client.send({{"id", 5},
+                     {"method", "attach_input"},
+                     {"params", {{"worker", "typist"}, {"data", data("-loud")}}}});
+        // Requests are answered in order: whatever answers 3 and 4 would
+        // have come before the answer to 5.
+        std::vector<json> answers;
+        while (true) {
+            const json message = client.next();
+            REQUIRE(message.is_object());
+            if (!message.contains("id") || message["id"] == 2) {
+                continue;
+            }
+            answers.push_back(message);
+            if (message["id"] == 5) {
+                break;
+            }
+        }
+        REQUIRE(answers.size() == 2);
+        CHECK(answers[0]["id"] == 4);
+        CHECK(answers[0].contains("error"));
+        CHECK(answers[1]["result"]["bytes"] == 5);
+        CHECK(eventually(
+            [&] {
+                return ws.cli({"capture", "typist"}).out.find("quiet-loud") != std::string::npos;
+            },
+            10s));
     }
 }

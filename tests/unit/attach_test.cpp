@@ -5,12 +5,14 @@
 #include "client/attach/input.hpp"
 #include "client/attach/pane_model.hpp"
 #include "client/attach/renderer.hpp"
+#include "client/attach/scrollback_sync.hpp"
 #include "protocol/screen_wire.hpp"
 #include "util/prefix_key.hpp"
 
 using namespace sb::client::attach;
 using sb::protocol::WireCell;
 using sb::protocol::WireColor;
+using sb::protocol::WireStyle;
 
 TEST_SUITE("attach") {
     TEST_CASE("base64 round-trips every byte and rejects what is not base64") {
@@ -172,6 +174,29 @@ TEST_SUITE("attach") {
         CHECK(renderer.render(second).find("\x1b[2J") != std::string::npos);
     }
 
+    TEST_CASE("the renderer compares only the rows it is told changed") {
+        Renderer renderer(ColorDepth::TrueColor);
+        Canvas first(3, 10);
+        first.put_text(0, 0, "top", Style{});
+        first.put_text(2, 0, "bottom", Style{});
+        renderer.render(first);
+        Canvas next = first;
+        next.put_text(0, 0, "TOP", Style{});
+        next.put_text(2, 0, "BOTTOM", Style{});
+        const std::vector<std::uint8_t> rows = {0, 0, 1};
+        const auto delta = renderer.render(next, &rows);
+        CHECK(delta.find("BOTTOM") != std::string::npos);
+        CHECK(delta.find("TOP") == std::string::npos);
+        // Row 0 was not compared, so it is still drawn as "top" and a full
+        // comparison finds it.
+        CHECK(renderer.render(next).find("TOP") != std::string::npos);
+        // An invalidated renderer draws every row whatever it is told.
+        renderer.invalidate();
+        const auto whole = renderer.render(next, &rows);
+        CHECK(whole.find("TOP") != std::string::npos);
+        CHECK(whole.find("BOTTOM") != std::string::npos);
+    }
+
     TEST_CASE("colours are downgraded for terminals that lack them") {
         Canvas canvas(1, 4);
         Style red;
@@ -204,9 +229,49 @@ TEST_SUITE("attach") {
         CHECK(model.modes.application_cursor_keys);
         row[0].text = "B";
         const auto changed = sb::protocol::base64_encode(sb::protocol::encode_row(row));
+        CHECK(model.changed_all);
         REQUIRE(model.apply({{"cols", 4}, {"rows", 2}, {"lines", {{1, changed}}}}));
+        CHECK_FALSE(model.changed_all);
+        CHECK(model.changed_rows == std::vector<int>{1});
+        CHECK(model.title_changed);
         CHECK(PaneModel::text(model.lines[0]) == "A   ");
         CHECK(PaneModel::text(model.lines[1]) == "B   ");
         CHECK_FALSE(model.apply({{"cols", 0}, {"rows", 2}}));
+    }
+
+    TEST_CASE("new scrollback lines are found after where the client's copy ends") {
+        const auto lines = [](std::initializer_list<const char*> texts) {
+            std::vector<std::vector<WireCell>> out;
+            for (const char* text : texts) {
+                std::vector<WireCell> row(3);
+                row[0].text = text;
+                out.push_back(row);
+            }
+            return out;
+        };
+        // The copy ends with "a b c d"; the server's newest lines end with
+        // "e f": two are new.
+        const auto known = lines({"a", "b", "c", "d", "screen"});
+        CHECK(new_line_count(known, 4, lines({"a", "b", "c", "d", "e", "f"}), false) == 2u);
+        // Part of the scrollback (its oldest lines not fetched) lines up
+        // over the whole window compared: here the copy's two lines.
+        CHECK(new_line_count(lines({"c", "d", "screen"}), 2, lines({"b", "c", "d", "e", "f"}),
+                             false) == 2u);
+        // Fewer lines than the window match only when they are all there is.
+        CHECK_FALSE(new_line_count(known, 4, lines({"c", "d"}), false).has_value());
+        CHECK(new_line_count(known, 4, lines({"c", "d"}), true) == 0u);
+        // Repeated output: the fewest new lines that line up is taken.
+        const auto same = lines({"x", "x", "x"});
+        CHECK(new_line_count(same, 3, lines({"x", "x", "x", "x"}), false) == 0u);
+        // No overlap in a part of the scrollback: ask for more. In all of it:
+        // everything is new to the client (the caller takes every line).
+        CHECK_FALSE(new_line_count(known, 4, lines({"e", "f"}), false).has_value());
+        CHECK_FALSE(new_line_count(known, 4, lines({"e", "f"}), true).has_value());
+        // A copy with no scrollback: every fetched line is new.
+        CHECK(new_line_count(known, 0, lines({"e", "f"}), false) == 2u);
+        // A style difference is a different line.
+        auto styled = lines({"c", "d", "d"});
+        styled[2][0].style.attributes = WireStyle::kBold;
+        CHECK(new_line_count(known, 4, styled, true) == 1u);
     }
 }

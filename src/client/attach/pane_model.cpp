@@ -40,7 +40,10 @@ bool PaneModel::apply(const nlohmann::json& frame) {
     if (new_rows <= 0 || new_cols <= 0 || new_rows > 10000 || new_cols > 10000) {
         return false;
     }
+    changed_rows.clear();
+    changed_all = false;
     if (frame.value("full", false) || new_rows != rows || new_cols != cols) {
+        changed_all = true;
         rows = new_rows;
         cols = new_cols;
         lines.assign(static_cast<std::size_t>(rows),
@@ -56,6 +59,7 @@ bool PaneModel::apply(const nlohmann::json& frame) {
             continue;
         }
         lines[static_cast<std::size_t>(row)] = decode_line(entry[1].get<std::string>(), cols);
+        changed_rows.push_back(row);
     }
     if (frame.contains("cursor")) {
         const auto& c = frame["cursor"];
@@ -64,7 +68,9 @@ bool PaneModel::apply(const nlohmann::json& frame) {
         cursor.visible = c.value("visible", true);
         cursor.shape = cursor_shape(c.value("shape", "block"), c.value("blink", true));
     }
-    title = frame.value("title", "");
+    std::string new_title = frame.value("title", "");
+    title_changed = new_title != title;
+    title = std::move(new_title);
     state = frame.value("state", state);
     if (frame.contains("modes")) {
         const auto& m = frame["modes"];

@@ -21,6 +21,11 @@ struct PaneModel {
     WorkerModes modes;
     std::string state;
     bool received = false;
+    // What the last frame applied changed: every row (a full frame or a new
+    // size) or the rows listed, and whether the title changed.
+    bool changed_all = false;
+    std::vector<int> changed_rows;
+    bool title_changed = false;
 
     // False (and the model unchanged) when the frame is malformed.
     bool apply(const nlohmann::json& frame);

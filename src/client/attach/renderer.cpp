@@ -189,9 +189,10 @@ void Renderer::move_to(std::string& out, int row, int col) {
     cursor_col_ = col;
 }
 
-std::string Renderer::render(const Canvas& next) {
+std::string Renderer::render(const Canvas& next, const std::vector<std::uint8_t>* rows) {
     std::string out = "\x1b[?2026h\x1b[?25l";
     if (!valid_ || front_.rows != next.rows || front_.cols != next.cols) {
+        rows = nullptr;
         // Unknown contents: clear to blanks in the default style, which the
         // blank front canvas then describes.
         pen_known_ = false;
@@ -205,6 +206,10 @@ std::string Renderer::render(const Canvas& next) {
         valid_ = true;
     }
     for (int row = 0; row < next.rows; ++row) {
+        if (rows != nullptr && (static_cast<std::size_t>(row) >= rows->size() ||
+                                (*rows)[static_cast<std::size_t>(row)] == 0)) {
+            continue;
+        }
         for (int col = 0; col < next.cols; ++col) {
             const Cell& want = next.at(row, col);
             if (want.width == 0) {

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "client/attach/canvas.hpp"
 
@@ -21,7 +23,9 @@ public:
     explicit Renderer(ColorDepth depth) : depth_(depth) {}
 
     // The bytes that turn the terminal from the last canvas into `next`.
-    std::string render(const Canvas& next);
+    // With `rows`, only the rows marked there can differ from the last
+    // canvas, and only they are compared.
+    std::string render(const Canvas& next, const std::vector<std::uint8_t>* rows = nullptr);
     // Everything is drawn again on the next render (after a resize, or when
     // something else may have written to the terminal).
     void invalidate() { valid_ = false; }

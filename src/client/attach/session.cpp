@@ -4,8 +4,10 @@
 #include <cerrno>
 #include <cmath>
 #include <csignal>
+#include <optional>
 #include <unistd.h>
 
+#include "client/attach/scrollback_sync.hpp"
 #include "protocol/screen_wire.hpp"
 #include "util/prefix_key.hpp"
 
@@ -111,8 +113,8 @@ const char* help_lines[] = {
     "d          detach",
     "n / p      next / previous worker",
     "0-9        worker by position",
-    "w          choose a worker from a list",
-    "t          tile all workers / one worker",
+    "w          choose a worker from a list (Space marks workers for t)",
+    "t          tile all (or the marked) workers / one worker",
     "z          zoom the focused tile",
     "[          scrollback (arrows, PgUp/PgDn, / search, n next, q leaves)",
     "s          send a message to the focused worker",
@@ -274,8 +276,22 @@ void Session::handle_message(const json& message) {
         if (message.contains("screen")) {
             const auto& frame = message["screen"];
             const std::string worker = frame.value("worker", "");
-            if (models_[worker].apply(frame)) {
-                schedule_render();
+            auto& pane = models_[worker];
+            if (pane.apply(frame)) {
+                if (pane.changed_all || pane.title_changed) {
+                    schedule_render();
+                } else {
+                    schedule_rows(worker, pane.changed_rows);
+                }
+                if (worker == focused_name() && !history_.empty() &&
+                    (overlay_ == Overlay::Scrollback || overlay_ == Overlay::Search)) {
+                    // New output while the person reads the scrollback.
+                    if (scrollback_fetching_) {
+                        scrollback_stale_ = true;
+                    } else {
+                        fetch_scrollback(256, false);
+                    }
+                }
             }
         } else if (message.contains("status")) {
             const auto& status = message["status"];
@@ -340,11 +356,12 @@ void Session::send_view() {
 void Session::layout() {
     tiles_.clear();
     const int body = std::max(1, rows_ - 1);
-    if (!tiled_ || zoomed_ || workers_.size() == 1) {
+    const auto shown = tiled_workers();
+    if (!tiled_ || zoomed_ || shown.size() <= 1) {
         tiles_.push_back({.worker = focused_name(), .rows = body, .cols = cols_});
         return;
     }
-    const int count = static_cast<int>(workers_.size());
+    const int count = static_cast<int>(shown.size());
     const int grid_cols = static_cast<int>(std::ceil(std::sqrt(static_cast<double>(count))));
     const int grid_rows = (count + grid_cols - 1) / grid_cols;
     int index = 0;
@@ -356,7 +373,7 @@ void Session::layout() {
             // One column between tiles for the border.
             const int left = gc == 0 ? 0 : cols_ * gc / in_row + 1;
             const int right = cols_ * (gc + 1) / in_row;
-            tiles_.push_back({.worker = workers_[static_cast<std::size_t>(index)].name,
+            tiles_.push_back({.worker = workers_[shown[static_cast<std::size_t>(index)]].name,
                               .top = top + 1,
                               .left = left,
                               .rows = std::max(1, bottom - top - 1),
@@ -364,6 +381,37 @@ void Session::layout() {
                               .titled = true});
         }
     }
+}
+
+std::vector<std::size_t> Session::tiled_workers() const {
+    std::vector<std::size_t> shown;
+    for (std::size_t i = 0; i < workers_.size(); ++i) {
+        if (marked_.contains(workers_[i].name)) {
+            shown.push_back(i);
+        }
+    }
+    if (shown.empty()) {
+        for (std::size_t i = 0; i < workers_.size(); ++i) {
+            shown.push_back(i);
+        }
+    }
+    return shown;
+}
+
+bool Session::in_tiled_view(std::size_t index) const {
+    const auto shown = tiled_workers();
+    return std::find(shown.begin(), shown.end(), index) != shown.end();
+}
+
+void Session::set_tiled(bool tiled) {
+    tiled_ = tiled;
+    zoomed_ = false;
+    if (tiled_ && !in_tiled_view(focused_)) {
+        focus(tiled_workers().front());
+    }
+    layout();
+    send_view();
+    schedule_render();
 }
 
 void Session::on_resize() {
@@ -383,14 +431,20 @@ void Session::focus(std::size_t index) {
         old && old->modes.focus_reporting && outer_focus_) {
         request("attach_input", {{"worker", focused_name()},
                                  {"data", protocol::base64_encode("\x1b[O")},
-                                 {"keystroke", false}});
+                                 {"keystroke", false},
+                                 {"ack", false}});
     }
     focused_ = index;
+    if (tiled_ && !zoomed_ && !in_tiled_view(index)) {
+        // A worker that is not among the tiles is shown alone.
+        tiled_ = false;
+    }
     if (const auto* now = model(focused_name());
         now && now->modes.focus_reporting && outer_focus_) {
         request("attach_input", {{"worker", focused_name()},
                                  {"data", protocol::base64_encode("\x1b[I")},
-                                 {"keystroke", false}});
+                                 {"keystroke", false},
+                                 {"ack", false}});
     }
     if (!tiled_ || zoomed_) {
         layout();
@@ -423,15 +477,11 @@ void Session::send_to_focused(const std::string& bytes, bool keystroke) {
     if (bytes.empty()) {
         return;
     }
-    const std::string worker = focused_name();
-    request(
-        "attach_input",
-        {{"worker", worker}, {"data", protocol::base64_encode(bytes)}, {"keystroke", keystroke}},
-        [this](const json& response) {
-            if (response.contains("error")) {
-                show_message(response["error"].value("message", "not sent"));
-            }
-        });
+    // Unacknowledged: only an error is answered (handle_message shows it).
+    request("attach_input", {{"worker", focused_name()},
+                             {"data", protocol::base64_encode(bytes)},
+                             {"keystroke", keystroke},
+                             {"ack", false}});
 }
 
 void Session::handle_events(std::vector<InputEvent> events) {
@@ -557,8 +607,19 @@ void Session::handle_prefix_command(const std::string& key) {
         return;
     }
     if (key == "n" || key == "p") {
-        const auto count = workers_.size();
-        focus(key == "n" ? (focused_ + 1) % count : (focused_ + count - 1) % count);
+        // In the tiled view, among the tiles.
+        std::vector<std::size_t> order;
+        if (tiled_ && !zoomed_) {
+            order = tiled_workers();
+        } else {
+            for (std::size_t i = 0; i < workers_.size(); ++i) {
+                order.push_back(i);
+            }
+        }
+        const auto at = std::find(order.begin(), order.end(), focused_);
+        const auto position = at == order.end() ? 0 : static_cast<std::size_t>(at - order.begin());
+        const auto count = order.size();
+        focus(order[key == "n" ? (position + 1) % count : (position + count - 1) % count]);
         return;
     }
     if (key.size() == 1 && key[0] >= '0' && key[0] <= '9') {
@@ -566,10 +627,7 @@ void Session::handle_prefix_command(const std::string& key) {
         return;
     }
     if (key == "t") {
-        tiled_ = !tiled_;
-        zoomed_ = false;
-        layout();
-        send_view();
+        set_tiled(!tiled_);
         return;
     }
     if (key == "z") {
@@ -624,6 +682,22 @@ void Session::handle_overlay_key(const std::string& key, const InputEvent& event
         } else if (key.size() == 1 && key[0] >= '0' && key[0] <= '9') {
             overlay_ = Overlay::None;
             focus(static_cast<std::size_t>(key[0] - '0'));
+        } else if (key == " ") {
+            // Marks the worker for the tiled view, or unmarks it.
+            const std::string& name = workers_[chooser_at_].name;
+            if (!marked_.erase(name)) {
+                marked_.insert(name);
+            }
+            if (tiled_) {
+                set_tiled(true);
+            }
+        } else if (key == "t") {
+            overlay_ = Overlay::None;
+            if (!marked_.empty() && !marked_.contains(workers_[chooser_at_].name)) {
+                chooser_at_ = tiled_workers().front();
+            }
+            focus(chooser_at_);
+            set_tiled(true);
         } else if (escape || key == "q") {
             overlay_ = Overlay::None;
         }
@@ -680,7 +754,7 @@ void Session::handle_overlay_key(const std::string& key, const InputEvent& event
         return;
     }
     case Overlay::Scrollback: {
-        const int page = std::max(1, tiles_.empty() ? rows_ - 1 : tiles_.front().rows);
+        const int page = std::max(1, scrollback_height());
         if (up) {
             scroll_by(1);
         } else if (down) {
@@ -701,6 +775,8 @@ void Session::handle_overlay_key(const std::string& key, const InputEvent& event
         } else if (escape || key == "q") {
             overlay_ = Overlay::None;
             history_.clear();
+            history_screen_rows_ = 0;
+            scrollback_stale_ = false;
             match_line_ = -1;
         }
         return;
@@ -709,36 +785,117 @@ void Session::handle_overlay_key(const std::string& key, const InputEvent& event
 }
 
 void Session::enter_scrollback() {
+    if (!scrollback_fetching_) {
+        fetch_scrollback(10000, true);
+    }
+}
+
+void Session::fetch_scrollback(int count, bool entering) {
     const std::string worker = focused_name();
-    request("attach_scrollback", {{"worker", worker}, {"count", 10000}},
-            [this, worker](const json& response) {
+    scrollback_fetching_ = true;
+    request("attach_scrollback", {{"worker", worker}, {"count", count}, {"screen", true}},
+            [this, worker, count, entering](const json& response) {
+                scrollback_fetching_ = false;
+                if (finished_) {
+                    return;
+                }
                 if (response.contains("error")) {
                     show_message(response["error"].value("message", "no scrollback"));
                     return;
                 }
-                if (worker != focused_name() || finished_) {
+                const bool open = overlay_ == Overlay::Scrollback || overlay_ == Overlay::Search;
+                if (worker != focused_name() || (entering ? open : !open)) {
                     return;
                 }
-                history_.clear();
-                const PaneModel* pane = model(worker);
-                const int cols = pane != nullptr ? pane->cols : cols_;
-                for (const auto& line : response["result"]["lines"]) {
-                    history_.push_back(decode_line(line.get<std::string>(), cols));
+                int more = count;
+                if (!apply_scrollback(response["result"], entering, more)) {
+                    fetch_scrollback(more, false);
+                    return;
                 }
-                if (pane != nullptr) {
-                    for (const auto& line : pane->lines) {
-                        history_.push_back(line);
-                    }
+                if (entering) {
+                    scroll_offset_ = 0;
+                    match_line_ = -1;
+                    overlay_ = Overlay::Scrollback;
                 }
-                scroll_offset_ = 0;
-                match_line_ = -1;
-                overlay_ = Overlay::Scrollback;
                 schedule_render();
+                if (scrollback_stale_) {
+                    scrollback_stale_ = false;
+                    fetch_scrollback(256, false);
+                }
             });
 }
 
+bool Session::apply_scrollback(const json& result, bool entering, int& count) {
+    const int cols = result.value("cols", cols_);
+    const long long kept = result.value("scrollback", 0LL);
+    std::vector<std::vector<Cell>> lines;
+    for (const auto& line : result.value("lines", json::array())) {
+        lines.push_back(decode_line(line.get<std::string>(), cols));
+    }
+    std::vector<std::vector<Cell>> screen;
+    for (const auto& line : result.value("screen", json::array())) {
+        screen.push_back(decode_line(line.get<std::string>(), cols));
+    }
+    const auto old_total = static_cast<int>(history_.size());
+    std::size_t fresh = lines.size();
+    if (entering) {
+        history_.clear();
+    } else {
+        const std::size_t known = history_.size() - static_cast<std::size_t>(history_screen_rows_);
+        if (kept > scrollback_kept_) {
+            // The kept lines grew by exactly what scrolled away since.
+            const auto grown = static_cast<std::size_t>(kept - scrollback_kept_);
+            if (grown > lines.size() && count < 10000) {
+                count = static_cast<int>(std::min<long long>(10000, kept - scrollback_kept_));
+                return false;
+            }
+            fresh = std::min(grown, lines.size());
+        } else if (auto found = new_line_count(history_, known, lines,
+                                               static_cast<long long>(lines.size()) >= kept)) {
+            // The kept lines are at their limit (the oldest go as new ones
+            // come), so what is new is found by where the known lines end.
+            fresh = *found;
+        } else if (static_cast<long long>(lines.size()) < kept && count < 10000) {
+            count = std::min(10000, count * 4);
+            return false;
+        }
+        history_.resize(known);
+    }
+    scrollback_kept_ = kept;
+    history_.insert(history_.end(), std::make_move_iterator(lines.end() - static_cast<long>(fresh)),
+                    std::make_move_iterator(lines.end()));
+    history_screen_rows_ = static_cast<int>(screen.size());
+    history_.insert(history_.end(), std::make_move_iterator(screen.begin()),
+                    std::make_move_iterator(screen.end()));
+    if (!entering) {
+        // The lines shown stay where they are: the view moves up by what
+        // came below it.
+        scroll_offset_ += static_cast<int>(history_.size()) - old_total;
+        // The client's copy is bounded like the server's scrollback.
+        constexpr std::size_t most_kept = 20000;
+        const std::size_t limit = most_kept + static_cast<std::size_t>(history_screen_rows_);
+        if (history_.size() > limit) {
+            const auto drop = static_cast<int>(history_.size() - limit);
+            history_.erase(history_.begin(), history_.begin() + drop);
+            match_line_ = match_line_ >= drop ? match_line_ - drop : -1;
+        }
+        scroll_by(0);
+    }
+    return true;
+}
+
+int Session::scrollback_height() const {
+    // The focused worker's tile, which scrollback mode takes over.
+    for (const auto& tile : tiles_) {
+        if (tile.worker == focused_name()) {
+            return tile.rows;
+        }
+    }
+    return std::max(1, rows_ - 1);
+}
+
 void Session::scroll_by(int lines) {
-    const int height = tiles_.empty() ? rows_ - 1 : tiles_.front().rows;
+    const int height = scrollback_height();
     const int most = std::max(0, static_cast<int>(history_.size()) - height);
     scroll_offset_ = std::clamp(scroll_offset_ + lines, 0, most);
 }
@@ -747,7 +904,7 @@ void Session::search(bool from_current) {
     if (search_.empty()) {
         return;
     }
-    const int height = tiles_.empty() ? rows_ - 1 : tiles_.front().rows;
+    const int height = scrollback_height();
     const int total = static_cast<int>(history_.size());
     const int top = std::max(0, total - height - scroll_offset_);
     // Backwards (older) from the line above the last match, or from the
@@ -802,6 +959,27 @@ const PaneModel* Session::model(const std::string& worker) const {
 }
 
 void Session::schedule_render() {
+    redraw_all_ = true;
+    arm_render();
+}
+
+void Session::schedule_rows(const std::string& worker, const std::vector<int>& rows) {
+    dirty_rows_.resize(static_cast<std::size_t>(rows_), 0);
+    for (const auto& tile : tiles_) {
+        if (tile.worker != worker) {
+            continue;
+        }
+        for (const int row : rows) {
+            if (row >= 0 && row < tile.rows && tile.top + row < rows_) {
+                dirty_rows_[static_cast<std::size_t>(tile.top + row)] = 1;
+            }
+        }
+    }
+    // The cursor, modes and status line are looked at on every render.
+    arm_render();
+}
+
+void Session::arm_render() {
     if (finished_ || !frame_timer_ || frame_timer_->active()) {
         return;
     }
@@ -826,7 +1004,37 @@ void Session::render_now() {
         mouse = "none";
     }
     terminal_.set_mouse(mouse);
-    write_all(STDOUT_FILENO, renderer_.render(compose()));
+    const bool partial = !redraw_all_ && overlay_ == Overlay::None && canvas_.rows == rows_ &&
+                         canvas_.cols == cols_ &&
+                         dirty_rows_.size() == static_cast<std::size_t>(rows_);
+    if (!partial) {
+        canvas_ = compose();
+        write_all(STDOUT_FILENO, renderer_.render(canvas_));
+    } else {
+        // A pane's rows changed and nothing else: compose those rows, the
+        // cursor, the title and the status line only.
+        canvas_.cursor.visible = false;
+        for (const auto& tile : tiles_) {
+            const bool focused = tile.worker == focused_name();
+            for (int row = 0; row < tile.rows; ++row) {
+                if (dirty_rows_[static_cast<std::size_t>(tile.top + row)] != 0) {
+                    draw_tile_row(canvas_, tile, row, focused);
+                }
+            }
+            if (focused) {
+                place_cursor(canvas_, tile);
+            }
+        }
+        if (const PaneModel* focused_pane = model(focused_name())) {
+            canvas_.title = focused_pane->title.empty() ? focused_name() + " - " + workspace_
+                                                        : focused_pane->title;
+        }
+        draw_status(canvas_);
+        dirty_rows_[static_cast<std::size_t>(rows_ - 1)] = 1;
+        write_all(STDOUT_FILENO, renderer_.render(canvas_, &dirty_rows_));
+    }
+    redraw_all_ = false;
+    dirty_rows_.assign(static_cast<std::size_t>(rows_), 0);
 }
 
 std::string Session::worker_label(const WorkerStatus& w, bool focused) const {
@@ -877,7 +1085,7 @@ void Session::draw_status(Canvas& canvas) const {
     if (!message_.empty()) {
         right = message_;
     } else if (overlay_ == Overlay::Scrollback) {
-        const int height = tiles_.empty() ? rows_ - 1 : tiles_.front().rows;
+        const int height = scrollback_height();
         right = "[scrollback " + std::to_string(scroll_offset_) + "/" +
                 std::to_string(std::max(0, static_cast<int>(history_.size()) - height)) +
                 "] q leaves";
@@ -899,39 +1107,57 @@ void Session::draw_status(Canvas& canvas) const {
     canvas.put_text(row, start, right, style);
 }
 
-void Session::draw_tile(Canvas& canvas, const Tile& tile, bool focused) const {
+void Session::draw_tile_row(Canvas& canvas, const Tile& tile, int r, bool focused) const {
     const PaneModel* pane = model(tile.worker);
     const bool scrollback =
         focused && (overlay_ == Overlay::Scrollback || overlay_ == Overlay::Search);
     const int total = static_cast<int>(history_.size());
-    const int top_line = std::max(0, total - tile.rows - scroll_offset_);
+    const std::vector<Cell>* line = nullptr;
+    int line_index = -1;
+    if (scrollback) {
+        line_index = std::max(0, total - tile.rows - scroll_offset_) + r;
+        if (line_index < total) {
+            line = &history_[static_cast<std::size_t>(line_index)];
+        }
+    } else if (pane != nullptr && r < pane->rows) {
+        line = &pane->lines[static_cast<std::size_t>(r)];
+    }
+    for (int c = 0; c < tile.cols; ++c) {
+        Cell& out = canvas.at(tile.top + r, tile.left + c);
+        if (line == nullptr || c >= static_cast<int>(line->size())) {
+            out = Cell{};
+            continue;
+        }
+        out = (*line)[static_cast<std::size_t>(c)];
+        // Half a wide glyph cut by the tile's edge is shown blank.
+        if ((out.width == 2 && c + 1 >= tile.cols) || (out.width == 0 && c == 0)) {
+            out = Cell{.style = out.style};
+        }
+        if (scrollback && line_index == match_line_ && c >= match_col_ &&
+            c < match_col_ + match_width_) {
+            out.style.attributes ^= Style::kReverse;
+        }
+    }
+}
+
+void Session::place_cursor(Canvas& canvas, const Tile& tile) const {
+    const PaneModel* pane = model(tile.worker);
+    if (overlay_ == Overlay::Scrollback || overlay_ == Overlay::Search || pane == nullptr ||
+        !pane->received) {
+        return;
+    }
+    canvas.cursor = pane->cursor;
+    canvas.cursor.row += tile.top;
+    canvas.cursor.col += tile.left;
+    if (pane->cursor.row >= tile.rows || pane->cursor.col >= tile.cols) {
+        canvas.cursor.visible = false;
+    }
+}
+
+void Session::draw_tile(Canvas& canvas, const Tile& tile, bool focused) const {
+    const PaneModel* pane = model(tile.worker);
     for (int r = 0; r < tile.rows; ++r) {
-        const std::vector<Cell>* line = nullptr;
-        int line_index = -1;
-        if (scrollback) {
-            line_index = top_line + r;
-            if (line_index < total) {
-                line = &history_[static_cast<std::size_t>(line_index)];
-            }
-        } else if (pane != nullptr && r < pane->rows) {
-            line = &pane->lines[static_cast<std::size_t>(r)];
-        }
-        for (int c = 0; c < tile.cols; ++c) {
-            Cell& out = canvas.at(tile.top + r, tile.left + c);
-            if (line == nullptr || c >= static_cast<int>(line->size())) {
-                out = Cell{};
-                continue;
-            }
-            out = (*line)[static_cast<std::size_t>(c)];
-            // Half a wide glyph cut by the tile's edge is shown blank.
-            if ((out.width == 2 && c + 1 >= tile.cols) || (out.width == 0 && c == 0)) {
-                out = Cell{.style = out.style};
-            }
-            if (scrollback && line_index == match_line_ && c >= match_col_ &&
-                c < match_col_ + match_width_) {
-                out.style.attributes ^= Style::kReverse;
-            }
-        }
+        draw_tile_row(canvas, tile, r, focused);
     }
     if (tile.titled) {
         const int row = tile.top - 1;
@@ -950,13 +1176,8 @@ void Session::draw_tile(Canvas& canvas, const Tile& tile, bool focused) const {
             }
         }
     }
-    if (focused && !scrollback && pane != nullptr && pane->received) {
-        canvas.cursor = pane->cursor;
-        canvas.cursor.row += tile.top;
-        canvas.cursor.col += tile.left;
-        if (pane->cursor.row >= tile.rows || pane->cursor.col >= tile.cols) {
-            canvas.cursor.visible = false;
-        }
+    if (focused) {
+        place_cursor(canvas, tile);
     }
 }
 
@@ -1004,10 +1225,12 @@ Canvas Session::compose() const {
     } else if (overlay_ == Overlay::Chooser) {
         std::vector<std::string> lines;
         for (std::size_t i = 0; i < workers_.size(); ++i) {
-            lines.push_back((i == chooser_at_ ? "> " : "  ") + std::to_string(i) + ": " +
-                            worker_label(workers_[i], i == focused_) + "  " + workers_[i].state);
+            lines.push_back(std::string(i == chooser_at_ ? "> " : "  ") +
+                            (marked_.contains(workers_[i].name) ? "+ " : "  ") + std::to_string(i) +
+                            ": " + worker_label(workers_[i], i == focused_) + "  " +
+                            workers_[i].state);
         }
-        draw_box(canvas, lines, "choose a worker (Enter, q)");
+        draw_box(canvas, lines, "choose a worker (Enter; Space marks, t tiles marked; q)");
     }
     draw_status(canvas);
     return canvas;

@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -78,24 +79,42 @@ private:
     void handle_overlay_key(const std::string& key, const InputEvent& event);
     void send_to_focused(const std::string& bytes, bool keystroke);
     void focus(std::size_t index);
+    void set_tiled(bool tiled);
     void on_resize();
 
     // Scrollback.
     void enter_scrollback();
+    // Asks for the newest `count` lines of the focused worker's scrollback
+    // and its screen: on entering, or to bring in output that came since.
+    void fetch_scrollback(int count, bool entering);
+    // Takes in the answer; false when it needs `count` more lines first.
+    bool apply_scrollback(const nlohmann::json& result, bool entering, int& count);
     void scroll_by(int lines);
+    // Rows of the view scrollback mode shows.
+    int scrollback_height() const;
     void search(bool from_current);
 
     // Drawing.
     void layout();
+    // Everything is composed again on the next render.
     void schedule_render();
+    // Only these rows of a worker's pane changed.
+    void schedule_rows(const std::string& worker, const std::vector<int>& rows);
+    void arm_render();
     void render_now();
     Canvas compose() const;
     void draw_tile(Canvas& canvas, const Tile& tile, bool focused) const;
+    void draw_tile_row(Canvas& canvas, const Tile& tile, int row, bool focused) const;
+    void place_cursor(Canvas& canvas, const Tile& tile) const;
     void draw_status(Canvas& canvas) const;
     void draw_box(Canvas& canvas, const std::vector<std::string>& lines,
                   const std::string& title) const;
     const PaneModel* model(const std::string& worker) const;
     const std::string& focused_name() const { return workers_[focused_].name; }
+    // The workers the tiled view shows: those marked in the chooser, in the
+    // status line's order, or every worker when none is marked.
+    std::vector<std::size_t> tiled_workers() const;
+    bool in_tiled_view(std::size_t index) const;
     std::string worker_label(const WorkerStatus& w, bool focused) const;
     void show_message(std::string message);
 
@@ -135,10 +154,20 @@ private:
 
     Overlay overlay_ = Overlay::None;
     std::size_t chooser_at_ = 0;
+    // Workers marked in the chooser (Space) for the tiled view, by name.
+    std::set<std::string> marked_;
     std::string prompt_;
     std::string message_;
-    // Scrollback mode: the kept lines then the screen as it was on entry.
+    // Scrollback mode: the kept lines then the screen (its last
+    // `history_screen_rows_` lines) as the server last sent them. New output
+    // is fetched as it comes (`scrollback_fetching_`, and
+    // `scrollback_stale_` when more came meanwhile) and added below; the
+    // view keeps its place.
     std::vector<std::vector<Cell>> history_;
+    int history_screen_rows_ = 0;
+    long long scrollback_kept_ = 0;
+    bool scrollback_fetching_ = false;
+    bool scrollback_stale_ = false;
     int scroll_offset_ = 0; // lines above the bottom
     std::string search_;
     int match_line_ = -1;
@@ -146,6 +175,12 @@ private:
     int match_width_ = 0;
 
     std::chrono::steady_clock::time_point last_render_{};
+    // What the terminal shows, kept between renders: a frame that changes a
+    // few rows of a pane recomposes and compares only those rows (and the
+    // status line) unless `redraw_all_`.
+    Canvas canvas_;
+    std::vector<std::uint8_t> dirty_rows_;
+    bool redraw_all_ = true;
     bool finished_ = false;
     int status_ = 0;
     std::string farewell_;
