@@ -182,15 +182,21 @@ def workspace_yaml(workers, home, project, api_url):
 
 
 class Switchboard:
-    def __init__(self, binary, socket, workspace):
+    def __init__(self, binary, socket, workspace, tmp):
         self.binary = binary
         self.socket = socket
         self.workspace = workspace
         self.server = None
+        # Its own state and runtime directories: the delivery store of a
+        # run on a shared machine (or of another build) is not this one's.
+        self.env = dict(os.environ, XDG_STATE_HOME=os.path.join(tmp, "state"),
+                        XDG_RUNTIME_DIR=os.path.join(tmp, "runtime"))
+        for key in ("XDG_STATE_HOME", "XDG_RUNTIME_DIR"):
+            os.makedirs(self.env[key], mode=0o700, exist_ok=True)
 
     def run(self, *args, check=True):
         result = subprocess.run([self.binary, "-S", self.socket, *args],
-                                capture_output=True, text=True, timeout=300)
+                                capture_output=True, text=True, timeout=300, env=self.env)
         if check and result.returncode != 0:
             raise AssertionError(f"switchboard {' '.join(args)} exited {result.returncode}: "
                                  f"{result.stdout}{result.stderr}")
@@ -199,7 +205,7 @@ class Switchboard:
     def up(self, log):
         self.server = subprocess.Popen(
             [self.binary, "-S", self.socket, "-f", self.workspace, "up", "--foreground"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=self.env)
         deadline = time.monotonic() + START_WITHIN
         while not os.path.exists(self.socket):
             if self.server.poll() is not None:
@@ -305,7 +311,7 @@ def main():
         workspace = os.path.join(tmp, "switchboard.yaml")
         with open(workspace, "w") as f:
             f.write(workspace_yaml(workers, home, project, api_url))
-        sb = Switchboard(binary, os.path.join(tmp, "sb.sock"), workspace)
+        sb = Switchboard(binary, os.path.join(tmp, "sb.sock"), workspace, tmp)
         with open(os.path.join(tmp, "server.log"), "w") as log:
             try:
                 sb.up(log)
