@@ -141,6 +141,18 @@ void Dispatcher::drop_all(const std::string& reason) {
     timer_.stop();
 }
 
+std::optional<Delivery> Dispatcher::take(const std::string& id) {
+    for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+        if (it->id == id) {
+            Delivery taken = std::move(*it);
+            queue_.erase(it);
+            pump();
+            return taken;
+        }
+    }
+    return std::nullopt;
+}
+
 void Dispatcher::hold() {
     if (!held_) {
         held_ = true;
@@ -297,6 +309,15 @@ void Dispatcher::pump() {
 }
 
 void Dispatcher::inject() {
+    // One whose time to live (send --ttl) has passed is never typed, even
+    // when this comes before the server's expiry timer.
+    if (expired(queue_.front(), SystemClock::now())) {
+        Delivery stale = std::move(queue_.front());
+        queue_.pop_front();
+        drop(stale, "expired");
+        pump();
+        return;
+    }
     // Typed only once the store has it as being typed: after a crash it is
     // then known to have reached a worker process that died with the server.
     Delivery next = queue_.front();

@@ -38,6 +38,9 @@ private:
     void hold(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
     void release(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
     void cancel(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
+    void inbox(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
+    void dispatch(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
+    void wait_reply(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
     void history(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
     void attach(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
     void attach_view(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
