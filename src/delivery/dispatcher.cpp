@@ -141,16 +141,14 @@ void Dispatcher::drop_all(const std::string& reason) {
     timer_.stop();
 }
 
-std::optional<Delivery> Dispatcher::take(const std::string& id) {
-    for (auto it = queue_.begin(); it != queue_.end(); ++it) {
-        if (it->id == id) {
-            Delivery taken = std::move(*it);
-            queue_.erase(it);
-            pump();
-            return taken;
-        }
+std::deque<Delivery> Dispatcher::take_queued() {
+    auto taken = std::move(queue_);
+    queue_.clear();
+    waiting_for_.clear();
+    if (!in_flight_) {
+        timer_.stop();
     }
-    return std::nullopt;
+    return taken;
 }
 
 void Dispatcher::hold() {

@@ -92,9 +92,10 @@ public:
     CancelResult cancel(const std::string& id, const std::string& reason = "cancelled");
     // Drops everything queued (the worker left the workspace).
     void drop_all(const std::string& reason);
-    // Takes a queued delivery out of the queue, without an event or a
-    // store write: the caller has saved where it goes (the inbox).
-    std::optional<Delivery> take(const std::string& id);
+    // Takes every queued delivery (not the one in flight) out of the
+    // queue, without an event or a store write: the caller saves where
+    // they go (the inbox).
+    std::deque<Delivery> take_queued();
 
     void hold();
     void release();

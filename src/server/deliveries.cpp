@@ -1,6 +1,7 @@
 #include "server/deliveries.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <optional>
 
 #include "delivery/sanitize.hpp"
@@ -287,16 +288,9 @@ void Deliveries::remove(const std::string& worker) {
         if (auto* w = server_.find(worker)) {
             w->set_output_listener(nullptr);
         }
-        std::vector<delivery::Delivery> moved;
-        std::vector<std::string> ids;
-        for (const auto& d : found->second->queued()) {
-            ids.push_back(d.id);
-        }
-        for (const auto& id : ids) {
-            if (auto d = found->second->take(id)) {
-                moved.push_back(std::move(*d));
-            }
-        }
+        auto taken = found->second->take_queued();
+        std::vector<delivery::Delivery> moved(std::make_move_iterator(taken.begin()),
+                                              std::make_move_iterator(taken.end()));
         dispatchers_.erase(found);
         if (!moved.empty()) {
             logger()->info("{}: removed from the workspace; {} queued deliveries go to the inbox",
@@ -323,16 +317,9 @@ void Deliveries::move_gone() {
         if (dispatcher->queued().empty() || !gone(name)) {
             continue;
         }
-        std::vector<std::string> ids;
-        for (const auto& d : dispatcher->queued()) {
-            ids.push_back(d.id);
-        }
-        std::vector<delivery::Delivery> moved;
-        for (const auto& id : ids) {
-            if (auto d = dispatcher->take(id)) {
-                moved.push_back(std::move(*d));
-            }
-        }
+        auto taken = dispatcher->take_queued();
+        std::vector<delivery::Delivery> moved(std::make_move_iterator(taken.begin()),
+                                              std::make_move_iterator(taken.end()));
         logger()->info("{}: ended and will not be restarted; {} queued deliveries go to the inbox",
                        name, moved.size());
         to_inbox(std::move(moved), "worker_gone");
