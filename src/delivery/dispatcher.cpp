@@ -132,15 +132,6 @@ CancelResult Dispatcher::cancel(const std::string& id, const std::string& reason
     return CancelResult::NotQueued;
 }
 
-void Dispatcher::drop_all(const std::string& reason) {
-    auto queued = std::move(queue_);
-    queue_.clear();
-    for (auto& d : queued) {
-        drop(d, reason);
-    }
-    timer_.stop();
-}
-
 std::deque<Delivery> Dispatcher::take_queued() {
     auto taken = std::move(queue_);
     queue_.clear();

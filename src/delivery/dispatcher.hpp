@@ -90,8 +90,6 @@ public:
     // Removes a queued delivery (delivery_dropped {reason}) once the store
     // has it; not when it is not queued (unknown, or already being typed).
     CancelResult cancel(const std::string& id, const std::string& reason = "cancelled");
-    // Drops everything queued (the worker left the workspace).
-    void drop_all(const std::string& reason);
     // Takes every queued delivery (not the one in flight) out of the
     // queue, without an event or a store write: the caller saves where
     // they go (the inbox).

@@ -340,8 +340,10 @@ TEST_SUITE("reply") {
         REQUIRE_MESSAGE(asked.exit_status == 0, asked.err);
         CHECK(logged(ws.directory() / "bob.log", 1) ==
               std::vector<std::string>{"[from alice · d-1] can you review?"});
-        const auto replied = as_worker(ws, "bob", {"send", "--reply-to", "d-1", "-"});
-        CHECK(replied.exit_status != 0); // no standard input given: nothing to send
+        // An empty reply (nothing on standard input) is refused.
+        const auto empty = as_worker(ws, "bob", {"send", "--reply-to", "d-1", "-"});
+        CHECK(empty.exit_status == 1);
+        CHECK(empty.err.find("the reply is empty") != std::string::npos);
         const auto answered = [&] {
             std::vector<std::string> argv = {sb::test::switchboard_binary(),
                                              "-f",
