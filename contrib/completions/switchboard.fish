@@ -160,7 +160,7 @@ complete -c switchboard -n $no_command -a send -d 'Send a message to a worker, a
 complete -c switchboard -n $no_command -a pending -d 'List queued and in-flight deliveries'
 complete -c switchboard -n $no_command -a hold -d 'Pause injection into a worker'
 complete -c switchboard -n $no_command -a release -d 'Resume injection into a held worker'
-complete -c switchboard -n $no_command -a cancel -d 'Remove queued deliveries'
+complete -c switchboard -n $no_command -a cancel -d 'Remove queued deliveries or messages in the inbox'
 complete -c switchboard -n $no_command -a history -d 'List finished deliveries with outcome and latency'
 complete -c switchboard -n $no_command -a inbox -d 'List the messages no worker takes'
 complete -c switchboard -n $no_command -a dispatch -d 'Give a message in the inbox to a worker'
