@@ -330,6 +330,8 @@ TEST_SUITE("reply") {
             }
         }
         CHECK(marked);
+        const auto table = ws.cli({"history"}).out;
+        CHECK(table.find("reply 2 to d-1") != std::string::npos);
     }
 
     TEST_CASE("a reply to a worker is typed into that worker") {
