@@ -666,6 +666,17 @@ std::optional<Delivery> Store::find(const std::string& id) {
     return std::nullopt;
 }
 
+std::optional<std::string> Store::mark_handed(const std::string& id) {
+    auto* s = prepare(
+        "UPDATE deliveries SET client_reply = 'handed' WHERE seq = ?1 AND client_reply = 'kept'");
+    Step step(s);
+    sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(id_number(id)));
+    if (step.next() != SQLITE_DONE) {
+        return error_text("save that reply " + id + " was handed over to");
+    }
+    return std::nullopt;
+}
+
 std::optional<Delivery> Store::first_reply(const std::string& id) {
     auto* s =
         prepare((std::string(select_columns) + "WHERE reply_to = ?1 ORDER BY seq LIMIT 1").c_str());

@@ -78,6 +78,8 @@ public:
     std::optional<Delivery> find(const std::string& id);
     // The first reply to a delivery, if it has had one.
     std::optional<Delivery> first_reply(const std::string& id);
+    // A reply kept for a client has been handed to one after all.
+    std::optional<std::string> mark_handed(const std::string& id);
     // Saves what record() has kept; the error when it still cannot.
     std::optional<std::string> flush();
     bool dirty() const { return !unsaved_.empty(); }

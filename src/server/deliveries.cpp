@@ -743,6 +743,14 @@ Deliveries::wait_reply(const std::string& id,
                                "from the history"};
     }
     if (auto reply = store_->first_reply(id)) {
+        // It came before anyone waited: this client gets it now.
+        if (reply->client_reply == "kept") {
+            if (auto error = store_->mark_handed(reply->id)) {
+                logger()->warn("{}", *error);
+            } else {
+                reply->client_reply = "handed";
+            }
+        }
         return ReplyWait{std::move(reply), 0};
     }
     const auto token = next_waiter_++;

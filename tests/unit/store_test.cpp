@@ -480,6 +480,9 @@ PRAGMA application_id = 1396851795;
         CHECK(entry["reply_to"] == "d-1");
         CHECK(entry["reply"] == 1);
         CHECK(entry["repeat"] == false);
+        // A client that asks for it later gets it: it is handed over then.
+        REQUIRE_FALSE(store->mark_handed("d-2"));
+        CHECK(store->first_reply("d-1")->client_reply == "handed");
 
         // A later update of the original (its outcome) keeps the count.
         auto finished = make(1, "bob", "question");
