@@ -60,6 +60,12 @@ _switchboard_deliveries()
     _switchboard_ask pending --json | sed -n 's/^ *"id": "\([^"]*\)",\{0,1\}$/\1/p'
 }
 
+# The messages in the inbox, from `switchboard inbox --json`.
+_switchboard_inbox()
+{
+    _switchboard_ask inbox --json | sed -n 's/^ *"id": "\([^"]*\)",\{0,1\}$/\1/p'
+}
+
 _switchboard()
 {
     local cur prev words cword split=false
@@ -79,7 +85,7 @@ _switchboard()
         fi
     fi
 
-    local commands='up down reload ls attach capture keys start stop restart resize events send pending hold release cancel nudge history check doctor demo help'
+    local commands='up down reload ls attach capture keys start stop restart resize events send pending hold release cancel nudge history inbox dispatch check doctor demo help'
     # Global options are accepted before and after the command.
     local global_options='-f --file -S --socket --log-level -V --version -h --help'
     # Key names of `keys`, as tmux send-keys names them, and a few common chords.
@@ -105,7 +111,7 @@ _switchboard()
             mapfile -t COMPREPLY < <(compgen -W 'C-b C-a C-Space M-a' -- "$cur")
             return
             ;;
-        --timeout | --scrollback | --since | --key | --exchanges)
+        --timeout | --scrollback | --since | --key | --exchanges | --ttl | --reply-to)
             # A duration, a number or a free-form key: nothing to offer.
             return
             ;;
@@ -120,7 +126,7 @@ _switchboard()
     local -a globals=()
     for ((i = 1; i < cword; i++)); do
         case ${words[i]} in
-            -f | --file | -S | --socket | --log-level | --timeout | --scrollback | --since | --from | --key | --exchanges | --prefix)
+            -f | --file | -S | --socket | --log-level | --timeout | --scrollback | --since | --from | --key | --exchanges | --prefix | --ttl | --reply-to)
                 value=$((i + 1))
                 [[ ${words[i + 1]} == = ]] && value=$((i + 2))
                 case ${words[i]} in
@@ -185,7 +191,7 @@ _switchboard()
         resize) ((arguments == 0)) && complete=workers ;;
         events) options='--follow --since --json' ;;
         send)
-            options='--from --key --wait --timeout --json'
+            options='--from --key --ttl --to-inbox --reply-to --wait --wait-reply --timeout --json'
             ((arguments == 0)) && complete=targets
             ;;
         pending)
@@ -198,6 +204,14 @@ _switchboard()
             ;;
         hold | release) ((arguments == 0)) && complete=workers ;;
         cancel|nudge) complete=deliveries ;;
+        inbox) options='--json' ;;
+        dispatch)
+            if ((arguments == 0)); then
+                complete=inbox
+            elif ((arguments == 1)); then
+                complete=workers
+            fi
+            ;;
         check) options='--json' ;;
         doctor) options='' ;;
         demo) options='--no-attach --exchanges' ;;
@@ -223,7 +237,8 @@ _switchboard()
         workers) candidates=$(_switchboard_workers) ;;
         targets) candidates="$(_switchboard_workers) $(_switchboard_groups) all" ;;
         keys) candidates=$key_names ;;
-        deliveries) candidates=$(_switchboard_deliveries) ;;
+        deliveries) candidates="$(_switchboard_deliveries) $(_switchboard_inbox)" ;;
+        inbox) candidates=$(_switchboard_inbox) ;;
     esac
     [[ -n $candidates ]] && mapfile -t COMPREPLY < <(compgen -W "$candidates" -- "$cur")
 } &&

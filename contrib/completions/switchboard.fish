@@ -1,6 +1,6 @@
 # fish completion for switchboard(1)
 
-set -l commands up down reload ls attach capture keys start stop restart resize events send pending hold release cancel nudge history check doctor demo help
+set -l commands up down reload ls attach capture keys start stop restart resize events send pending hold release cancel nudge history inbox dispatch check doctor demo help
 
 # Directories (to walk into) and YAML files under the token being completed.
 function __switchboard_workspace_files
@@ -42,7 +42,7 @@ function __switchboard_parse
             continue
         end
         switch $token
-            case -f --file -S --socket --log-level --timeout --scrollback --since --from --key
+            case -f --file -S --socket --log-level --timeout --scrollback --since --from --key --ttl --reply-to
                 set skip 1
             case '-*'
             case '*'
@@ -128,6 +128,11 @@ function __switchboard_deliveries
     __switchboard_ask pending --json | string match -rg '^\s*"id": "([^"]*)",?$'
 end
 
+# The messages in the inbox, from `switchboard inbox --json`.
+function __switchboard_inbox
+    __switchboard_ask inbox --json | string match -rg '^\s*"id": "([^"]*)",?$'
+end
+
 complete -c switchboard -f
 
 # Global options, accepted before and after the command.
@@ -155,9 +160,11 @@ complete -c switchboard -n $no_command -a send -d 'Send a message to a worker, a
 complete -c switchboard -n $no_command -a pending -d 'List queued and in-flight deliveries'
 complete -c switchboard -n $no_command -a hold -d 'Pause injection into a worker'
 complete -c switchboard -n $no_command -a release -d 'Resume injection into a held worker'
-complete -c switchboard -n $no_command -a cancel -d 'Remove queued deliveries'
+complete -c switchboard -n $no_command -a cancel -d 'Remove queued deliveries or messages in the inbox'
 complete -c switchboard -n $no_command -a nudge -d 'Press submit again for a stalled delivery'
 complete -c switchboard -n $no_command -a history -d 'List finished deliveries with outcome and latency'
+complete -c switchboard -n $no_command -a inbox -d 'List the messages no worker takes'
+complete -c switchboard -n $no_command -a dispatch -d 'Give a message in the inbox to a worker'
 complete -c switchboard -n $no_command -a check -d 'Validate a workspace file and print its settings'
 complete -c switchboard -n $no_command -a demo -d 'Watch two workers talk in an embedded demo workspace'
 complete -c switchboard -n $no_command -a doctor -d 'Check this machine and a workspace, say how to fix problems'
@@ -200,8 +207,12 @@ complete -c switchboard -n '__fish_seen_subcommand_from events' -l json -d 'One 
 # switchboard send [options] TARGET [MESSAGE]
 complete -c switchboard -n '__fish_seen_subcommand_from send' -l from -x -a '(__switchboard_workers) user' -d Sender
 complete -c switchboard -n '__fish_seen_subcommand_from send' -l key -x -d 'Idempotency key'
+complete -c switchboard -n '__fish_seen_subcommand_from send' -l ttl -x -d 'Drop the message when not typed within this'
+complete -c switchboard -n '__fish_seen_subcommand_from send' -l to-inbox -d 'Put the message in the inbox'
+complete -c switchboard -n '__fish_seen_subcommand_from send' -l reply-to -x -d "Reply to this delivery's sender"
 complete -c switchboard -n '__fish_seen_subcommand_from send' -l wait -d "Wait for every delivery's outcome"
-complete -c switchboard -n '__fish_seen_subcommand_from send' -l timeout -x -d 'With --wait, give up after this long'
+complete -c switchboard -n '__fish_seen_subcommand_from send' -l wait-reply -d 'Wait for the reply and print it'
+complete -c switchboard -n '__fish_seen_subcommand_from send' -l timeout -x -d 'With --wait or --wait-reply, give up after this long'
 complete -c switchboard -n '__fish_seen_subcommand_from send' -l json -d 'Print the result as JSON'
 complete -c switchboard -n '__switchboard_argument send 0' -a '(__switchboard_groups) all' -d Target
 
@@ -214,6 +225,15 @@ complete -c switchboard -n '__fish_seen_subcommand_from history' -l json -d 'Pri
 
 # switchboard cancel ID...
 complete -c switchboard -n '__switchboard_argument cancel any' -a '(__switchboard_deliveries)' -d Delivery
+complete -c switchboard -n '__switchboard_argument cancel any' -a '(__switchboard_inbox)' -d 'In the inbox'
+
+# switchboard inbox [--json]
+complete -c switchboard -n '__fish_seen_subcommand_from inbox' -l json -d 'Print the inbox as JSON'
+
+# switchboard dispatch ID WORKER
+complete -c switchboard -n '__switchboard_argument dispatch 0' -a '(__switchboard_inbox)' -d 'In the inbox'
+complete -c switchboard -n '__switchboard_argument dispatch 1' -a '(__switchboard_workers)' -d Worker
+
 # switchboard nudge ID...
 complete -c switchboard -n '__switchboard_argument nudge any' -a '(__switchboard_deliveries)' -d Delivery
 

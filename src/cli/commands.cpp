@@ -21,6 +21,8 @@ extern const CommandSpec release_command;
 extern const CommandSpec cancel_command;
 extern const CommandSpec nudge_command;
 extern const CommandSpec history_command;
+extern const CommandSpec inbox_command;
+extern const CommandSpec dispatch_command;
 extern const CommandSpec check_command;
 extern const CommandSpec doctor_command;
 extern const CommandSpec demo_command;
@@ -48,6 +50,7 @@ std::span<const CommandSpec> commands() {
         in("Messages", pending_command),     in("Messages", hold_command),
         in("Messages", release_command),     in("Messages", cancel_command),
         in("Messages", nudge_command),       in("Messages", history_command),
+        in("Messages", inbox_command),       in("Messages", dispatch_command),
         in("Events", events_command),        in("Getting started", demo_command),
         in("Getting started", help_command),
     };

@@ -107,14 +107,18 @@ int run_history(const GlobalOptions& globals, const HistoryOptions& options) {
     fmt::print("{:<10} {:<14} {:<14} {:<11} {:>9} {:>6}  {:<16}  {}\n", "ID", "FROM", "TO",
                "OUTCOME", "LATENCY", "TRIES", "FINISHED", "REASON");
     for (const auto& d : (*result)["deliveries"]) {
+        std::string reason = d.value("reason", "");
+        if (d.contains("reply_to")) {
+            reason += fmt::format("{}reply {} to {}", reason.empty() ? "" : "; ",
+                                  d["reply"].get<int>(), d["reply_to"].get<std::string>());
+        }
         const std::string latency = d.contains("latency_ms")
                                         ? std::to_string(d["latency_ms"].get<long long>()) + " ms"
                                         : "-";
         fmt::print("{:<10} {:<14} {:<14} {:<11} {:>9} {:>6}  {:<16}  {}\n",
                    d["id"].get<std::string>(), d["from"].get<std::string>(),
                    d["to"].get<std::string>(), d["outcome"].get<std::string>(), latency,
-                   d["attempts"].get<int>(), local_time(d["finished_at"].get<long long>()),
-                   d.value("reason", ""));
+                   d["attempts"].get<int>(), local_time(d["finished_at"].get<long long>()), reason);
     }
     return exit_ok;
 }

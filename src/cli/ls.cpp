@@ -4,6 +4,7 @@
 
 #include "cli/command.hpp"
 #include "cli/server_connection.hpp"
+#include "util/duration.hpp"
 
 namespace sb::cli {
 
@@ -12,20 +13,6 @@ namespace {
 struct LsOptions {
     bool json = false;
 };
-
-std::string human_duration(long long ms) {
-    const long long s = ms / 1000;
-    if (s < 60) {
-        return fmt::format("{}s", s);
-    }
-    if (s < 3600) {
-        return fmt::format("{}m{:02}s", s / 60, s % 60);
-    }
-    if (s < 86400) {
-        return fmt::format("{}h{:02}m", s / 3600, (s % 3600) / 60);
-    }
-    return fmt::format("{}d{:02}h", s / 86400, (s % 86400) / 3600);
-}
 
 std::string exit_text(const nlohmann::json& exit) {
     if (exit.is_null()) {
@@ -58,8 +45,9 @@ int run_ls(const GlobalOptions& globals, const LsOptions& options) {
     for (const auto& w : (*result)["workers"]) {
         const auto pid =
             w["pid"].is_null() ? std::string("-") : std::to_string(w["pid"].get<int>());
-        const auto uptime =
-            w["pid"].is_null() ? std::string("-") : human_duration(w["uptime_ms"].get<long long>());
+        const auto uptime = w["pid"].is_null()
+                                ? std::string("-")
+                                : util::human_duration(w["uptime_ms"].get<long long>());
         const auto size =
             fmt::format("{}x{}", w["size"]["cols"].get<int>(), w["size"]["rows"].get<int>());
         const std::string state = w["state"].get<std::string>();

@@ -84,7 +84,7 @@ ControlClient::next(std::optional<std::chrono::milliseconds> timeout) {
             const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                 deadline - std::chrono::steady_clock::now());
             if (left.count() <= 0) {
-                return ClientError{"timed out waiting for the server"};
+                return ClientError{"timed out waiting for the server", true};
             }
             wait_ms = static_cast<int>(left.count());
         }

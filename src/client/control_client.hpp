@@ -15,6 +15,9 @@ namespace sb::client {
 
 struct ClientError {
     std::string message;
+    // The wait of next() with a timeout ran out (nothing is wrong with the
+    // connection).
+    bool timed_out = false;
 };
 
 // A blocking client of the control socket, for the command-line commands:

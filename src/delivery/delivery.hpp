@@ -21,7 +21,7 @@ enum class Outcome {
     Verified,   // echo seen on the screen model
     Unverified, // delivery_verified with verification "timeout_fallback"
     Failed,     // write error or worker gone; retried up to max attempts
-    Dropped,    // evicted (queue_full), cancelled, worker_removed, max_attempts
+    Dropped,    // evicted (queue_full), cancelled, max_attempts, expired
 };
 
 // One message for one worker.
@@ -56,10 +56,29 @@ struct Delivery {
     std::string state;
     std::string state_reason;
     int state_sequence = 0;
+
+    // Why it waits in the workspace's inbox (requested, worker_gone,
+    // worker_removed); empty while it is not there. `to` is then the worker
+    // it was meant for, if any.
+    std::string inbox_reason;
+    SystemClock::time_point inboxed_at{};
+    // Dropped (reason expired) when it has not been typed by then (send
+    // --ttl); zero for never.
+    SystemClock::time_point expires_at{};
+    // Set on a reply (send --reply-to): the delivery it answers, and which
+    // reply to that one it is (1 for the first).
+    std::string reply_to;
+    int reply_number = 0;
+    // A reply whose addressee is not a worker ends at once: "handed" to a
+    // client waiting for it (send --wait-reply) or "kept" for the history.
+    std::string client_reply;
+    // How many replies it has had. Read from the store, never written back
+    // from here: the store counts them (Store::commit_reply).
+    int replies = 0;
 };
 
 // Ends a delivery as dropped, now, for `reason` (queue_full, cancelled,
-// worker_removed, max_attempts).
+// max_attempts, expired).
 void mark_dropped(Delivery& delivery, std::string reason);
 
 // Milliseconds since 1970, as the store, the protocol and history keep time.
@@ -67,6 +86,9 @@ long long epoch_ms(SystemClock::time_point t);
 
 // "verified", "unverified", "failed", "dropped" or "none".
 std::string to_string(Outcome outcome);
+
+// True when it has an expiry and `now` is past it.
+bool expired(const Delivery& delivery, SystemClock::time_point now);
 
 // The number in a delivery id ("d-42" -> 42); 0 for anything else.
 std::uint64_t id_number(const std::string& id);

@@ -221,6 +221,24 @@ bool Dispatcher::nudge(const std::string& id) {
     return false;
 }
 
+void Dispatcher::on_replied(const std::string& id, int sequence) {
+    for (auto it = followed_.begin(); it != followed_.end(); ++it) {
+        if (it->delivery.id == id) {
+            followed_.erase(it);
+            break;
+        }
+    }
+    if (in_flight_ && in_flight_->id == id) {
+        in_flight_->state_sequence = sequence;
+    }
+    for (auto& d : queue_) {
+        if (d.id == id) {
+            d.state_sequence = sequence;
+        }
+    }
+    pump();
+}
+
 std::size_t Dispatcher::stalled() const {
     return static_cast<std::size_t>(std::count_if(
         followed_.begin(), followed_.end(), [](auto& f) { return f.phase == Phase::Stalled; }));
@@ -260,14 +278,14 @@ void Dispatcher::shutdown() {
     }
 }
 
-void Dispatcher::drop_all(const std::string& reason) {
-    auto queued = std::move(queue_);
+std::deque<Delivery> Dispatcher::take_queued() {
+    auto taken = std::move(queue_);
     queue_.clear();
-    for (auto& d : queued) {
-        drop(d, reason);
+    waiting_for_.clear();
+    if (!in_flight_) {
+        timer_.stop();
     }
-    followed_.clear();
-    timer_.stop();
+    return taken;
 }
 
 void Dispatcher::hold() {
@@ -452,6 +470,15 @@ void Dispatcher::pump() {
 }
 
 void Dispatcher::inject() {
+    // One whose time to live (send --ttl) has passed is never typed, even
+    // when this comes before the server's expiry timer.
+    if (expired(queue_.front(), SystemClock::now())) {
+        Delivery stale = std::move(queue_.front());
+        queue_.pop_front();
+        drop(stale, "expired");
+        pump();
+        return;
+    }
     // Typed only once the store has it as being typed: after a crash it is
     // then known to have reached a worker process that died with the server.
     Delivery next = queue_.front();

@@ -116,12 +116,19 @@ public:
     // Removes a queued delivery (delivery_dropped {reason}) once the store
     // has it; not when it is not queued (unknown, or already being typed).
     CancelResult cancel(const std::string& id, const std::string& reason = "cancelled");
-    // Drops everything queued (the worker left the workspace).
-    void drop_all(const std::string& reason);
+    // Takes every queued delivery (not the one in flight) out of the
+    // queue, without an event or a store write: the caller saves where
+    // they go (the inbox).
+    std::deque<Delivery> take_queued();
     // Presses the submit key for a delivery followed past its echo (stalled,
     // or not yet submitted or accepted), and follows it again; false when
     // `id` is not one.
     bool nudge(const std::string& id);
+    // Delivery `id` was answered (send --reply-to), its delivery_state
+    // count is now `sequence` and its state "replied" (the store has
+    // both): it is no longer followed, and no copy here writes an older
+    // count over it.
+    void on_replied(const std::string& id, int sequence);
     // The server is stopping: a delivery being typed, or typed and not yet
     // submitted, goes back to the queue (and the store) to be typed into
     // the worker's next process.

@@ -49,13 +49,26 @@ CREATE INDEX deliveries_key ON deliveries (idempotency_key, created_at)
     WHERE idempotency_key IS NOT NULL;
 CREATE INDEX deliveries_finished ON deliveries (finished_at) WHERE outcome IS NOT NULL;
 )sql",
-    // 1 -> 2: where a delivery is after its echo (submitted, accepted,
-    // stalled) and how many delivery_state events it has had.
+    // 1 -> 2: the inbox, expiry (send --ttl) and replies (send --reply-to),
+    // and where a delivery is after its echo (submitted, accepted,
+    // stalled) with how many delivery_state events it has had.
+    // A delivery in the inbox has no outcome and an inbox_reason; a reply to
+    // a sender that is not a worker is finished at once (stage done) with a
+    // client_reply instead of an outcome.
     R"sql(
+ALTER TABLE deliveries ADD COLUMN inbox_reason TEXT;
+ALTER TABLE deliveries ADD COLUMN inboxed_at INTEGER;
+ALTER TABLE deliveries ADD COLUMN expires_at INTEGER;
+ALTER TABLE deliveries ADD COLUMN reply_to INTEGER;
+ALTER TABLE deliveries ADD COLUMN reply_number INTEGER;
+ALTER TABLE deliveries ADD COLUMN client_reply TEXT CHECK (client_reply IN ('handed', 'kept'));
+ALTER TABLE deliveries ADD COLUMN replies INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE deliveries ADD COLUMN replied_at INTEGER;
+ALTER TABLE deliveries ADD COLUMN state_sequence INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE deliveries ADD COLUMN state TEXT;
 ALTER TABLE deliveries ADD COLUMN state_reason TEXT;
-ALTER TABLE deliveries ADD COLUMN state_sequence INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX deliveries_in_composer ON deliveries (seq) WHERE state IN ('typed', 'stalled');
+CREATE INDEX deliveries_reply_to ON deliveries (reply_to) WHERE reply_to IS NOT NULL;
 )sql",
 };
 static_assert(std::size(migrations) == Store::schema_version);
@@ -107,6 +120,14 @@ void bind_text(sqlite3_stmt* statement, int index, const std::string& text) {
     sqlite3_bind_text(statement, index, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
 }
 
+void bind_optional_text(sqlite3_stmt* statement, int index, const std::string& text) {
+    if (text.empty()) {
+        sqlite3_bind_null(statement, index);
+    } else {
+        bind_text(statement, index, text);
+    }
+}
+
 void bind_optional_time(sqlite3_stmt* statement, int index, SystemClock::time_point t) {
     if (t.time_since_epoch().count() == 0) {
         sqlite3_bind_null(statement, index);
@@ -133,7 +154,8 @@ private:
 
 constexpr const char* select_columns =
     "SELECT seq, idempotency_key, sender, recipient, body, removed_bytes, created_at, attempts, "
-    "stage, injected_at, outcome, reason, finished_at, latency_ms, state, state_reason, "
+    "stage, injected_at, outcome, reason, finished_at, latency_ms, inbox_reason, inboxed_at, "
+    "expires_at, reply_to, reply_number, client_reply, replies, state, state_reason, "
     "state_sequence FROM deliveries ";
 
 // Typed and never submitted: the text sat in the composer of a process that
@@ -141,6 +163,12 @@ constexpr const char* select_columns =
 constexpr const char* in_composer =
     "(state = 'typed' OR (state = 'stalled' AND state_reason IN ('not_submitted', "
     "'person_typing')))";
+
+SystemClock::time_point optional_time(sqlite3_stmt* s, int column) {
+    return sqlite3_column_type(s, column) == SQLITE_NULL
+               ? SystemClock::time_point{}
+               : from_epoch_ms(sqlite3_column_int64(s, column));
+}
 
 Delivery read_row(sqlite3_stmt* s) {
     Delivery d;
@@ -171,9 +199,18 @@ Delivery read_row(sqlite3_stmt* s) {
     if (sqlite3_column_type(s, 13) != SQLITE_NULL) {
         d.latency_ms = sqlite3_column_int64(s, 13);
     }
-    d.state = column_text(s, 14);
-    d.state_reason = column_text(s, 15);
-    d.state_sequence = sqlite3_column_int(s, 16);
+    d.inbox_reason = column_text(s, 14);
+    d.inboxed_at = optional_time(s, 15);
+    d.expires_at = optional_time(s, 16);
+    if (sqlite3_column_type(s, 17) != SQLITE_NULL) {
+        d.reply_to = "d-" + std::to_string(sqlite3_column_int64(s, 17));
+        d.reply_number = sqlite3_column_int(s, 18);
+    }
+    d.client_reply = column_text(s, 19);
+    d.replies = sqlite3_column_int(s, 20);
+    d.state = column_text(s, 21);
+    d.state_reason = column_text(s, 22);
+    d.state_sequence = sqlite3_column_int(s, 23);
     return d;
 }
 
@@ -217,6 +254,10 @@ std::optional<std::string> query_text(sqlite3* db, const char* sql, std::string&
 
 long long epoch_ms(SystemClock::time_point t) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+bool expired(const Delivery& delivery, SystemClock::time_point now) {
+    return delivery.expires_at.time_since_epoch().count() != 0 && now >= delivery.expires_at;
 }
 
 void mark_dropped(Delivery& delivery, std::string reason) {
@@ -375,15 +416,16 @@ std::string preview(const std::string& body) {
 }
 
 nlohmann::json history_entry(const Delivery& d) {
-    nlohmann::json entry = {{"id", d.id},
-                            {"from", d.from},
-                            {"to", d.to},
-                            {"bytes", d.body.size()},
-                            {"attempts", d.attempts},
-                            {"outcome", to_string(d.outcome)},
-                            {"created_at", epoch_ms(d.created_at)},
-                            {"finished_at", epoch_ms(d.finished_at)},
-                            {"preview", preview(d.body)}};
+    nlohmann::json entry = {
+        {"id", d.id},
+        {"from", d.from},
+        {"to", d.to},
+        {"bytes", d.body.size()},
+        {"attempts", d.attempts},
+        {"outcome", d.client_reply.empty() ? to_string(d.outcome) : d.client_reply},
+        {"created_at", epoch_ms(d.created_at)},
+        {"finished_at", epoch_ms(d.finished_at)},
+        {"preview", preview(d.body)}};
     if (d.outcome == Outcome::Verified) {
         entry["verification"] = "echo";
     } else if (d.outcome == Outcome::Unverified) {
@@ -403,6 +445,14 @@ nlohmann::json history_entry(const Delivery& d) {
         if (!d.state_reason.empty()) {
             entry["state_reason"] = d.state_reason;
         }
+    }
+    if (!d.reply_to.empty()) {
+        entry["reply_to"] = d.reply_to;
+        entry["reply"] = d.reply_number;
+        entry["repeat"] = d.reply_number > 1;
+    }
+    if (d.replies > 0) {
+        entry["replies"] = d.replies;
     }
     return entry;
 }
@@ -446,9 +496,10 @@ std::optional<std::string> Store::run(const char* sql) {
 
 std::vector<Delivery> Store::unfinished() {
     std::vector<Delivery> out;
-    auto* statement = prepare(
-        (std::string(select_columns) + "WHERE outcome IS NULL OR " + in_composer + " ORDER BY seq")
-            .c_str());
+    auto* statement =
+        prepare((std::string(select_columns) + "WHERE (outcome IS NULL AND stage != 'done') OR " +
+                 in_composer + " ORDER BY seq")
+                    .c_str());
     Step step(statement);
     while (step.next() == SQLITE_ROW) {
         out.push_back(read_row(statement));
@@ -467,8 +518,9 @@ std::uint64_t Store::last_id() {
 
 std::optional<std::string> Store::write_insert(const Delivery& d) {
     auto* s = prepare("INSERT INTO deliveries (seq, idempotency_key, sender, recipient, body, "
-                      "removed_bytes, created_at, attempts, stage) VALUES "
-                      "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+                      "removed_bytes, created_at, attempts, stage, finished_at, inbox_reason, "
+                      "inboxed_at, expires_at, reply_to, reply_number, client_reply) VALUES "
+                      "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)");
     Step step(s);
     sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(id_number(d.id)));
     if (d.key.empty()) {
@@ -483,6 +535,18 @@ std::optional<std::string> Store::write_insert(const Delivery& d) {
     sqlite3_bind_int64(s, 7, epoch_ms(d.created_at));
     sqlite3_bind_int(s, 8, d.attempts);
     sqlite3_bind_text(s, 9, stage_name(d.stage), -1, SQLITE_STATIC);
+    bind_optional_time(s, 10, d.finished_at);
+    bind_optional_text(s, 11, d.inbox_reason);
+    bind_optional_time(s, 12, d.inboxed_at);
+    bind_optional_time(s, 13, d.expires_at);
+    if (d.reply_to.empty()) {
+        sqlite3_bind_null(s, 14);
+        sqlite3_bind_null(s, 15);
+    } else {
+        sqlite3_bind_int64(s, 14, static_cast<sqlite3_int64>(id_number(d.reply_to)));
+        sqlite3_bind_int(s, 15, d.reply_number);
+    }
+    bind_optional_text(s, 16, d.client_reply);
     if (step.next() != SQLITE_DONE) {
         return error_text("save delivery " + d.id + " to");
     }
@@ -490,9 +554,12 @@ std::optional<std::string> Store::write_insert(const Delivery& d) {
 }
 
 std::optional<std::string> Store::write_update(const Delivery& d) {
+    // The reply columns are not here: a copy of a delivery in a queue does
+    // not see its replies come in, and must not write an old count back.
     auto* s = prepare("UPDATE deliveries SET attempts = ?2, stage = ?3, injected_at = ?4, "
                       "outcome = ?5, reason = ?6, finished_at = ?7, latency_ms = ?8, state = ?9, "
-                      "state_reason = ?10, state_sequence = ?11 WHERE seq = ?1");
+                      "state_reason = ?10, state_sequence = ?11, recipient = ?12, "
+                      "inbox_reason = ?13, inboxed_at = ?14 WHERE seq = ?1");
     Step step(s);
     sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(id_number(d.id)));
     sqlite3_bind_int(s, 2, d.attempts);
@@ -522,14 +589,17 @@ std::optional<std::string> Store::write_update(const Delivery& d) {
         sqlite3_bind_null(s, 10);
     }
     sqlite3_bind_int(s, 11, d.state_sequence);
+    bind_text(s, 12, d.to);
+    bind_optional_text(s, 13, d.inbox_reason);
+    bind_optional_time(s, 14, d.inboxed_at);
     if (step.next() != SQLITE_DONE) {
         return error_text("save delivery " + d.id + " to");
     }
     return std::nullopt;
 }
 
-std::optional<std::string> Store::commit(const std::vector<Delivery>& inserts,
-                                         const std::vector<Delivery>& updates) {
+std::optional<std::string>
+Store::transaction(const std::function<std::optional<std::string>()>& writes) {
     if (auto error = run("BEGIN IMMEDIATE")) {
         return error;
     }
@@ -537,11 +607,8 @@ std::optional<std::string> Store::commit(const std::vector<Delivery>& inserts,
     for (auto it = unsaved_.begin(); it != unsaved_.end() && !error; ++it) {
         error = write_update(it->second);
     }
-    for (auto it = inserts.begin(); it != inserts.end() && !error; ++it) {
-        error = write_insert(*it);
-    }
-    for (auto it = updates.begin(); it != updates.end() && !error; ++it) {
-        error = write_update(*it);
+    if (!error) {
+        error = writes();
     }
     if (!error) {
         error = run("COMMIT");
@@ -555,6 +622,105 @@ std::optional<std::string> Store::commit(const std::vector<Delivery>& inserts,
         return error;
     }
     unsaved_.clear();
+    return std::nullopt;
+}
+
+std::optional<std::string> Store::commit(const std::vector<Delivery>& inserts,
+                                         const std::vector<Delivery>& updates) {
+    return transaction([&]() -> std::optional<std::string> {
+        for (const auto& d : inserts) {
+            if (auto error = write_insert(d)) {
+                return error;
+            }
+        }
+        for (const auto& d : updates) {
+            if (auto error = write_update(d)) {
+                return error;
+            }
+        }
+        return std::nullopt;
+    });
+}
+
+std::variant<Store::ReplyCount, std::string>
+Store::commit_reply(Delivery& reply, const std::vector<Delivery>& updates) {
+    ReplyCount count;
+    auto error = transaction([&]() -> std::optional<std::string> {
+        // A delivery with an outcome is now "replied"; its text left the
+        // composer, so it is not typed again at a start.
+        auto* bump = prepare("UPDATE deliveries SET replies = replies + 1, replied_at = ?2, "
+                             "state_sequence = state_sequence + 1, "
+                             "state = CASE WHEN outcome IS NULL THEN state ELSE 'replied' END, "
+                             "state_reason = CASE WHEN outcome IS NULL THEN state_reason END "
+                             "WHERE seq = ?1");
+        {
+            Step step(bump);
+            sqlite3_bind_int64(bump, 1, static_cast<sqlite3_int64>(id_number(reply.reply_to)));
+            sqlite3_bind_int64(bump, 2, epoch_ms(reply.created_at));
+            if (step.next() != SQLITE_DONE) {
+                return error_text("save the reply to " + reply.reply_to + " to");
+            }
+            if (sqlite3_changes(db_) != 1) {
+                return "no delivery " + reply.reply_to + " in " + file_.string();
+            }
+        }
+        auto* read = prepare("SELECT replies, state_sequence FROM deliveries WHERE seq = ?1");
+        {
+            Step step(read);
+            sqlite3_bind_int64(read, 1, static_cast<sqlite3_int64>(id_number(reply.reply_to)));
+            if (step.next() != SQLITE_ROW) {
+                return error_text("read the replies of " + reply.reply_to + " from");
+            }
+            count.number = sqlite3_column_int(read, 0);
+            count.sequence = sqlite3_column_int64(read, 1);
+        }
+        reply.reply_number = count.number;
+        if (auto failed = write_insert(reply)) {
+            return failed;
+        }
+        for (const auto& d : updates) {
+            if (auto failed = write_update(d)) {
+                return failed;
+            }
+        }
+        return std::nullopt;
+    });
+    if (error) {
+        reply.reply_number = 0;
+        return *error;
+    }
+    return count;
+}
+
+std::optional<Delivery> Store::find(const std::string& id) {
+    auto* s = prepare((std::string(select_columns) + "WHERE seq = ?1").c_str());
+    Step step(s);
+    sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(id_number(id)));
+    if (step.next() == SQLITE_ROW) {
+        return read_row(s);
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> Store::mark_handed(const std::string& id) {
+    auto* s = prepare(
+        "UPDATE deliveries SET client_reply = 'handed' WHERE seq = ?1 AND client_reply = 'kept'");
+    Step step(s);
+    sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(id_number(id)));
+    if (step.next() != SQLITE_DONE) {
+        return error_text("save that reply " + id + " was handed over to");
+    }
+    return std::nullopt;
+}
+
+std::optional<Delivery> Store::first_reply(const std::string& id) {
+    auto* s =
+        prepare((std::string(select_columns) + "WHERE reply_to = ?1 ORDER BY seq LIMIT 1").c_str());
+    Step step(s);
+    sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(id_number(id)));
+    if (step.next() == SQLITE_ROW) {
+        return read_row(s);
+    }
     return std::nullopt;
 }
 
@@ -592,7 +758,7 @@ std::vector<Store::KeyMatch> Store::find_key(const std::string& key,
 
 std::vector<Delivery> Store::history(const std::string& worker, SystemClock::time_point since) {
     auto* s = prepare((std::string(select_columns) +
-                       "WHERE outcome IS NOT NULL AND finished_at >= ?1 AND "
+                       "WHERE stage = 'done' AND finished_at >= ?1 AND "
                        "(?2 = '' OR recipient = ?2) ORDER BY finished_at, seq")
                           .c_str());
     Step step(s);
@@ -606,7 +772,7 @@ std::vector<Delivery> Store::history(const std::string& worker, SystemClock::tim
 }
 
 std::optional<std::string> Store::prune(SystemClock::time_point before) {
-    auto* s = prepare("DELETE FROM deliveries WHERE outcome IS NOT NULL AND finished_at < ?1");
+    auto* s = prepare("DELETE FROM deliveries WHERE stage = 'done' AND finished_at < ?1");
     Step step(s);
     sqlite3_bind_int64(s, 1, epoch_ms(before));
     if (step.next() != SQLITE_DONE) {

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -49,9 +50,10 @@ public:
     Store(const Store&) = delete;
     Store& operator=(const Store&) = delete;
 
-    // Every delivery without an outcome, and every one whose text was typed
-    // but never left the composer (state "typed", or stalled that way),
-    // oldest first.
+    // Every delivery without an outcome, oldest first: those queued for a
+    // worker and those in the inbox (an inbox_reason); and every one whose
+    // text was typed but never left the composer (state "typed", or stalled
+    // that way).
     std::vector<Delivery> unfinished();
     // The largest delivery number ever given (0 for a new store).
     std::uint64_t last_id();
@@ -64,6 +66,22 @@ public:
     // Saves a change that has happened. When that fails it is kept (the
     // latest change per delivery) and saved by a later flush() or commit().
     std::optional<std::string> record(const Delivery& delivery);
+    // Saves a reply (reply.reply_to names the delivery it answers) and the
+    // `updates` (the evictions it causes) in one transaction, and counts it
+    // on the delivery it answers. Sets reply.reply_number; the error, and
+    // nothing saved, when it fails.
+    struct ReplyCount {
+        int number = 0;         // replies the delivery has had, this one included
+        long long sequence = 0; // its state_sequence after this change
+    };
+    std::variant<ReplyCount, std::string> commit_reply(Delivery& reply,
+                                                       const std::vector<Delivery>& updates);
+    // A delivery by id, whatever its stage (nothing once it is pruned).
+    std::optional<Delivery> find(const std::string& id);
+    // The first reply to a delivery, if it has had one.
+    std::optional<Delivery> first_reply(const std::string& id);
+    // A reply kept for a client has been handed to one after all.
+    std::optional<std::string> mark_handed(const std::string& id);
     // Saves what record() has kept; the error when it still cannot.
     std::optional<std::string> flush();
     bool dirty() const { return !unsaved_.empty(); }
@@ -75,8 +93,8 @@ public:
     };
     std::vector<KeyMatch> find_key(const std::string& key, SystemClock::time_point since);
 
-    // Finished deliveries (with an outcome) since `since`, oldest first, for
-    // one worker or all ("").
+    // Finished deliveries (with an outcome, and replies handed to clients) since `since`, oldest
+    // first, for one worker or all ("").
     std::vector<Delivery> history(const std::string& worker, SystemClock::time_point since);
     // Forgets finished deliveries that ended before `before`.
     std::optional<std::string> prune(SystemClock::time_point before);
@@ -90,6 +108,10 @@ private:
     Store(sqlite3* db, std::filesystem::path file);
     sqlite3_stmt* prepare(const char* sql);
     std::optional<std::string> run(const char* sql);
+    // Runs `writes` in one transaction, after what record() has left
+    // unsaved; rolls everything back when any of it fails.
+    std::optional<std::string>
+    transaction(const std::function<std::optional<std::string>()>& writes);
     std::optional<std::string> write_insert(const Delivery& d);
     std::optional<std::string> write_update(const Delivery& d);
     std::string error_text(const std::string& doing) const;

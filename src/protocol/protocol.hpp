@@ -28,6 +28,8 @@ inline constexpr const char* invalid_workspace = "invalid_workspace";
 inline constexpr const char* not_running = "not_running";
 inline constexpr const char* shutting_down = "shutting_down";
 inline constexpr const char* store_failed = "store_failed";
+inline constexpr const char* unknown_delivery = "unknown_delivery";
+inline constexpr const char* inbox_full = "inbox_full";
 inline constexpr const char* internal = "internal";
 } // namespace errors
 

@@ -1,6 +1,7 @@
 #include "server/deliveries.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <optional>
 
 #include "delivery/sanitize.hpp"
@@ -42,7 +43,7 @@ nlohmann::json delivery_json(const delivery::Delivery& d, const std::string& sta
 } // namespace
 
 Deliveries::Deliveries(uv_loop_t* loop, Server& server)
-    : loop_(loop), server_(server), retry_timer_(loop) {}
+    : loop_(loop), server_(server), retry_timer_(loop), gone_timer_(loop), expiry_timer_(loop) {}
 
 Deliveries::~Deliveries() {
     // Dispatchers go first: nothing may record into a closed store.
@@ -68,19 +69,23 @@ std::optional<std::string> Deliveries::open_store(const std::filesystem::path& f
     next_id_ = store_->last_id() + 1;
     prune_history();
 
-    // What was accepted and never finished is queued again, in its order.
+    // What was accepted and never finished is queued again, in its order;
+    // what was in the inbox is there again, and what waited for a worker
+    // that has since left the workspace file joins it.
     std::size_t restored = 0;
     std::size_t redelivered = 0;
+    std::vector<delivery::Delivery> removed;
     for (auto& d : store_->unfinished()) {
+        if (d.expires_at.time_since_epoch().count() != 0) {
+            arm_expiry(d.expires_at);
+        }
+        if (!d.inbox_reason.empty()) {
+            inbox_.push_back(std::move(d));
+            continue;
+        }
         auto* dispatcher = this->dispatcher(d.to);
         if (dispatcher == nullptr) {
-            delivery::mark_dropped(d, "worker_removed");
-            if (auto error = store_->record(d)) {
-                store_failed(*error);
-            }
-            server_.events().publish(
-                "delivery_dropped", d.to,
-                {{"id", d.id}, {"from", d.from}, {"reason", "worker_removed"}});
+            removed.push_back(std::move(d));
             continue;
         }
         if (d.stage == delivery::Stage::Injecting) {
@@ -106,8 +111,13 @@ std::optional<std::string> Deliveries::open_store(const std::filesystem::path& f
         dispatcher->enqueue(std::move(d), true);
         ++restored;
     }
-    logger()->info("store {} ({}): {} unfinished deliveries queued again, {} of them redelivered",
-                   store_->file().string(), delivery::to_string(durability), restored, redelivered);
+    logger()->info("store {} ({}): {} unfinished deliveries queued again, {} of them "
+                   "redelivered; {} in the inbox",
+                   store_->file().string(), delivery::to_string(durability), restored, redelivered,
+                   inbox_.size());
+    if (!removed.empty()) {
+        to_inbox(std::move(removed), "worker_removed");
+    }
     return std::nullopt;
 }
 
@@ -274,6 +284,11 @@ void Deliveries::attach(worker::Worker& worker, const workspace::Worker& definit
                                    loop_, name, std::move(settings), std::move(port),
                                    [this, name](const std::string& type, nlohmann::json fields) {
                                        server_.events().publish(type, name, std::move(fields));
+                                       // A failed attempt comes back to the
+                                       // queue of a worker that may be gone.
+                                       if (type == "delivery_failed") {
+                                           schedule_gone_check();
+                                       }
                                    },
                                    journal()))
                 .first;
@@ -295,9 +310,149 @@ void Deliveries::remove(const std::string& worker) {
         if (auto* w = server_.find(worker)) {
             w->set_output_listener(nullptr);
         }
-        found->second->drop_all("worker_removed");
+        auto taken = found->second->take_queued();
+        std::vector<delivery::Delivery> moved(std::make_move_iterator(taken.begin()),
+                                              std::make_move_iterator(taken.end()));
         dispatchers_.erase(found);
+        if (!moved.empty()) {
+            logger()->info("{}: removed from the workspace; {} queued deliveries go to the inbox",
+                           worker, moved.size());
+            to_inbox(std::move(moved), "worker_removed");
+        }
     }
+}
+
+bool Deliveries::gone(const std::string& worker) const {
+    const auto* w = server_.find(worker);
+    return w != nullptr &&
+           (w->state() == worker::State::Exited || w->state() == worker::State::Failed);
+}
+
+void Deliveries::schedule_gone_check() {
+    if (!gone_timer_.active()) {
+        gone_timer_.start(std::chrono::milliseconds(0), [this] { move_gone(); });
+    }
+}
+
+void Deliveries::move_gone() {
+    for (auto& [name, dispatcher] : dispatchers_) {
+        if (dispatcher->queued().empty() || !gone(name)) {
+            continue;
+        }
+        auto taken = dispatcher->take_queued();
+        std::vector<delivery::Delivery> moved(std::make_move_iterator(taken.begin()),
+                                              std::make_move_iterator(taken.end()));
+        logger()->info("{}: ended and will not be restarted; {} queued deliveries go to the inbox",
+                       name, moved.size());
+        to_inbox(std::move(moved), "worker_gone");
+    }
+}
+
+void Deliveries::to_inbox(std::vector<delivery::Delivery> moved, const std::string& reason) {
+    const auto now = delivery::SystemClock::now();
+    for (auto& d : moved) {
+        d.inbox_reason = reason;
+        d.inboxed_at = now;
+        d.stage = delivery::Stage::Queued;
+    }
+    // The move has happened (the queue is gone): what the store cannot save
+    // now is kept for its retries, like an outcome. Moves are never refused
+    // for a full inbox, which would lose them; only new messages are.
+    if (store_) {
+        if (auto error = store_->commit({}, moved)) {
+            for (const auto& d : moved) {
+                store_->record(d);
+            }
+            store_failed(*error);
+        }
+    }
+    for (auto& d : moved) {
+        if (d.expires_at.time_since_epoch().count() != 0) {
+            arm_expiry(d.expires_at);
+        }
+        server_.events().publish(
+            "delivery_inboxed", d.to,
+            {{"id", d.id}, {"from", d.from}, {"to", d.to}, {"reason", reason}});
+        inbox_.push_back(std::move(d));
+    }
+}
+
+void Deliveries::arm_expiry(delivery::SystemClock::time_point at) {
+    if (expiry_timer_.active() && expiry_at_ <= at) {
+        return;
+    }
+    expiry_at_ = at;
+    const auto delay =
+        std::chrono::duration_cast<std::chrono::milliseconds>(at - delivery::SystemClock::now());
+    expiry_timer_.start(std::max(delay, std::chrono::milliseconds(0)) +
+                            std::chrono::milliseconds(1),
+                        [this] { expire(); });
+}
+
+void Deliveries::expire() {
+    expiry_at_ = {};
+    const auto now = delivery::SystemClock::now();
+    delivery::SystemClock::time_point next{};
+    const auto consider = [&next](const delivery::Delivery& d) {
+        if (d.expires_at.time_since_epoch().count() != 0 &&
+            (next.time_since_epoch().count() == 0 || d.expires_at < next)) {
+            next = d.expires_at;
+        }
+    };
+    bool unsaved = false;
+    for (auto& [name, dispatcher] : dispatchers_) {
+        std::vector<std::string> stale;
+        for (const auto& d : dispatcher->queued()) {
+            if (delivery::expired(d, now)) {
+                stale.push_back(d.id);
+            } else {
+                consider(d);
+            }
+        }
+        for (const auto& id : stale) {
+            if (dispatcher->cancel(id, "expired") == delivery::CancelResult::NotSaved) {
+                unsaved = true;
+            }
+        }
+    }
+    for (auto it = inbox_.begin(); it != inbox_.end();) {
+        if (!delivery::expired(*it, now)) {
+            consider(*it);
+            ++it;
+            continue;
+        }
+        delivery::Delivery stale = *it;
+        delivery::mark_dropped(stale, "expired");
+        if (store_) {
+            if (auto error = store_->commit({}, {stale})) {
+                store_failed(*error);
+                unsaved = true;
+                ++it;
+                continue;
+            }
+        }
+        server_.events().publish("delivery_dropped", stale.to,
+                                 {{"id", stale.id}, {"from", stale.from}, {"reason", "expired"}});
+        it = inbox_.erase(it);
+    }
+    // What the store refused to drop is tried again in a second.
+    if (unsaved) {
+        const auto retry = now + std::chrono::seconds(1);
+        if (next.time_since_epoch().count() == 0 || retry < next) {
+            next = retry;
+        }
+    }
+    if (next.time_since_epoch().count() != 0) {
+        arm_expiry(next);
+    }
+}
+
+void Deliveries::emit_state(const std::string& worker, const std::string& id,
+                            const std::string& state, long long sequence, nlohmann::json fields) {
+    fields["id"] = id;
+    fields["state"] = state;
+    fields["sequence"] = sequence;
+    server_.events().publish("delivery_state", worker, std::move(fields));
 }
 
 void Deliveries::on_worker_event(const std::string& worker, const std::string& type) {
@@ -309,6 +464,9 @@ void Deliveries::on_worker_event(const std::string& worker, const std::string& t
         found->second->on_worker_started();
     } else if (type == "worker_exited" || type == "worker_stopped" || type == "worker_failed") {
         found->second->on_worker_stopped();
+    }
+    if (type == "worker_exited" || type == "worker_failed") {
+        schedule_gone_check();
     }
 }
 
@@ -334,10 +492,30 @@ Deliveries::send(const SendRequest& request) {
             return sent;
         }
     }
-    // Who gets it: one worker, a group, or everyone but the sender.
+    if (!request.reply_to.empty()) {
+        return send_reply(request);
+    }
+    // Who gets it: one worker, a group, everyone but the sender, or the
+    // inbox.
     std::vector<std::string> targets;
     const auto& workspace = server_.workspace();
-    if (request.target == "all") {
+    const auto unknown = [&](const std::string& name, const std::string& alternatives) {
+        std::vector<std::string> names;
+        for (const auto& w : workspace.workers) {
+            names.push_back(w.name);
+        }
+        return SendError{errors::unknown_worker,
+                         "no worker \"" + name + "\" in workspace \"" + workspace.name +
+                             "\" (workers: " + util::join(names, ", ") + alternatives + ")"};
+    };
+    if (request.to_inbox) {
+        // The worker it is meant for, if any, is kept for whoever
+        // dispatches it.
+        if (!request.target.empty() && workspace.find_worker(request.target) == nullptr) {
+            return unknown(request.target, "; --to-inbox takes one worker's name, or none");
+        }
+        targets.push_back(request.target);
+    } else if (request.target == "all") {
         for (const auto& w : workspace.workers) {
             if (w.name != request.from) {
                 targets.push_back(w.name);
@@ -359,14 +537,7 @@ Deliveries::send(const SendRequest& request) {
         }
     } else {
         if (workspace.find_worker(request.target) == nullptr) {
-            std::vector<std::string> names;
-            for (const auto& w : workspace.workers) {
-                names.push_back(w.name);
-            }
-            return SendError{errors::unknown_worker, "no worker \"" + request.target +
-                                                         "\" in workspace \"" + workspace.name +
-                                                         "\" (workers: " + util::join(names, ", ") +
-                                                         "; or @group, or all)"};
+            return unknown(request.target, "; or @group, or all");
         }
         targets.push_back(request.target);
     }
@@ -397,13 +568,16 @@ Deliveries::send(const SendRequest& request) {
                          "the message has nothing printable once control characters are removed"};
     }
     // Accepted only once the store has the deliveries and the evictions they
-    // cause; nothing is queued when it cannot save them.
+    // cause; nothing is queued when it cannot save them. A worker that has
+    // ended for good gets nothing typed: its copy goes to the inbox.
     std::vector<delivery::Delivery> created;
     std::vector<delivery::Delivery> evicted;
     const auto first_id = next_id_;
+    const auto now = delivery::SystemClock::now();
+    std::size_t inboxed = 0;
     for (const auto& target : targets) {
         auto* dispatcher = this->dispatcher(target);
-        if (dispatcher == nullptr) {
+        if (dispatcher == nullptr && !request.to_inbox) {
             continue;
         }
         delivery::Delivery d;
@@ -412,12 +586,25 @@ Deliveries::send(const SendRequest& request) {
         d.to = target;
         d.body = clean.text;
         d.key = request.key;
-        d.created_at = delivery::SystemClock::now();
+        d.created_at = now;
         d.removed_bytes = clean.removed;
-        for (auto& e : dispatcher->evictions(1)) {
-            evicted.push_back(std::move(e));
+        if (request.ttl) {
+            d.expires_at = now + *request.ttl;
+        }
+        if (request.to_inbox || gone(target)) {
+            d.inbox_reason = request.to_inbox ? "requested" : "worker_gone";
+            d.inboxed_at = now;
+            ++inboxed;
+        } else {
+            for (auto& e : dispatcher->evictions(1)) {
+                evicted.push_back(std::move(e));
+            }
         }
         created.push_back(std::move(d));
+    }
+    if (auto full = inbox_refuses(inboxed)) {
+        next_id_ = first_id;
+        return *full;
     }
     if (auto error = store_->commit(created, evicted)) {
         next_id_ = first_id;
@@ -428,14 +615,287 @@ Deliveries::send(const SendRequest& request) {
     }
     std::vector<Sent> sent;
     for (auto& d : created) {
-        sent.push_back({d.id, d.to, false});
-        dispatcher(d.to)->enqueue(std::move(d));
+        sent.push_back({d.id, d.to, false, d.inbox_reason});
+        place(std::move(d));
     }
     return sent;
 }
 
+std::optional<Deliveries::SendError> Deliveries::inbox_refuses(std::size_t incoming) const {
+    const auto capacity =
+        static_cast<std::size_t>(std::max(server_.workspace().store.inbox_capacity, 0));
+    if (incoming == 0 || inbox_.size() + incoming <= capacity) {
+        return std::nullopt;
+    }
+    return SendError{protocol::errors::inbox_full,
+                     "the inbox is full (" + std::to_string(inbox_.size()) + " of " +
+                         std::to_string(capacity) +
+                         "); nothing was accepted. Dispatch or cancel what waits there "
+                         "(`switchboard inbox` lists it), or raise inbox_capacity in the "
+                         "workspace file and `switchboard reload`"};
+}
+
+void Deliveries::place(delivery::Delivery d) {
+    if (d.expires_at.time_since_epoch().count() != 0) {
+        arm_expiry(d.expires_at);
+    }
+    if (!d.inbox_reason.empty()) {
+        server_.events().publish(
+            "delivery_inboxed", d.to,
+            {{"id", d.id}, {"from", d.from}, {"to", d.to}, {"reason", d.inbox_reason}});
+        inbox_.push_back(std::move(d));
+        return;
+    }
+    dispatcher(d.to)->enqueue(std::move(d));
+}
+
+std::variant<std::vector<Deliveries::Sent>, Deliveries::SendError>
+Deliveries::send_reply(const SendRequest& request) {
+    namespace errors = protocol::errors;
+    if (!request.target.empty() || request.to_inbox) {
+        return SendError{errors::invalid_argument,
+                         "a reply goes to the sender of the delivery it answers; give no target "
+                         "and no --to-inbox with --reply-to"};
+    }
+    auto original =
+        delivery::id_number(request.reply_to) != 0 ? store_->find(request.reply_to) : std::nullopt;
+    if (!original) {
+        return SendError{errors::unknown_delivery,
+                         "no delivery \"" + request.reply_to +
+                             "\" to reply to: it was never sent, or it finished longer than "
+                             "history_retention ago and was pruned (`switchboard history` lists "
+                             "the deliveries kept)"};
+    }
+    if (request.body.empty()) {
+        return SendError{errors::invalid_argument, "the reply is empty; give the text to send"};
+    }
+    // The sender is a worker of the workspace (its reply is typed into it)
+    // or a client (its reply is handed to whoever waits with --wait-reply,
+    // and kept in the history).
+    const std::string to = original->from;
+    auto* target = dispatcher(to);
+    std::size_t max_body = default_max_body;
+    if (const auto* definition = server_.workspace().find_worker(to)) {
+        max_body = definition->settings.delivery.max_body;
+    }
+    auto sanitized = delivery::sanitize_body(request.body, max_body);
+    if (auto* rejected = std::get_if<delivery::Rejected>(&sanitized)) {
+        return SendError{errors::invalid_argument, rejected->message};
+    }
+    const auto& clean = std::get<delivery::Sanitized>(sanitized);
+    if (clean.text.find_first_not_of(" \t\n") == std::string::npos) {
+        return SendError{errors::invalid_argument,
+                         "the reply has nothing printable once control characters are removed"};
+    }
+    const auto now = delivery::SystemClock::now();
+    delivery::Delivery d;
+    d.id = "d-" + std::to_string(next_id_++);
+    d.from = request.from;
+    d.to = to;
+    d.body = clean.text;
+    d.key = request.key;
+    d.created_at = now;
+    d.removed_bytes = clean.removed;
+    d.reply_to = original->id;
+    std::vector<delivery::Delivery> evicted;
+    if (target == nullptr) {
+        const bool waited = std::any_of(waiters_.begin(), waiters_.end(),
+                                        [&](const auto& w) { return w.second.id == original->id; });
+        d.stage = delivery::Stage::Done;
+        d.finished_at = now;
+        d.client_reply = waited ? "handed" : "kept";
+    } else {
+        if (request.ttl) {
+            d.expires_at = now + *request.ttl;
+        }
+        if (gone(to)) {
+            d.inbox_reason = "worker_gone";
+            d.inboxed_at = now;
+            if (auto full = inbox_refuses(1)) {
+                --next_id_;
+                return *full;
+            }
+        } else {
+            evicted = target->evictions(1);
+        }
+    }
+    auto counted = store_->commit_reply(d, evicted);
+    if (auto* error = std::get_if<std::string>(&counted)) {
+        --next_id_;
+        store_failed(*error);
+        return SendError{errors::store_failed,
+                         "the reply was not accepted: " + *error +
+                             "; nothing was queued. Free space (or fix the file) and send again"};
+    }
+    const auto count = std::get<delivery::Store::ReplyCount>(counted);
+    if (auto* answered = this->dispatcher(original->to)) {
+        answered->on_replied(original->id, static_cast<int>(count.sequence));
+    }
+    emit_state(original->to, original->id, "replied", count.sequence,
+               {{"reply_id", d.id}, {"reply", count.number}, {"repeat", count.number > 1}});
+    Sent sent{d.id, d.to, false, d.inbox_reason, count.number, target == nullptr};
+    // Whoever waits for a reply to the original gets this one (a worker
+    // that asked with --wait-reply too).
+    std::vector<std::function<void(const delivery::Delivery&)>> handed;
+    for (auto it = waiters_.begin(); it != waiters_.end();) {
+        if (it->second.id == original->id) {
+            handed.push_back(std::move(it->second.callback));
+            it = waiters_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    for (auto& callback : handed) {
+        callback(d);
+    }
+    if (target != nullptr) {
+        place(std::move(d));
+    }
+    return std::vector<Sent>{sent};
+}
+
+std::variant<Deliveries::ReplyWait, Deliveries::CancelError>
+Deliveries::wait_reply(const std::string& id,
+                       std::function<void(const delivery::Delivery&)> waiter) {
+    namespace errors = protocol::errors;
+    if (!store_) {
+        return CancelError{errors::internal, "the delivery store is not open"};
+    }
+    if (delivery::id_number(id) == 0 || !store_->find(id)) {
+        return CancelError{errors::unknown_delivery,
+                           "no delivery \"" + id +
+                               "\" to wait for a reply to: it was never sent, or it was pruned "
+                               "from the history"};
+    }
+    if (auto reply = store_->first_reply(id)) {
+        // It came before anyone waited: this client gets it now.
+        if (reply->client_reply == "kept") {
+            if (auto error = store_->mark_handed(reply->id)) {
+                logger()->warn("{}", *error);
+            } else {
+                reply->client_reply = "handed";
+            }
+        }
+        return ReplyWait{std::move(reply), 0};
+    }
+    const auto token = next_waiter_++;
+    waiters_.emplace(token, Waiter{id, std::move(waiter)});
+    return ReplyWait{std::nullopt, token};
+}
+
+void Deliveries::cancel_wait(std::uint64_t token) {
+    waiters_.erase(token);
+}
+
+nlohmann::json Deliveries::inbox() const {
+    nlohmann::json out = nlohmann::json::array();
+    const auto now = delivery::SystemClock::now();
+    for (const auto& d : inbox_) {
+        nlohmann::json entry = {
+            {"id", d.id},
+            {"from", d.from},
+            {"to", d.to},
+            {"reason", d.inbox_reason},
+            {"bytes", d.body.size()},
+            {"created_at", delivery::epoch_ms(d.created_at)},
+            {"inboxed_at", delivery::epoch_ms(d.inboxed_at)},
+            {"age_ms",
+             std::max<long long>(0, delivery::epoch_ms(now) - delivery::epoch_ms(d.inboxed_at))},
+            {"preview", delivery::preview(d.body)},
+        };
+        if (d.expires_at.time_since_epoch().count() != 0) {
+            entry["expires_at"] = delivery::epoch_ms(d.expires_at);
+        }
+        if (!d.reply_to.empty()) {
+            entry["reply_to"] = d.reply_to;
+        }
+        out.push_back(std::move(entry));
+    }
+    return out;
+}
+
+std::optional<Deliveries::CancelError> Deliveries::dispatch(const std::string& id,
+                                                            const std::string& worker) {
+    namespace errors = protocol::errors;
+    auto entry = std::find_if(inbox_.begin(), inbox_.end(),
+                              [&](const delivery::Delivery& d) { return d.id == id; });
+    if (entry == inbox_.end()) {
+        return CancelError{errors::unknown_delivery,
+                           "no delivery \"" + id +
+                               "\" in the inbox (`switchboard inbox` lists what is there)"};
+    }
+    auto* target = dispatcher(worker);
+    if (target == nullptr) {
+        std::vector<std::string> names;
+        for (const auto& [name, unused] : dispatchers_) {
+            names.push_back(name);
+        }
+        return CancelError{errors::unknown_worker, "no worker \"" + worker + "\" in workspace \"" +
+                                                       server_.workspace().name +
+                                                       "\" (workers: " + util::join(names, ", ") +
+                                                       "); " + id + " stays in the inbox"};
+    }
+    if (gone(worker)) {
+        const auto* w = server_.find(worker);
+        const bool failed = w->state() == worker::State::Failed;
+        return CancelError{errors::not_running,
+                           "worker \"" + worker + "\" has " + (failed ? "failed" : "exited") +
+                               " and will not be restarted (" + w->reason() + "); " + id +
+                               " stays in the inbox. Start it (`switchboard start " + worker +
+                               "`) or dispatch to another worker"};
+    }
+    delivery::Delivery moved = *entry;
+    const std::string meant_for = moved.to;
+    const std::string reason = moved.inbox_reason;
+    moved.to = worker;
+    moved.inbox_reason.clear();
+    moved.inboxed_at = {};
+    moved.stage = delivery::Stage::Queued;
+    std::vector<delivery::Delivery> updates{moved};
+    for (auto& e : target->evictions(1)) {
+        updates.push_back(std::move(e));
+    }
+    if (store_) {
+        if (auto error = store_->commit({}, updates)) {
+            store_failed(*error);
+            return CancelError{errors::store_failed, "delivery \"" + id +
+                                                         "\" was not dispatched: " + *error +
+                                                         "; it stays in the inbox. Try again"};
+        }
+    }
+    inbox_.erase(entry);
+    server_.events().publish("delivery_dispatched", worker,
+                             {{"id", moved.id},
+                              {"from", moved.from},
+                              {"to", worker},
+                              {"was_to", meant_for},
+                              {"reason", reason}});
+    target->enqueue(std::move(moved));
+    return std::nullopt;
+}
+
 std::optional<Deliveries::CancelError> Deliveries::cancel(const std::string& id) {
     namespace errors = protocol::errors;
+    auto entry = std::find_if(inbox_.begin(), inbox_.end(),
+                              [&](const delivery::Delivery& d) { return d.id == id; });
+    if (entry != inbox_.end()) {
+        delivery::Delivery cancelled = *entry;
+        delivery::mark_dropped(cancelled, "cancelled");
+        if (store_) {
+            if (auto error = store_->commit({}, {cancelled})) {
+                store_failed(*error);
+                return CancelError{errors::store_failed,
+                                   "delivery \"" + id +
+                                       "\" was not cancelled: the store cannot save the change (" +
+                                       *error + "); try again"};
+            }
+        }
+        inbox_.erase(entry);
+        server_.events().publish(
+            "delivery_dropped", cancelled.to,
+            {{"id", cancelled.id}, {"from", cancelled.from}, {"reason", "cancelled"}});
+        return std::nullopt;
+    }
     for (auto& [name, dispatcher] : dispatchers_) {
         switch (dispatcher->cancel(id)) {
         case delivery::CancelResult::Cancelled:

@@ -187,6 +187,9 @@ void Requests::handle(const std::shared_ptr<Connection>& connection, const json&
         {"release", &Requests::release},
         {"cancel", &Requests::cancel},
         {"nudge", &Requests::nudge},
+        {"inbox", &Requests::inbox},
+        {"dispatch", &Requests::dispatch},
+        {"wait_reply", &Requests::wait_reply},
         {"history", &Requests::history},
         {"attach", &Requests::attach},
         {"attach_view", &Requests::attach_view},
@@ -436,7 +439,19 @@ void Requests::reload(const Reply& c, const json& id, const json&) {
 
 void Requests::send(const Reply& c, const json& id, const json& params) {
     Deliveries::SendRequest request;
-    request.target = string_param(params, "to");
+    request.to_inbox = bool_param(params, "to_inbox");
+    if (params.contains("reply_to")) {
+        request.reply_to = string_param(params, "reply_to");
+    }
+    // A reply goes to the original sender and a message for the inbox
+    // may name no worker; anything else needs a target.
+    if (params.contains("to") || (request.reply_to.empty() && !request.to_inbox)) {
+        request.target = string_param(params, "to");
+    }
+    if (params.contains("ttl_ms")) {
+        request.ttl =
+            std::chrono::milliseconds(int_param(params, "ttl_ms", 0, 1, 366LL * 24 * 3600 * 1000));
+    }
     request.body = string_param(params, "body");
     request.from = params.contains("from") ? string_param(params, "from") : "user";
     request.key = params.contains("key") ? string_param(params, "key") : "";
@@ -452,7 +467,16 @@ void Requests::send(const Reply& c, const json& id, const json& params) {
     }
     json deliveries = json::array();
     for (const auto& s : std::get<std::vector<Deliveries::Sent>>(sent)) {
-        deliveries.push_back({{"id", s.id}, {"to", s.to}, {"existing", s.existing}});
+        json entry = {{"id", s.id}, {"to", s.to}, {"existing", s.existing}};
+        if (!s.inboxed.empty()) {
+            entry["inboxed"] = s.inboxed;
+        }
+        if (s.reply > 0) {
+            entry["reply"] = s.reply;
+            entry["repeat"] = s.reply > 1;
+            entry["to_client"] = s.to_client;
+        }
+        deliveries.push_back(std::move(entry));
     }
     c->send(protocol::result(id, {{"deliveries", deliveries}, {"since", seq}}));
 }
@@ -491,6 +515,55 @@ void Requests::nudge(const Reply& c, const json& id, const json& params) {
         throw BadParams{error->code, error->message};
     }
     c->send(protocol::result(id, {{"nudged", delivery}}));
+}
+
+void Requests::inbox(const Reply& c, const json& id, const json&) {
+    c->send(protocol::result(id, {{"deliveries", server_.deliveries().inbox()},
+                                  {"capacity", server_.workspace().store.inbox_capacity}}));
+}
+
+void Requests::dispatch(const Reply& c, const json& id, const json& params) {
+    const std::string delivery = string_param(params, "id");
+    const std::string worker = string_param(params, "worker");
+    if (auto error = server_.deliveries().dispatch(delivery, worker)) {
+        throw BadParams{error->code, error->message};
+    }
+    c->send(protocol::result(id, {{"id", delivery}, {"to", worker}}));
+}
+
+namespace {
+
+json reply_json(const delivery::Delivery& reply) {
+    return {{"id", reply.id},
+            {"reply_to", reply.reply_to},
+            {"from", reply.from},
+            {"to", reply.to},
+            {"body", reply.body},
+            {"reply", reply.reply_number},
+            {"repeat", reply.reply_number > 1},
+            {"created_at", delivery::epoch_ms(reply.created_at)}};
+}
+
+} // namespace
+
+void Requests::wait_reply(const Reply& c, const json& id, const json& params) {
+    const std::string delivery = string_param(params, "id");
+    std::weak_ptr<Connection> weak = c;
+    auto waited =
+        server_.deliveries().wait_reply(delivery, [weak, id](const delivery::Delivery& reply) {
+            if (auto connection = weak.lock()) {
+                connection->send(protocol::result(id, reply_json(reply)));
+            }
+        });
+    if (auto* error = std::get_if<Deliveries::CancelError>(&waited)) {
+        throw BadParams{error->code, error->message};
+    }
+    auto& wait = std::get<Deliveries::ReplyWait>(waited);
+    if (wait.reply) {
+        c->send(protocol::result(id, reply_json(*wait.reply)));
+        return;
+    }
+    c->on_close([this, token = wait.token] { server_.deliveries().cancel_wait(token); });
 }
 
 void Requests::history(const Reply& c, const json& id, const json& params) {

@@ -39,6 +39,9 @@ private:
     void release(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
     void cancel(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
     void nudge(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
+    void inbox(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
+    void dispatch(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
+    void wait_reply(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
     void history(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
     void attach(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
     void attach_view(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include <fmt/format.h>
+
 namespace sb::util {
 
 std::optional<Milliseconds> parse_duration(std::string_view text) {
@@ -64,6 +66,20 @@ std::string format_duration(Milliseconds duration) {
         return std::to_string(ms / 1000) + "s";
     }
     return std::to_string(ms) + "ms";
+}
+
+std::string human_duration(long long ms) {
+    const long long s = ms / 1000;
+    if (s < 60) {
+        return fmt::format("{}s", s);
+    }
+    if (s < 3600) {
+        return fmt::format("{}m{:02}s", s / 60, s % 60);
+    }
+    if (s < 86400) {
+        return fmt::format("{}h{:02}m", s / 3600, (s % 3600) / 60);
+    }
+    return fmt::format("{}d{:02}h", s / 86400, (s % 86400) / 3600);
 }
 
 } // namespace sb::util

@@ -18,4 +18,7 @@ std::optional<Milliseconds> parse_duration(std::string_view text);
 // 2m, 10s, 1500ms.
 std::string format_duration(Milliseconds duration);
 
+// A rounded duration for people to read in a table: 42s, 3m07s, 2h05m, 1d04h.
+std::string human_duration(long long ms);
+
 } // namespace sb::util

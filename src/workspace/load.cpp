@@ -29,8 +29,9 @@ namespace {
 
 using namespace std::string_literals;
 
-constexpr std::string_view top_level_keys[] = {
-    "version", "name", "defaults", "workers", "attach", "durability", "history_retention"};
+constexpr std::string_view top_level_keys[] = {"version",           "name",          "defaults",
+                                               "workers",           "attach",        "durability",
+                                               "history_retention", "inbox_capacity"};
 constexpr std::string_view settings_keys[] = {"size",         "scrollback", "env",     "restart",
                                               "stop_timeout", "profile",    "delivery"};
 constexpr std::string_view worker_only_keys[] = {"command", "cwd", "groups"};
@@ -808,6 +809,11 @@ void read_workspace(const YAML::Node& root, Reader& reader, const EnvironmentLoo
         if (auto v = reader.duration(*n, "", "history_retention", std::chrono::hours(1),
                                      std::chrono::hours(24 * 366))) {
             workspace.store.history_retention = *v;
+        }
+    }
+    if (auto* n = value("inbox_capacity")) {
+        if (auto v = reader.integer(*n, "", "inbox_capacity", 1, 1000000)) {
+            workspace.store.inbox_capacity = static_cast<int>(*v);
         }
     }
 

@@ -84,6 +84,7 @@ nlohmann::json to_json(const Workspace& workspace) {
         {"attach", {{"prefix", workspace.attach.prefix}}},
         {"durability", workspace.store.durability},
         {"history_retention", util::format_duration(workspace.store.history_retention)},
+        {"inbox_capacity", workspace.store.inbox_capacity},
     };
 }
 

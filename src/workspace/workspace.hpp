@@ -127,6 +127,9 @@ struct StoreSettings {
     std::string durability = "process";
     // How long finished deliveries stay in the history.
     Milliseconds history_retention{7LL * 24 * 3600 * 1000};
+    // How many messages the workspace's inbox holds before it refuses new
+    // ones.
+    int inbox_capacity = 1000;
     bool operator==(const StoreSettings&) const = default;
 };
 

@@ -254,7 +254,7 @@ TEST_SUITE("delivery") {
         CHECK(dropped[0]["reason"] == "cancelled");
     }
 
-    TEST_CASE("deliveries for a worker removed from the workspace are dropped") {
+    TEST_CASE("deliveries for a worker removed from the workspace go to the inbox") {
         WorkspaceServer ws("workers:\n" + agent_worker("agent", "agent.log", "", fast) +
                            agent_worker("other", "other.log", "", fast));
         REQUIRE(ws.start());
@@ -262,11 +262,13 @@ TEST_SUITE("delivery") {
         ws.cli({"send", "--from", "alice", "agent", "never typed"});
         ws.write_file("workers:\n" + agent_worker("other", "other.log", "", fast));
         CHECK(ws.cli({"reload"}).exit_status == 0);
-        const auto dropped = events_of(ws, "delivery_dropped");
-        REQUIRE(dropped.size() == 1);
-        CHECK(dropped[0]["id"] == "d-1");
-        CHECK(dropped[0]["from"] == "alice");
-        CHECK(dropped[0]["reason"] == "worker_removed");
+        CHECK(events_of(ws, "delivery_dropped").empty());
+        const auto inboxed = events_of(ws, "delivery_inboxed");
+        REQUIRE(inboxed.size() == 1);
+        CHECK(inboxed[0]["id"] == "d-1");
+        CHECK(inboxed[0]["from"] == "alice");
+        CHECK(inboxed[0]["to"] == "agent");
+        CHECK(inboxed[0]["reason"] == "worker_removed");
         CHECK(ws.cli({"send", "agent", "again"}).exit_status == 1);
         CHECK(logged(ws.directory() / "agent.log").empty());
     }

@@ -357,6 +357,152 @@ TEST_SUITE("store") {
         CHECK(sb::delivery::id_number("d-4x") == 0);
         CHECK(sb::delivery::id_number("x-4") == 0);
     }
+
+    TEST_CASE("migration: a schema 1 store gains the inbox, expiry and reply columns and keeps "
+              "its deliveries") {
+        sb::test::TempDir dir;
+        const auto file = dir.path() / "deliveries.db";
+        // Schema 1 as switchboard 0.x wrote it.
+        exec_file(file, R"sql(
+PRAGMA journal_mode = WAL;
+CREATE TABLE deliveries (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, idempotency_key TEXT, sender TEXT NOT NULL,
+    recipient TEXT NOT NULL, body TEXT NOT NULL, removed_bytes INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+    stage TEXT NOT NULL CHECK (stage IN ('queued', 'injecting', 'done')), injected_at INTEGER,
+    outcome TEXT CHECK (outcome IN ('verified', 'unverified', 'dropped')), reason TEXT,
+    finished_at INTEGER, latency_ms INTEGER);
+INSERT INTO deliveries (sender, recipient, body, created_at, stage)
+    VALUES ('alice', 'bob', 'old', 1700000000000, 'queued');
+PRAGMA user_version = 1;
+PRAGMA application_id = 1396851795;
+)sql");
+        auto store = open_store(file);
+        CHECK(pragma(file, "PRAGMA user_version") == 2);
+        const auto open = store->unfinished();
+        REQUIRE(open.size() == 1);
+        CHECK(open[0].body == "old");
+        CHECK(open[0].inbox_reason.empty());
+        CHECK(open[0].expires_at.time_since_epoch().count() == 0);
+        CHECK(open[0].replies == 0);
+    }
+
+    TEST_CASE("the inbox and expiry: kept with the delivery, moved to a worker by an update") {
+        sb::test::TempDir dir;
+        const auto file = dir.path() / "deliveries.db";
+        const auto later =
+            sb::delivery::SystemClock::time_point(std::chrono::milliseconds(1'700'000'500'000));
+        {
+            auto store = open_store(file);
+            auto inboxed = make(1, "gone", "for the inbox");
+            inboxed.inbox_reason = "worker_gone";
+            inboxed.inboxed_at = later;
+            auto timed = make(2, "bob", "soon stale");
+            timed.expires_at = later;
+            REQUIRE_FALSE(store->commit({inboxed, timed}, {}));
+        }
+        {
+            auto store = open_store(file);
+            auto open = store->unfinished();
+            REQUIRE(open.size() == 2);
+            CHECK(open[0].inbox_reason == "worker_gone");
+            CHECK(open[0].to == "gone");
+            CHECK(open[0].inboxed_at == later);
+            CHECK(open[1].inbox_reason.empty());
+            CHECK(open[1].expires_at == later);
+            CHECK(sb::delivery::expired(open[1], later));
+            CHECK_FALSE(sb::delivery::expired(open[1], later - 1ms));
+            CHECK_FALSE(sb::delivery::expired(open[0], later + 1h));
+            // Dispatched: the worker it now goes to, out of the inbox.
+            open[0].to = "carol";
+            open[0].inbox_reason.clear();
+            open[0].inboxed_at = {};
+            REQUIRE_FALSE(store->commit({}, {open[0]}));
+        }
+        auto store = open_store(file);
+        const auto open = store->unfinished();
+        REQUIRE(open.size() == 2);
+        CHECK(open[0].to == "carol");
+        CHECK(open[0].inbox_reason.empty());
+        CHECK(open[0].inboxed_at.time_since_epoch().count() == 0);
+    }
+
+    TEST_CASE("replies are counted on the delivery they answer; one to a client is finished at "
+              "once") {
+        sb::test::TempDir dir;
+        auto store = open_store(dir.path() / "deliveries.db");
+        REQUIRE_FALSE(store->commit({make(1, "bob", "question")}, {}));
+        auto reply = [](std::uint64_t number, const std::string& client) {
+            Delivery d = make(number, "alice", "answer " + std::to_string(number));
+            d.from = "bob";
+            d.reply_to = "d-1";
+            d.client_reply = client;
+            if (!client.empty()) {
+                d.stage = Stage::Done;
+                d.finished_at = d.created_at;
+            }
+            return d;
+        };
+        auto first = reply(2, "kept");
+        auto counted = store->commit_reply(first, {});
+        REQUIRE(std::holds_alternative<Store::ReplyCount>(counted));
+        CHECK(std::get<Store::ReplyCount>(counted).number == 1);
+        CHECK(std::get<Store::ReplyCount>(counted).sequence == 1);
+        CHECK(first.reply_number == 1);
+        // The second goes to a worker: it is queued like any delivery.
+        auto second = reply(3, "");
+        counted = store->commit_reply(second, {});
+        REQUIRE(std::holds_alternative<Store::ReplyCount>(counted));
+        CHECK(std::get<Store::ReplyCount>(counted).number == 2);
+        CHECK(std::get<Store::ReplyCount>(counted).sequence == 2);
+
+        const auto original = store->find("d-1");
+        REQUIRE(original);
+        CHECK(original->replies == 2);
+        CHECK(original->reply_to.empty());
+        const auto answer = store->first_reply("d-1");
+        REQUIRE(answer);
+        CHECK(answer->id == "d-2");
+        CHECK(answer->body == "answer 2");
+        CHECK(answer->reply_to == "d-1");
+        CHECK(answer->reply_number == 1);
+        CHECK_FALSE(store->first_reply("d-2"));
+        CHECK_FALSE(store->find("d-9"));
+
+        // The client's reply is history, the worker's one waits to be typed.
+        const auto open = store->unfinished();
+        REQUIRE(open.size() == 2);
+        CHECK(open[0].id == "d-1");
+        CHECK(open[1].id == "d-3");
+        CHECK(open[1].reply_number == 2);
+        const auto done = store->history("", {});
+        REQUIRE(done.size() == 1);
+        const auto entry = sb::delivery::history_entry(done[0]);
+        CHECK(entry["outcome"] == "kept");
+        CHECK(entry["reply_to"] == "d-1");
+        CHECK(entry["reply"] == 1);
+        CHECK(entry["repeat"] == false);
+        // A client that asks for it later gets it: it is handed over then.
+        REQUIRE_FALSE(store->mark_handed("d-2"));
+        CHECK(store->first_reply("d-1")->client_reply == "handed");
+
+        // A later update of the original (its outcome) keeps the count.
+        auto finished = make(1, "bob", "question");
+        finished.stage = Stage::Done;
+        finished.outcome = Outcome::Verified;
+        finished.finished_at = finished.created_at;
+        REQUIRE_FALSE(store->record(finished));
+        CHECK(store->find("d-1")->replies == 2);
+
+        // A reply to a delivery the store does not have saves nothing.
+        auto stray = reply(4, "kept");
+        stray.reply_to = "d-77";
+        const auto refused = store->commit_reply(stray, {});
+        REQUIRE(std::holds_alternative<std::string>(refused));
+        CHECK(std::get<std::string>(refused).find("no delivery d-77") != std::string::npos);
+        CHECK(stray.reply_number == 0);
+        CHECK_FALSE(store->find("d-4"));
+    }
 }
 
 TEST_SUITE("store") {
