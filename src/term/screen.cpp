@@ -279,7 +279,10 @@ struct VTermGlue {
         Screen& s = self(user);
         int removed_top = 0;
         s.resize_buffer(s.primary_, rows, cols, s.active_ == &s.primary_, removed_top);
-        s.resize_buffer(s.alternate_, rows, cols, s.active_ == &s.alternate_, removed_top);
+        if (s.alternate_) {
+            s.resize_buffer(*s.alternate_, rows, cols, s.active_ == s.alternate_.get(),
+                            removed_top);
+        }
         delta->row = -removed_top;
         s.damaged_.assign(static_cast<std::size_t>(rows), 0);
         s.damage_all();
@@ -352,8 +355,7 @@ Screen::Screen(int rows, int cols, int scrollback_lines)
 
 Screen::Screen(const ScreenOptions& options)
     : colors_(options.colors), primary_(clamp_rows(options.rows), clamp_cols(options.cols)),
-      alternate_(clamp_rows(options.rows), clamp_cols(options.cols)), active_(&primary_),
-      scrollback_(options.scrollback_lines), fast_text_(options.fast_text),
+      active_(&primary_), scrollback_(options.scrollback_lines), fast_text_(options.fast_text),
       damaged_(static_cast<std::size_t>(clamp_rows(options.rows)), 0) {
     vt_.reset(vterm_new(primary_.rows(), primary_.cols()));
     if (!vt_) {
@@ -497,7 +499,10 @@ void Screen::resize_buffer(RowRing& buffer, int rows, int cols, bool active, int
 }
 
 void Screen::switch_buffer(bool alternate) {
-    RowRing* target = alternate ? &alternate_ : &primary_;
+    if (alternate && !alternate_) {
+        alternate_ = std::make_unique<RowRing>(primary_.rows(), primary_.cols());
+    }
+    RowRing* target = alternate ? alternate_.get() : &primary_;
     if (target != active_) {
         active_ = target;
         damage_all();

@@ -121,7 +121,7 @@ public:
     Cursor cursor() const { return cursor_; }
     // The style the next printed character gets (the current SGR state).
     const Style& pen() const { return pen_; }
-    bool alternate_screen() const { return active_ == &alternate_; }
+    bool alternate_screen() const { return active_ != &primary_; }
     const Modes& modes() const { return modes_; }
     bool bracketed_paste() const { return modes_.bracketed_paste; }
     bool focus_reporting() const { return modes_.focus_reporting; }
@@ -185,7 +185,9 @@ private:
 
     ReportedColors colors_;
     RowRing primary_;
-    RowRing alternate_;
+    // Made when a program first switches to the alternate screen: most
+    // workers never do, and its rows would cost each of them over 1 KiB.
+    std::unique_ptr<RowRing> alternate_;
     RowRing* active_;
     Scrollback scrollback_;
     Style pen_;
