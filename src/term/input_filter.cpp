@@ -424,20 +424,19 @@ void InputFilter::dispatch_csi(unsigned char final) {
         }
         if (plain && modes.size() > 1) {
             for (const int mode : modes) {
-                if (mode == 6) {
-                    origin_mode_ = final == 'h';
-                }
                 emit("\x1b[?");
                 emit(std::to_string(mode));
                 emit_byte(static_cast<char>(final));
+                after_private_mode(mode, final == 'h');
             }
             abandon();
             return;
         }
         // Forwarded whole: libvterm acts on the first mode only.
-        if (first_parameter(csi.params) == 6) {
-            origin_mode_ = final == 'h';
-        }
+        emit(pending_);
+        after_private_mode(static_cast<int>(first_parameter(csi.params)), final == 'h');
+        abandon();
+        return;
     } else if (csi.leader.empty() && csi.intermediates == "!" && final == 'p') {
         flush();
         sink_.reset(false);
@@ -470,6 +469,19 @@ void InputFilter::finish_string(bool bel) {
         flush();
     }
     abandon();
+}
+
+void InputFilter::after_private_mode(int mode, bool enabled) {
+    if (mode == 6) {
+        origin_mode_ = enabled;
+    } else if (mode == 3) {
+        // DECCOLM, which libvterm 0.1.4 ignores. A VT100 erases the screen,
+        // resets the scrolling region and homes the cursor whenever the
+        // column mode is set or reset, and tmux erases and homes too, even
+        // though neither width is shown; vttest starts screens with it. The
+        // width itself stays: the pane's size is not the program's to change.
+        emit("\x1b[r\x1b[H\x1b[2J");
+    }
 }
 
 void InputFilter::note_control(unsigned char byte) {

@@ -27,7 +27,8 @@ namespace sb::term {
 //   since libvterm 0.1.4 acts on the first only;
 // - report what libvterm keeps to itself (private modes, keypad mode, resets,
 //   erase of the scrollback) to its Sink, in stream order;
-// - drop S8C1T, so that libvterm's replies stay 7-bit and valid UTF-8.
+// - drop S8C1T, so that libvterm's replies stay 7-bit and valid UTF-8;
+// - erase the screen on DECCOLM as a VT100 does (libvterm ignores it).
 class InputFilter {
 public:
     class Sink {
@@ -111,6 +112,9 @@ private:
     // What decides whether libvterm prints ASCII as it is, followed from the
     // sequences that change it (see text_is_plain()).
     void note_control(unsigned char byte);
+    // What a DECSET or DECRST of `mode` means beyond libvterm's own handling,
+    // after the sequence was emitted.
+    void after_private_mode(int mode, bool enabled);
     void reset_text_state();
     bool text_is_plain() const {
         return !insert_mode_ && !origin_mode_ &&
