@@ -65,7 +65,7 @@ public:
     static constexpr int kMaxCombiningRun = 16;
     // Shorter runs of text are forwarded with what surrounds them: handing
     // them to text() alone would cost more than it saves.
-    static constexpr std::size_t kMinTextRun = 16;
+    static constexpr std::size_t kMinTextRun = 8;
 
     explicit InputFilter(Sink& sink) : sink_(sink) {}
 

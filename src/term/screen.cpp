@@ -390,7 +390,7 @@ void Screen::feed(std::string_view bytes) {
 // double width are left to libvterm.
 void Screen::print_text(std::string_view printable) {
     // Fewer characters than this are cheaper through libvterm than a CUF.
-    constexpr std::size_t kMinDirect = 8;
+    constexpr std::size_t kMinDirect = 4;
     VTerm* vt = vt_.get();
     std::size_t through_libvterm = 1;
     while (!printable.empty()) {
