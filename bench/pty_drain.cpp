@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
         spec.argv.emplace_back(argv[i]);
     }
     for (char** e = environ; *e != nullptr; ++e) {
-        spec.env.emplace_back(*e);
+        spec.env.add(*e);
     }
     char cwd[4096];
     spec.cwd = ::getcwd(cwd, sizeof cwd) != nullptr ? cwd : "/";

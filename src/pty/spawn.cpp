@@ -44,25 +44,15 @@ const char* stage_name(int stage) {
     }
 }
 
-std::string lookup(const std::vector<std::string>& env, const std::string& name) {
-    const std::string prefix = name + "=";
-    for (const auto& entry : env) {
-        if (entry.starts_with(prefix)) {
-            return entry.substr(prefix.size());
-        }
-    }
-    return {};
-}
-
 // Resolves the program the way execvp would, but against the worker's PATH;
 // done before the fork because the child may not allocate.
-std::string resolve(const std::string& program, const std::vector<std::string>& env,
+std::string resolve(const std::string& program, const Environment& env,
                     const std::filesystem::path& cwd, int& error) {
     error = 0;
     if (program.find('/') != std::string::npos) {
         return program;
     }
-    std::string path = lookup(env, "PATH");
+    std::string path(env.find("PATH").value_or(""));
     if (path.empty()) {
         path = "/usr/local/bin:/usr/bin:/bin";
     }
@@ -97,6 +87,29 @@ std::string resolve(const std::string& program, const std::vector<std::string>& 
 
 } // namespace
 
+std::optional<std::string_view> Environment::find(std::string_view name) const {
+    std::string_view rest = text_;
+    while (!rest.empty()) {
+        const std::string_view entry = rest.substr(0, rest.find('\0'));
+        if (entry.size() > name.size() && entry.starts_with(name) && entry[name.size()] == '=') {
+            return entry.substr(name.size() + 1);
+        }
+        rest.remove_prefix(std::min(entry.size() + 1, rest.size()));
+    }
+    return std::nullopt;
+}
+
+std::vector<char*> Environment::pointers() const {
+    std::vector<char*> entries;
+    // execve takes char* const[] but does not write through them.
+    auto* text = const_cast<char*>(text_.data());
+    for (std::size_t at = 0; at < text_.size(); at = text_.find('\0', at) + 1) {
+        entries.push_back(text + at);
+    }
+    entries.push_back(nullptr);
+    return entries;
+}
+
 std::variant<pid_t, SpawnError> spawn(const SpawnSpec& spec, int slave_fd) {
     if (spec.argv.empty()) {
         return SpawnError{"exec", EINVAL, "empty command"};
@@ -115,11 +128,7 @@ std::variant<pid_t, SpawnError> spawn(const SpawnSpec& spec, int slave_fd) {
         argv.push_back(const_cast<char*>(arg.c_str()));
     }
     argv.push_back(nullptr);
-    std::vector<char*> envp;
-    for (const auto& entry : spec.env) {
-        envp.push_back(const_cast<char*>(entry.c_str()));
-    }
-    envp.push_back(nullptr);
+    const std::vector<char*> envp = spec.env.pointers();
     const std::string cwd = spec.cwd.string();
 
     int pipe_fds[2];

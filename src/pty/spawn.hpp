@@ -1,18 +1,52 @@
 #pragma once
 
 #include <filesystem>
+#include <initializer_list>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <sys/types.h>
 #include <variant>
 #include <vector>
 
 namespace sb::pty {
 
+// A process's complete environment, "NAME=value" entries in order, kept in
+// one string with a NUL after each: a worker holds its own for every
+// restart, and one allocation costs a fraction of one string per variable
+// (about 4 KiB per idle worker with a typical environment).
+class Environment {
+public:
+    Environment() = default;
+    Environment(std::initializer_list<std::string_view> entries) {
+        for (const auto entry : entries) {
+            add(entry);
+        }
+    }
+
+    void add(std::string_view entry) {
+        text_.append(entry);
+        text_.push_back('\0');
+    }
+    void add(std::string_view name, std::string_view value) {
+        text_.append(name);
+        text_.push_back('=');
+        add(value);
+    }
+    // The value of the first entry named `name`, or nothing.
+    std::optional<std::string_view> find(std::string_view name) const;
+    // Pointers to each entry followed by a null pointer, as execve wants;
+    // valid while this environment is unchanged.
+    std::vector<char*> pointers() const;
+
+private:
+    std::string text_;
+};
+
 struct SpawnSpec {
     // argv[0] is resolved against PATH from `env` (not the server's PATH).
     std::vector<std::string> argv;
-    // The complete environment, "NAME=value" each.
-    std::vector<std::string> env;
+    Environment env;
     std::filesystem::path cwd;
 };
 

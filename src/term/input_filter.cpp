@@ -64,6 +64,24 @@ std::vector<int> mode_numbers(std::string_view params, bool& valid) {
     return numbers;
 }
 
+// The first parameter of a CSI as libvterm reads it (digits up to the first
+// separator, sub-parameter flags dropped), or -1 when it is missing or too
+// large to matter.
+long first_parameter(std::string_view params) {
+    long value = -1;
+    for (const char c : params) {
+        if (c < '0' || c > '9') {
+            break;
+        }
+        value = value < 0 ? 0 : value;
+        if (value > 100000) {
+            return -1;
+        }
+        value = value * 10 + (c - '0');
+    }
+    return value;
+}
+
 } // namespace
 
 void InputFilter::feed(std::string_view bytes) {
@@ -105,12 +123,28 @@ std::size_t InputFilter::take_text(std::string_view bytes, std::size_t at) {
                 ++end;
             }
             combining_run_ = 0;
-            emit(bytes.substr(at, end - at));
+            repeat_safe_ = true;
+            if (single_shift_) {
+                // libvterm prints this one character from the shifted set,
+                // with a decoder of that set's own; the run after it goes on
+                // in the set in use.
+                single_shift_ = false;
+                emit_byte(static_cast<char>(byte));
+                ++at;
+                continue;
+            }
+            if (end - at >= kMinTextRun && text_is_plain()) {
+                flush();
+                sink_.text(bytes.substr(at, end - at));
+            } else {
+                emit(bytes.substr(at, end - at));
+            }
             at = end;
             continue;
         }
         // C0 controls and DEL. They do not end a run of combining marks: one
         // that does not move the cursor (BEL) leaves libvterm combining on.
+        note_control(byte);
         emit_byte(static_cast<char>(byte));
         ++at;
     }
@@ -123,12 +157,16 @@ void InputFilter::take_utf8_byte(unsigned char byte) {
         emit_byte(static_cast<char>(byte));
         if (!continues) {
             combining_run_ = 0; // a stray continuation byte shows as U+FFFD
+            repeat_safe_ = false;
             return;
         }
         utf8_code_point_ = (utf8_code_point_ << 6) | (byte & 0x3f);
         if (--utf8_remaining_ > 0) {
             return;
         }
+        // C1 controls and marks have no width of their own; anything else
+        // libvterm decodes the same (or as U+FFFD) takes one or two columns.
+        repeat_safe_ = utf8_code_point_ >= 0xa0 && !is_combining(utf8_code_point_);
         if (is_combining(utf8_code_point_)) {
             if (combining_run_ >= kMaxCombiningRun) {
                 out_.resize(utf8_start_); // dropped: libvterm would stack it forever
@@ -150,6 +188,7 @@ void InputFilter::take_utf8_byte(unsigned char byte) {
                                      : 0;
     if (utf8_remaining_ > 0 || length == 0) {
         combining_run_ = 0; // U+FFFD, a base character, for the unfinished one or this byte
+        repeat_safe_ = false;
     }
     if (length == 0) {
         utf8_remaining_ = 0;
@@ -211,6 +250,7 @@ void InputFilter::take_sequence_byte(unsigned char byte) {
         // libvterm acts on a C0 control in the middle of a sequence at once
         // and goes on with the sequence; nothing of the sequence has been
         // forwarded yet, so forwarding the control alone does the same.
+        note_control(byte);
         emit_byte(static_cast<char>(byte));
         return;
     }
@@ -329,6 +369,17 @@ void InputFilter::dispatch_escape(unsigned char final) {
         case 'c':
             flush();
             sink_.reset(true);
+            reset_text_state();
+            break;
+        case 'N': // SS2
+        case 'O': // SS3
+            single_shift_ = true;
+            break;
+        case 'n': // LS2
+            locking_shift_ = 2;
+            break;
+        case 'o': // LS3
+            locking_shift_ = 3;
             break;
         case '=':
             sink_.keypad_mode(true);
@@ -342,6 +393,15 @@ void InputFilter::dispatch_escape(unsigned char final) {
     } else if (pending_ == "\x1b " && final == 'G') {
         abandon(); // S8C1T: replies would use 8-bit C1 controls, invalid in UTF-8
         return;
+    } else if (pending_.size() == 2 && pending_[1] >= '(' && pending_[1] <= '+') {
+        // SCS: designates G0 (ESC ( F) to G3 (ESC + F). libvterm knows these
+        // three sets and leaves the designation alone for any other.
+        const auto set = static_cast<std::size_t>(pending_[1] - '(');
+        if (final == 'B') {
+            charset_is_ascii_[set] = true;
+        } else if (final == '0' || final == 'A') {
+            charset_is_ascii_[set] = false;
+        }
     }
     pending_.push_back(static_cast<char>(final));
     emit(pending_);
@@ -367,13 +427,30 @@ void InputFilter::dispatch_csi(unsigned char final) {
                 emit("\x1b[?");
                 emit(std::to_string(mode));
                 emit_byte(static_cast<char>(final));
+                after_private_mode(mode, final == 'h');
             }
             abandon();
             return;
         }
+        // Forwarded whole: libvterm acts on the first mode only.
+        emit(pending_);
+        after_private_mode(static_cast<int>(first_parameter(csi.params)), final == 'h');
+        abandon();
+        return;
     } else if (csi.leader.empty() && csi.intermediates == "!" && final == 'p') {
         flush();
         sink_.reset(false);
+        // libvterm 0.1.4 reads the `!` as a leader it does not know and so
+        // never does this reset: its insert mode, origin mode and character
+        // sets stay.
+    } else if (csi.leader.empty() && csi.intermediates.empty() && (final == 'h' || final == 'l')) {
+        // SM and RM: libvterm acts on the first parameter only.
+        if (first_parameter(csi.params) == 4) {
+            insert_mode_ = final == 'h';
+        }
+    } else if (csi.leader.empty() && csi.intermediates.empty() && final == 'b' && !repeat_safe_) {
+        abandon(); // REP of a glyph without width: libvterm would never return
+        return;
     } else if (csi.leader.empty() && csi.intermediates.empty() && final == 'J' &&
                csi.params == "3") {
         flush();
@@ -392,6 +469,36 @@ void InputFilter::finish_string(bool bel) {
         flush();
     }
     abandon();
+}
+
+void InputFilter::after_private_mode(int mode, bool enabled) {
+    if (mode == 6) {
+        origin_mode_ = enabled;
+    } else if (mode == 3) {
+        // DECCOLM, which libvterm 0.1.4 ignores. A VT100 erases the screen,
+        // resets the scrolling region and homes the cursor whenever the
+        // column mode is set or reset, and tmux erases and homes too, even
+        // though neither width is shown; vttest starts screens with it. The
+        // width itself stays: the pane's size is not the program's to change.
+        emit("\x1b[r\x1b[H\x1b[2J");
+    }
+}
+
+void InputFilter::note_control(unsigned char byte) {
+    if (byte == 0x0e) { // SO (LS1)
+        locking_shift_ = 1;
+    } else if (byte == 0x0f) { // SI (LS0)
+        locking_shift_ = 0;
+    }
+}
+
+void InputFilter::reset_text_state() {
+    // What libvterm's full reset (RIS) does to them.
+    insert_mode_ = false;
+    origin_mode_ = false;
+    single_shift_ = false;
+    charset_is_ascii_.fill(true);
+    locking_shift_ = 0;
 }
 
 void InputFilter::emit(std::string_view bytes) {

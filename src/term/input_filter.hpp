@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -16,7 +17,8 @@ namespace sb::term {
 //   stack for a title, sizes stack arrays by the length of each write (so
 //   text is handed over in chunks of a few KiB), and grows a buffer without
 //   limit for combining marks stacked on one glyph (runs past
-//   kMaxCombiningRun are dropped); an OSC or DCS string longer than
+//   kMaxCombiningRun are dropped), and loops forever on a REP (CSI b) that
+//   repeats a glyph of no width (see repeat_safe_); an OSC or DCS string longer than
 //   kMaxString is dropped whole, and APC, PM and SOS strings are swallowed
 //   rather than shown as text;
 // - hand each OSC and DCS string over in one write, so that libvterm sees it
@@ -25,13 +27,23 @@ namespace sb::term {
 //   since libvterm 0.1.4 acts on the first only;
 // - report what libvterm keeps to itself (private modes, keypad mode, resets,
 //   erase of the scrollback) to its Sink, in stream order;
-// - drop S8C1T, so that libvterm's replies stay 7-bit and valid UTF-8.
+// - drop S8C1T, so that libvterm's replies stay 7-bit and valid UTF-8;
+// - erase the screen on DECCOLM as a VT100 does (libvterm ignores it).
 class InputFilter {
 public:
     class Sink {
     public:
         // Bytes for libvterm, in order.
         virtual void forward(std::string_view bytes) = 0;
+        // A run of at least kMinTextRun printable ASCII characters for
+        // libvterm, in order with forward(), given when libvterm would print
+        // it as it is: its parser is between sequences, the character set in
+        // use maps ASCII to itself, and insert mode is off; and origin mode
+        // is off, so that a cursor movement (CUF) the sink adds is not held
+        // inside the margins. The sink may
+        // print most of it without libvterm's parser (Screen's fast path for
+        // plain text).
+        virtual void text(std::string_view printable) = 0;
         // `CSI ? mode h` (enabled) or `l`, once per mode.
         virtual void private_mode(int mode, bool enabled) = 0;
         // DECKPAM (ESC =) or DECKPNM (ESC >).
@@ -51,6 +63,9 @@ public:
     static constexpr std::size_t kMaxSequence = 256;
     static constexpr int kMaxCsiSeparators = 15;
     static constexpr int kMaxCombiningRun = 16;
+    // Shorter runs of text are forwarded with what surrounds them: handing
+    // them to text() alone would cost more than it saves.
+    static constexpr std::size_t kMinTextRun = 8;
 
     explicit InputFilter(Sink& sink) : sink_(sink) {}
 
@@ -94,6 +109,18 @@ private:
     // which may still be dropped.
     void flush();
 
+    // What decides whether libvterm prints ASCII as it is, followed from the
+    // sequences that change it (see text_is_plain()).
+    void note_control(unsigned char byte);
+    // What a DECSET or DECRST of `mode` means beyond libvterm's own handling,
+    // after the sequence was emitted.
+    void after_private_mode(int mode, bool enabled);
+    void reset_text_state();
+    bool text_is_plain() const {
+        return !insert_mode_ && !origin_mode_ &&
+               charset_is_ascii_[static_cast<std::size_t>(locking_shift_)];
+    }
+
     Sink& sink_;
     State state_ = State::Normal;
     std::string out_;     // bytes for libvterm not forwarded yet
@@ -114,6 +141,30 @@ private:
     std::size_t utf8_start_ = 0;
     // Combining marks since the last base character.
     int combining_run_ = 0;
+
+    // libvterm's insert mode (IRM, CSI 4 h), whether each of its character
+    // sets G0-G3 shows ASCII as ASCII (UTF-8, the default, and US-ASCII do;
+    // the DEC graphics and UK sets do not), and which of them a locking shift
+    // (SI, SO, LS2, LS3) put in use. A single shift (SS2, SS3) applies to the
+    // first character of the next text only, which is then forwarded on its
+    // own: libvterm decodes it with the decoder of the shifted set, and the
+    // text after it with that of the set in use, which may still hold part of
+    // a UTF-8 sequence cut short before. Printable ASCII surely ends a single
+    // shift; other text may not (an unfinished code point), so it leaves the
+    // flag set.
+    bool insert_mode_ = false;
+    // Origin mode (DECOM, CSI ? 6 h), in which libvterm keeps the cursor
+    // inside the margins after every CSI, the sink's cursor moves included.
+    bool origin_mode_ = false;
+    // Whether the last character printed surely has a glyph of one or two
+    // columns. libvterm 0.1.4's REP (CSI b) repeats that glyph by adding its
+    // width to the cursor until it reaches the count: with nothing printed
+    // yet, after a zero-width mark on its own, or after a C1 code point
+    // (width -1) it loops forever, so REP is forwarded only when this holds.
+    bool repeat_safe_ = false;
+    std::array<bool, 4> charset_is_ascii_{true, true, true, true};
+    int locking_shift_ = 0;
+    bool single_shift_ = false;
 };
 
 } // namespace sb::term

@@ -110,6 +110,36 @@ void Row::put(int col, char32_t base, std::span<const char32_t> marks, int width
     }
 }
 
+void Row::put_text(int col, std::string_view ascii, const Style& style) {
+    const int end = col + static_cast<int>(ascii.size());
+    if (col < 0 || end > cols() || ascii.empty()) {
+        return;
+    }
+    materialize();
+    if (!marks_.empty()) {
+        drop_marks(col, end);
+    }
+    // Written one at a time, a narrow glyph over half of a wide one blanks
+    // the other half; inside the range the next glyph overwrites that half
+    // anyway, so only the two ends need repairing afterwards.
+    const auto first = cells_.begin() + col;
+    std::uint32_t flags = 0;
+    for (auto cell = first; cell != first + (end - col); ++cell) {
+        flags |= cell->bits;
+    }
+    const bool over_wide = (flags & (Cell::kWide | Cell::kContinuation)) != 0;
+    auto cell = first;
+    for (const char byte : ascii) {
+        cell->bits = static_cast<unsigned char>(byte);
+        cell->style = style;
+        ++cell;
+    }
+    used_ = std::max(used_, end);
+    if (over_wide) {
+        repair_wide_around(col, end);
+    }
+}
+
 void Row::erase(int begin, int end, const Style& fill) {
     begin = std::max(begin, 0);
     end = std::min(end, cols());

@@ -2,6 +2,7 @@
 
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "term/cell.hpp"
@@ -65,6 +66,10 @@ public:
         used_ = col < used_ ? used_ : col + 1;
         return true;
     }
+    // put() of each byte of `ascii` (printable ASCII) in the columns from
+    // `col` on, in one pass: what the screen's fast path for plain text
+    // writes. The text must fit in the row.
+    void put_text(int col, std::string_view ascii, const Style& style);
     // Blanks cells [begin, end) in the fill style's background (erase uses the
     // current background colour, as xterm does).
     void erase(int begin, int end, const Style& fill);

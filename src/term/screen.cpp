@@ -279,7 +279,10 @@ struct VTermGlue {
         Screen& s = self(user);
         int removed_top = 0;
         s.resize_buffer(s.primary_, rows, cols, s.active_ == &s.primary_, removed_top);
-        s.resize_buffer(s.alternate_, rows, cols, s.active_ == &s.alternate_, removed_top);
+        if (s.alternate_) {
+            s.resize_buffer(*s.alternate_, rows, cols, s.active_ == s.alternate_.get(),
+                            removed_top);
+        }
         delta->row = -removed_top;
         s.damaged_.assign(static_cast<std::size_t>(rows), 0);
         s.damage_all();
@@ -352,8 +355,7 @@ Screen::Screen(int rows, int cols, int scrollback_lines)
 
 Screen::Screen(const ScreenOptions& options)
     : colors_(options.colors), primary_(clamp_rows(options.rows), clamp_cols(options.cols)),
-      alternate_(clamp_rows(options.rows), clamp_cols(options.cols)), active_(&primary_),
-      scrollback_(options.scrollback_lines),
+      active_(&primary_), scrollback_(options.scrollback_lines), fast_text_(options.fast_text),
       damaged_(static_cast<std::size_t>(clamp_rows(options.rows)), 0) {
     vt_.reset(vterm_new(primary_.rows(), primary_.cols()));
     if (!vt_) {
@@ -371,6 +373,63 @@ Screen::~Screen() = default;
 
 void Screen::feed(std::string_view bytes) {
     filter_.feed(bytes);
+}
+
+// The fast path for plain text, most of what programs print. libvterm's
+// parser costs about 185 instructions a character (UTF-8 decoding, width and
+// combining lookups, a callback per glyph); here the characters that cannot
+// wrap or combine with anything are written straight into the row with the
+// current pen, and libvterm is told only where its cursor went (CUF). What
+// libvterm must decide itself it still sees as text: the first character,
+// which may wrap a line end left pending by the glyph before it (libvterm
+// keeps that state to itself), or follow an unfinished UTF-8 sequence or a
+// single shift; and the character in the last column, which leaves a line
+// end pending, and the last of the run, which a following combining mark or
+// REP (CSI b) refers to. InputFilter hands over only text that libvterm
+// would print as it is (no insert mode, an ASCII character set); rows of
+// double width are left to libvterm.
+void Screen::print_text(std::string_view printable) {
+    // Fewer characters than this are cheaper through libvterm than a CUF.
+    constexpr std::size_t kMinDirect = 4;
+    VTerm* vt = vt_.get();
+    std::size_t through_libvterm = 1;
+    while (!printable.empty()) {
+        if (through_libvterm > 0) {
+            const std::size_t count = std::min(through_libvterm, printable.size());
+            vterm_input_write(vt, printable.data(), count);
+            printable.remove_prefix(count);
+            through_libvterm = 0;
+            continue;
+        }
+        // Every glyph since the first was narrow, so a line end is pending
+        // only with the cursor in the last column.
+        VTermPos pos;
+        vterm_state_get_cursorpos(state_, &pos);
+        if (vterm_state_get_lineinfo(state_, pos.row)->doublewidth != 0) {
+            through_libvterm = printable.size();
+            continue;
+        }
+        // Columns before the last: a character there neither wraps nor
+        // leaves a line end pending. The run's last character stays for
+        // libvterm.
+        const auto room = static_cast<std::size_t>(std::max(cols() - 1 - pos.col, 0));
+        const std::size_t direct = std::min(room, printable.size() - 1);
+        if (direct < kMinDirect) {
+            // Up to the last column; at the last column, the wrap and a few
+            // more (or, without autowrap, the overwrites of the last column).
+            through_libvterm = room == 0 ? kMinDirect : direct + 1;
+            continue;
+        }
+        active_->row(pos.row).put_text(pos.col, printable.substr(0, direct), pen_);
+        damage_row(pos.row);
+        fast_text_chars_ += direct;
+        // libvterm's cursor moves past them, and it prints the next one.
+        std::array<char, 24> move{};
+        const auto end = fmt::format_to_n(move.data(), move.size() - 1, "\x1b[{}C", direct).out;
+        *end = printable[direct];
+        vterm_input_write(vt, move.data(), static_cast<std::size_t>(end + 1 - move.data()));
+        printable.remove_prefix(direct + 1);
+    }
 }
 
 void Screen::set_reply_handler(ReplyHandler handler) {
@@ -440,7 +499,10 @@ void Screen::resize_buffer(RowRing& buffer, int rows, int cols, bool active, int
 }
 
 void Screen::switch_buffer(bool alternate) {
-    RowRing* target = alternate ? &alternate_ : &primary_;
+    if (alternate && !alternate_) {
+        alternate_ = std::make_unique<RowRing>(primary_.rows(), primary_.cols());
+    }
+    RowRing* target = alternate ? alternate_.get() : &primary_;
     if (target != active_) {
         active_ = target;
         damage_all();
@@ -591,6 +653,14 @@ void Screen::clear_damage() {
 
 void Screen::FilterSink::forward(std::string_view bytes) {
     vterm_input_write(screen_.vt_.get(), bytes.data(), bytes.size());
+}
+
+void Screen::FilterSink::text(std::string_view printable) {
+    if (screen_.fast_text_) {
+        screen_.print_text(printable);
+    } else {
+        forward(printable);
+    }
 }
 
 void Screen::FilterSink::private_mode(int mode, bool enabled) {

@@ -57,6 +57,11 @@ struct ScreenOptions {
     int cols = 80;
     int scrollback_lines = 10000;
     ReportedColors colors;
+    // Print runs of plain ASCII text straight into the rows rather than one
+    // character at a time through libvterm (see Screen::print_text). Off
+    // only to check the fast path against libvterm's own printing (tests,
+    // bench/screen_feed).
+    bool fast_text = true;
 };
 
 // The screen model of one worker's terminal: every byte the worker prints is
@@ -114,7 +119,9 @@ public:
     CellView cell(int row, int col) const;
 
     Cursor cursor() const { return cursor_; }
-    bool alternate_screen() const { return active_ == &alternate_; }
+    // The style the next printed character gets (the current SGR state).
+    const Style& pen() const { return pen_; }
+    bool alternate_screen() const { return active_ != &primary_; }
     const Modes& modes() const { return modes_; }
     bool bracketed_paste() const { return modes_.bracketed_paste; }
     bool focus_reporting() const { return modes_.focus_reporting; }
@@ -125,6 +132,9 @@ public:
     bool reverse_video() const { return reverse_video_; }
     // The window title (OSC 0 or 2) as valid UTF-8 without controls.
     const std::string& title() const { return title_; }
+    // Characters the fast path for plain text wrote without libvterm's
+    // parser; for tests and benchmarks.
+    std::uint64_t fast_text_chars() const { return fast_text_chars_; }
     // Bytes held between feeds for an unfinished sequence; bounded.
     std::size_t buffered_bytes() const { return filter_.buffered_bytes(); }
 
@@ -144,6 +154,7 @@ private:
     public:
         explicit FilterSink(Screen& screen) : screen_(screen) {}
         void forward(std::string_view bytes) override;
+        void text(std::string_view printable) override;
         void private_mode(int mode, bool enabled) override;
         void keypad_mode(bool application) override;
         void reset(bool hard) override;
@@ -158,6 +169,7 @@ private:
     };
 
     void reply(std::string_view bytes) const;
+    void print_text(std::string_view printable);
     void damage(int first, int last_exclusive);
     // damage() of one row, cheap when the row is already damaged.
     void damage_row(int row) {
@@ -173,13 +185,17 @@ private:
 
     ReportedColors colors_;
     RowRing primary_;
-    RowRing alternate_;
+    // Made when a program first switches to the alternate screen: most
+    // workers never do, and its rows would cost each of them over 1 KiB.
+    std::unique_ptr<RowRing> alternate_;
     RowRing* active_;
     Scrollback scrollback_;
     Style pen_;
     Cursor cursor_;
     Modes modes_;
     bool reverse_video_ = false;
+    bool fast_text_ = true;
+    std::uint64_t fast_text_chars_ = 0;
     std::string title_;
     ReplyHandler reply_handler_;
 

@@ -22,16 +22,20 @@ struct Timer::State {
     bool closed = false;
 };
 
-Timer::Timer(uv_loop_t* loop) : state_(new State) {
-    uv_timer_init(loop, &state_->handle);
-    state_->handle.data = state_;
-}
+Timer::Timer(uv_loop_t* loop) : loop_(loop) {}
 
 Timer::~Timer() {
-    close_and_free(state_);
+    if (state_ != nullptr) {
+        close_and_free(state_);
+    }
 }
 
 void Timer::start(std::chrono::milliseconds delay, std::function<void()> callback) {
+    if (state_ == nullptr) {
+        state_ = new State;
+        uv_timer_init(loop_, &state_->handle);
+        state_->handle.data = state_;
+    }
     state_->callback = std::move(callback);
     const auto ms = delay.count() < 0 ? 0 : static_cast<std::uint64_t>(delay.count());
     uv_timer_start(
@@ -50,11 +54,14 @@ void Timer::start(std::chrono::milliseconds delay, std::function<void()> callbac
 }
 
 void Timer::stop() {
-    uv_timer_stop(&state_->handle);
+    if (state_ != nullptr) {
+        uv_timer_stop(&state_->handle);
+    }
 }
 
 bool Timer::active() const {
-    return uv_is_active(reinterpret_cast<const uv_handle_t*>(&state_->handle)) != 0;
+    return state_ != nullptr &&
+           uv_is_active(reinterpret_cast<const uv_handle_t*>(&state_->handle)) != 0;
 }
 
 struct Poll::State {

@@ -12,6 +12,8 @@ namespace sb::util {
 // requires: the memory of a handle must live until its close callback runs.
 // Callbacks never run after the owner is gone.
 
+// The uv_timer_t is made on the first start(): a worker owns several timers
+// that most workers never start, and each handle costs about 200 bytes.
 class Timer {
 public:
     explicit Timer(uv_loop_t* loop);
@@ -25,7 +27,8 @@ public:
 
 private:
     struct State;
-    State* state_;
+    uv_loop_t* loop_;
+    State* state_ = nullptr;
 };
 
 class Poll {

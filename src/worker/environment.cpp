@@ -44,7 +44,7 @@ pty::SpawnSpec spawn_spec(const workspace::Worker& worker, const WorkerContext& 
         spec.argv = worker.command.argv;
     }
     for (const auto& [name, value] : env) {
-        spec.env.push_back(name + "=" + value);
+        spec.env.add(name, value);
     }
     spec.cwd = worker.cwd;
     return spec;

@@ -547,11 +547,37 @@ TEST_SUITE("attach") {
         REQUIRE(direct.shows("Enter choice number"));
         REQUIRE(attached.shows("Enter choice number"));
         CHECK(same("the main menu"));
-        // Test 1, cursor movements, its first screen. (Its second differs
-        // already between tmux and xterm: tmux leaves out the right border;
-        // the third, autowrap, differs in the server's screen model.)
-        for (int screen = 1; screen <= 1; ++screen) {
+        // Test 1, cursor movements, its first three screens. tmux 3.3a draws
+        // two of them unlike xterm and a VT100, so those are checked for
+        // what they must show instead: screen 2 (screen 1 in 132-column
+        // mode, shown in 80) loses its inner right border in tmux, and on
+        // the autowrap screen tmux breaks lines where a backspace follows a
+        // character in the last column. Screen 4 (autowrap in 132-column
+        // mode) looks like screen 3, so nothing shows when vttest has read
+        // the Enter for it, and vttest drops keys typed ahead: the
+        // comparison stops there.
+        const auto autowrap_shown = [&] {
+            std::vector<std::string> expected = {
+                "Test of autowrap, mixing control and print characters.",
+                "The left/right margins should have letters in order:"};
+            for (char letter = 'I'; letter <= 'Z'; ++letter) {
+                expected.push_back(letter + std::string(78, ' ') +
+                                   static_cast<char>(letter - 'A' + 'a'));
+            }
+            expected.push_back("");
+            expected.push_back("Push <RETURN>");
+            expected.push_back("");
+            expected.push_back("");
+            const bool ok = eventually([&] { return top(attached) == expected; }, 15s);
+            if (!ok) {
+                MESSAGE("the autowrap screen through attach:\n" << attached.screen());
+            }
+            return ok;
+        };
+        for (int screen = 1; screen <= 3; ++screen) {
             const auto before = top(direct);
+            const auto before_attached = top(attached);
+            INFO("test 1, Enter number " << screen);
             for (auto* tmux : {&direct, &attached}) {
                 if (screen == 1) {
                     tmux->literal("1");
@@ -560,7 +586,15 @@ TEST_SUITE("attach") {
             }
             REQUIRE(eventually([&] { return top(direct) != before; }, 15s));
             REQUIRE(direct.shows("Push <RETURN>"));
-            CHECK(same("test 1, screen " + std::to_string(screen)));
+            if (screen == 2) {
+                // Screen 1 again in 132-column mode, shown in 80 columns.
+                CHECK(eventually([&] { return top(attached) != before_attached; }, 15s));
+                CHECK(attached.shows("Push <RETURN>"));
+            } else if (screen == 3) {
+                CHECK(autowrap_shown());
+            } else {
+                CHECK(same("test 1, screen " + std::to_string(screen)));
+            }
         }
     }
 

@@ -6,6 +6,7 @@
 
 #include <doctest/doctest.h>
 
+#include "term/render.hpp"
 #include "term/row.hpp"
 #include "term/screen.hpp"
 
@@ -16,6 +17,7 @@ using sb::term::MouseEncoding;
 using sb::term::MouseTracking;
 using sb::term::RowRange;
 using sb::term::Screen;
+using sb::term::ScreenOptions;
 using sb::term::Underline;
 
 namespace {
@@ -648,5 +650,270 @@ TEST_SUITE("term") {
         screen.resize(3, 5);
         CHECK(screen.visible_lines().size() == 3);
         CHECK(screen.row_text(0) == "one");
+    }
+}
+
+namespace {
+
+// Cells compared exactly, blanks never written included.
+bool identical_cell(const CellView& a, const CellView& b) {
+    return a.code_point == b.code_point && a.width == b.width && a.style == b.style &&
+           std::u32string(a.marks.begin(), a.marks.end()) ==
+               std::u32string(b.marks.begin(), b.marks.end());
+}
+
+void check_identical_screens(const Screen& fast, const Screen& plain) {
+    REQUIRE(fast.rows() == plain.rows());
+    REQUIRE(fast.cols() == plain.cols());
+    CHECK(fast.cursor() == plain.cursor());
+    CHECK(fast.pen() == plain.pen());
+    CHECK(fast.alternate_screen() == plain.alternate_screen());
+    for (int row = 0; row < fast.rows(); ++row) {
+        for (int col = 0; col < fast.cols(); ++col) {
+            INFO("row ", row, " col ", col);
+            REQUIRE(identical_cell(fast.cell(row, col), plain.cell(row, col)));
+        }
+    }
+    REQUIRE(fast.scrollback_size() == plain.scrollback_size());
+    for (std::size_t line = 0; line < fast.scrollback_size(); ++line) {
+        const auto a = fast.scrollback_row(line);
+        const auto b = plain.scrollback_row(line);
+        INFO("scrollback line ", line);
+        REQUIRE(a.cols() == b.cols());
+        for (int col = 0; col < a.cols(); ++col) {
+            INFO("col ", col);
+            INFO("fast: ", sb::term::plain_text(a), " plain: ", sb::term::plain_text(b));
+            REQUIRE(identical_cell(a.view(col), b.view(col)));
+        }
+    }
+}
+
+// A random program's output: mostly runs of plain text (long enough for the
+// fast path, and wrapping at the last column), with line ends, colours,
+// cursor movement, UTF-8 (wide, combining, broken), and everything that
+// changes how libvterm prints text: insert mode, character sets and shifts,
+// autowrap, margins, double-width lines, resets.
+std::string random_output(std::mt19937& random, int cols, int pieces) {
+    const auto pick = [&](int n) { return static_cast<int>(random() % static_cast<unsigned>(n)); };
+    static const char* const kSequences[] = {"\r\n",
+                                             "\r",
+                                             "\n",
+                                             "\b",
+                                             "\t",
+                                             "\x1b[m",
+                                             "\x1b[1;4m",
+                                             "\x1b[7m",
+                                             "\x1b[38;5;200m",
+                                             "\x1b[48;2;1;2;3m",
+                                             "\x1b[K",
+                                             "\x1b[1K",
+                                             "\x1b[2J",
+                                             "\x1b[1J",
+                                             "\x1b[H",
+                                             "\x1b[3C",
+                                             "\x1b[2D",
+                                             "\x1b[5G",
+                                             "\x1b[2A",
+                                             "\x1b[B",
+                                             "\xc3\xa9",         // é
+                                             "\xe4\xb8\xad",     // a wide character
+                                             "\xf0\x9f\x98\x80", // a wide emoji
+                                             "\xcc\x81",         // a combining acute accent
+                                             "\xe4\xb8",         // an unfinished code point
+                                             "\xff",
+                                             "\x1b[4h",
+                                             "\x1b[4l",
+                                             "\x1b(0",
+                                             "\x1b(B",
+                                             "\x1b(A",
+                                             "\x1b)0",
+                                             "\x1b*0",
+                                             "\x0e",
+                                             "\x0f",
+                                             "\x1bn",
+                                             "\x1bN",
+                                             "\x1bO",
+                                             "\x1b[?7l",
+                                             "\x1b[?7h",
+                                             "\x1b[2;4r",
+                                             "\x1b[r",
+                                             "\x1b[?6h",
+                                             "\x1b[?7;6h",
+                                             "\x1b[?6:1l",
+                                             "\x1b[?6l",
+                                             "\x1b[?69h\x1b[3;9s",
+                                             "\x1b[?69l",
+                                             "\x1b"
+                                             "7",
+                                             "\x1b"
+                                             "8",
+                                             "\x1b[5b",
+                                             "\x1b[!p",
+                                             "\x1b[2@",
+                                             "\x1b[3P",
+                                             "\x1b[L",
+                                             "\x1b[M",
+                                             "\x1b#6",
+                                             "\x1b#5",
+                                             "\x1b[?1049h",
+                                             "\x1b[?1049l",
+                                             "\x1b"
+                                             "D",
+                                             "\x1bM",
+                                             "\x1b"
+                                             "E",
+                                             "\x1b[2X",
+                                             "\x07"};
+    std::string out;
+    for (int i = 0; i < pieces; ++i) {
+        const int kind = pick(10);
+        if (kind < 5) {
+            // Plain text: short, about a line, or several lines' worth.
+            const int length = kind < 2   ? 1 + pick(20)
+                               : kind < 4 ? cols - 3 + pick(6)
+                                          : pick(4 * cols);
+            for (int c = 0; c < length; ++c) {
+                out += static_cast<char>(0x20 + pick(0x5f));
+            }
+        } else if (kind < 9 || pick(20) != 0) {
+            out += kSequences[pick(static_cast<int>(std::size(kSequences)))];
+        } else if (pick(2) == 0) {
+            out += "\x1b[" + std::to_string(1 + pick(30)) + ";" +
+                   std::to_string(1 + pick(cols + 5)) + "H";
+        } else {
+            out += "\x1b"
+                   "c";
+        }
+    }
+    return out;
+}
+
+// Cuts the output where a read from the terminal might end.
+std::vector<std::string_view> random_pieces(std::string_view bytes, std::mt19937& random) {
+    std::vector<std::string_view> pieces;
+    while (!bytes.empty()) {
+        const std::size_t size = std::min<std::size_t>(bytes.size(), 1 + random() % 200);
+        pieces.push_back(bytes.substr(0, size));
+        bytes.remove_prefix(size);
+    }
+    return pieces;
+}
+
+} // namespace
+
+TEST_SUITE("term") {
+    TEST_CASE("the fast path for plain text prints exactly what libvterm would") {
+        struct Size {
+            int rows;
+            int cols;
+        };
+        const Size sizes[] = {{5, 10}, {4, 21}, {24, 80}, {3, 17}, {10, 50}};
+        std::uint64_t fast_chars = 0;
+        for (unsigned seed = 1; seed <= 1000; ++seed) {
+            const Size size = sizes[seed % std::size(sizes)];
+            std::mt19937 random(seed);
+            const std::string output = random_output(random, size.cols, 150);
+            Screen fast(
+                ScreenOptions{.rows = size.rows, .cols = size.cols, .scrollback_lines = 30});
+            Screen plain(ScreenOptions{
+                .rows = size.rows, .cols = size.cols, .scrollback_lines = 30, .fast_text = false});
+            // Both get the same pieces: libvterm prints ASCII after a UTF-8
+            // character in the same write as UTF-8, not through the DEC
+            // graphics set, so with that set in use where writes end matters.
+            for (const auto piece : random_pieces(output, random)) {
+                fast.feed(piece);
+                plain.feed(piece);
+            }
+            INFO("seed ", seed);
+            check_identical_screens(fast, plain);
+            // What libvterm keeps to itself shows in what comes next: a line
+            // end pending at the last column, the glyph a combining mark or
+            // REP joins, the character sets.
+            const std::string probe =
+                "Zq\xcc\x81\x1b[3bxy" + std::string(size.cols, 'q') + "\x1b[2;1H";
+            fast.feed(probe);
+            plain.feed(probe);
+            check_identical_screens(fast, plain);
+            CHECK(plain.fast_text_chars() == 0);
+            fast_chars += fast.fast_text_chars();
+        }
+        // The comparison means something only if the fast path printed most of the text.
+        CHECK(fast_chars > 100000);
+    }
+
+    TEST_CASE("the fast path for plain text wraps, scrolls and keeps the pen as libvterm does") {
+        Screen screen(3, 20, 10);
+        screen.feed("\x1b[31m" + std::string(20, 'a') + std::string(20, 'b') + "\x1b[m" +
+                    std::string(25, 'c'));
+        CHECK(screen.fast_text_chars() > 0);
+        CHECK(screen.scrollback_lines(10) == std::vector<std::string>{std::string(20, 'a')});
+        CHECK(screen.visible_lines() ==
+              std::vector<std::string>{std::string(20, 'b'), std::string(20, 'c'), "ccccc"});
+        CHECK(screen.scrollback_row(0).cell(5).style.foreground == Color::indexed(1));
+        CHECK(screen.cell(0, 5).style.foreground == Color::indexed(1));
+        CHECK(screen.cell(1, 5).style.foreground.is_default());
+        CHECK(screen.cursor() == sb::term::Cursor{.row = 2, .col = 5});
+
+        // Without autowrap the last column is written over and over.
+        Screen nowrap(2, 20, 10);
+        nowrap.feed("\x1b[?7l" + std::string(19, 'x') + "0123456789012345678Z");
+        CHECK(nowrap.row_text(0) == std::string(19, 'x') + "Z");
+        CHECK(nowrap.row_text(1).empty());
+    }
+}
+
+TEST_SUITE("term") {
+    TEST_CASE("REP of a glyph without width is dropped rather than looping forever") {
+        // libvterm 0.1.4 repeats the last glyph by its width: nothing printed
+        // yet, a lone combining mark or a C1 code point made it loop for good.
+        Screen screen(2, 10, 10);
+        screen.feed("\x1b[5b");
+        screen.feed("\x1b[2;1H\xcc\x81\x1b[3b\xc2\x85\x1b[3b");
+        CHECK(screen.row_text(0).empty());
+        screen.feed("\x1b[Hab\x1b[3b\xe4\xb8\xad\x1b[1b");
+        CHECK(screen.row_text(0) == "abbbb\xe4\xb8\xad\xe4\xb8\xad");
+    }
+}
+
+TEST_SUITE("term") {
+    TEST_CASE("DECCOLM erases the screen and homes the cursor (vttest's autowrap screen)") {
+        // vttest's test 1, screen 3, as vttest 2.7 wrote it on an 80x24
+        // terminal. It starts with DECCOLM (CSI ? 3 l), which libvterm
+        // ignores; a VT100 and tmux erase the screen and home the cursor,
+        // so the title lands on the first row and nothing of the screen
+        // before stays.
+        const std::string autowrap =
+        "\x1b[?3l\x1b[?3lTest of autowrap, mixing control and print characters.\x0d\x0d\x0a"
+        "The left/right margins should have letters in order:\x0d\x0d\x0a\x1b[3;21r\x1b[?6"
+        "h\x1b[19;1HA\x1b[19;80Ha\x0d\x0a\x1b[18;80HaB\x1b[19;80HB\x08 b\x0d\x0a\x1b[19;80"
+        "HC\x08\x08\x09\x09" "c\x1b[19;2H\x08" "C\x0d\x0a\x1b[19;80H\x0d\x0a\x1b[18;1HD\x1b"
+        "[18;80Hd\x1b[19;1HE\x1b[19;80He\x0d\x0a\x1b[18;80HeF\x1b[19;80HF\x08 f\x0d\x0a\x1b"
+        "[19;80HG\x08\x08\x09\x09g\x1b[19;2H\x08G\x0d\x0a\x1b[19;80H\x0d\x0a\x1b[18;1HH\x1b"
+        "[18;80Hh\x1b[19;1HI\x1b[19;80Hi\x0d\x0a\x1b[18;80HiJ\x1b[19;80HJ\x08 j\x0d\x0a\x1b"
+        "[19;80HK\x08\x08\x09\x09k\x1b[19;2H\x08K\x0d\x0a\x1b[19;80H\x0d\x0a\x1b[18;1HL\x1b"
+        "[18;80Hl\x1b[19;1HM\x1b[19;80Hm\x0d\x0a\x1b[18;80HmN\x1b[19;80HN\x08 n\x0d\x0a\x1b"
+        "[19;80HO\x08\x08\x09\x09o\x1b[19;2H\x08O\x0d\x0a\x1b[19;80H\x0d\x0a\x1b[18;1HP\x1b"
+        "[18;80Hp\x1b[19;1HQ\x1b[19;80Hq\x0d\x0a\x1b[18;80HqR\x1b[19;80HR\x08 r\x0d\x0a\x1b"
+        "[19;80HS\x08\x08\x09\x09s\x1b[19;2H\x08S\x0d\x0a\x1b[19;80H\x0d\x0a\x1b[18;1HT\x1b"
+        "[18;80Ht\x1b[19;1HU\x1b[19;80Hu\x0d\x0a\x1b[18;80HuV\x1b[19;80HV\x08 v\x0d\x0a\x1b"
+        "[19;80HW\x08\x08\x09\x09w\x1b[19;2H\x08W\x0d\x0a\x1b[19;80H\x0d\x0a\x1b[18;1HX\x1b"
+        "[18;80Hx\x1b[19;1HY\x1b[19;80Hy\x0d\x0a\x1b[18;80HyZ\x1b[19;80HZ\x08 z\x0d\x0a\x1b"
+        "[?6l\x1b[r\x1b[22;1HPush <RETURN>";
+        Screen screen(24, 80, 100);
+        screen.feed("\x1b[2;5r\x1b[?6h\x1b[3;1H" + std::string(80 * 30, '*'));
+        screen.feed(autowrap);
+        std::vector<std::string> expected = {
+            "Test of autowrap, mixing control and print characters.",
+            "The left/right margins should have letters in order:"};
+        for (char letter = 'I'; letter <= 'Z'; ++letter) {
+            expected.push_back(letter + std::string(78, ' ') +
+                               static_cast<char>(letter - 'A' + 'a'));
+        }
+        expected.push_back("");
+        expected.push_back("Push <RETURN>");
+        expected.push_back("");
+        expected.push_back("");
+        CHECK(screen.visible_lines() == expected);
+        CHECK(screen.cursor() == sb::term::Cursor{.row = 21, .col = 13});
     }
 }
