@@ -29,21 +29,15 @@ const char* const never_ready =
     "    delivery: {ready_pattern: NEVER-SHOWN-ON-SCREEN, ready_timeout: 10m}\n";
 
 json inbox(const WorkspaceServer& ws) {
-    const auto result = ws.cli({"inbox", "--json"});
-    REQUIRE_MESSAGE(result.exit_status == 0, result.err);
-    return json::parse(result.out)["deliveries"];
+    return sb::test::listed(ws, "inbox");
 }
 
 json pending(const WorkspaceServer& ws) {
-    const auto result = ws.cli({"pending", "--json"});
-    REQUIRE_MESSAGE(result.exit_status == 0, result.err);
-    return json::parse(result.out)["deliveries"];
+    return sb::test::listed(ws, "pending");
 }
 
 json history(const WorkspaceServer& ws) {
-    const auto result = ws.cli({"history", "--json"});
-    REQUIRE_MESSAGE(result.exit_status == 0, result.err);
-    return json::parse(result.out)["deliveries"];
+    return sb::test::listed(ws, "history");
 }
 
 // `switchboard ARGS...` as a program inside worker `worker` runs it: the

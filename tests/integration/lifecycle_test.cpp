@@ -42,7 +42,7 @@ std::vector<std::string> state_names(const std::vector<json>& states) {
 }
 
 json pending(const WorkspaceServer& ws) {
-    return json::parse(ws.cli({"pending", "--json"}).out)["deliveries"];
+    return sb::test::listed(ws, "pending");
 }
 
 bool has_state(const WorkspaceServer& ws, const std::string& id, const std::string& name) {

@@ -32,15 +32,11 @@ const char* const fast =
     "    delivery: {idle: 0ms, enter_delay: 0ms, throttle: {min: 1ms}, accept_timeout: 0ms}\n";
 
 json history(const WorkspaceServer& ws) {
-    const auto result = ws.cli({"history", "--json"});
-    REQUIRE_MESSAGE(result.exit_status == 0, result.err);
-    return json::parse(result.out)["deliveries"];
+    return sb::test::listed(ws, "history");
 }
 
 json pending(const WorkspaceServer& ws) {
-    const auto result = ws.cli({"pending", "--json"});
-    REQUIRE_MESSAGE(result.exit_status == 0, result.err);
-    return json::parse(result.out)["deliveries"];
+    return sb::test::listed(ws, "pending");
 }
 
 // The ids a `send` printed, one per line.

@@ -59,6 +59,15 @@ int load(int full) {
     return setting != nullptr && std::string_view(setting) == "light" ? full / 5 : full;
 }
 
+nlohmann::json listed(const WorkspaceServer& ws, const std::string& command) {
+    const auto result = ws.cli({command, "--json"});
+    if (result.exit_status != 0) {
+        throw std::runtime_error("switchboard " + command + " --json exited " +
+                                 std::to_string(result.exit_status) + ": " + result.err);
+    }
+    return nlohmann::json::parse(result.out)["deliveries"];
+}
+
 std::vector<nlohmann::json> events(const WorkspaceServer& ws) {
     std::vector<nlohmann::json> out;
     std::istringstream lines(ws.cli({"events", "--since", "0", "--json"}).out);

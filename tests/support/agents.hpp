@@ -41,6 +41,10 @@ std::vector<std::string> logged(const std::filesystem::path& log, std::size_t co
 // as well; the normal suite sends the full load.
 int load(int full);
 
+// The deliveries `COMMAND --json` lists (history, pending, inbox); throws
+// with the command's error when it fails.
+nlohmann::json listed(const WorkspaceServer& ws, const std::string& command);
+
 // The workspace's events kept in memory (`events --since 0 --json`).
 std::vector<nlohmann::json> events(const WorkspaceServer& ws);
 std::vector<nlohmann::json> events_of(const WorkspaceServer& ws, const std::string& type);

@@ -18,6 +18,17 @@ using sb::delivery::SystemClock;
 
 namespace {
 
+// The deliveries table as schema 1 made it, for the migration tests.
+const std::string schema_1_table = R"sql(
+CREATE TABLE deliveries (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, idempotency_key TEXT, sender TEXT NOT NULL,
+    recipient TEXT NOT NULL, body TEXT NOT NULL, removed_bytes INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+    stage TEXT NOT NULL CHECK (stage IN ('queued', 'injecting', 'done')), injected_at INTEGER,
+    outcome TEXT CHECK (outcome IN ('verified', 'unverified', 'dropped')), reason TEXT,
+    finished_at INTEGER, latency_ms INTEGER);
+)sql";
+
 std::unique_ptr<Store> open_store(const std::filesystem::path& file) {
     auto opened = Store::open(file, Durability::Process);
     if (auto* error = std::get_if<std::string>(&opened)) {
@@ -363,20 +374,14 @@ TEST_SUITE("store") {
         sb::test::TempDir dir;
         const auto file = dir.path() / "deliveries.db";
         // Schema 1 as switchboard 0.x wrote it.
-        exec_file(file, R"sql(
+        exec_file(file, (schema_1_table + R"sql(
 PRAGMA journal_mode = WAL;
-CREATE TABLE deliveries (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, idempotency_key TEXT, sender TEXT NOT NULL,
-    recipient TEXT NOT NULL, body TEXT NOT NULL, removed_bytes INTEGER NOT NULL DEFAULT 0,
-    created_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
-    stage TEXT NOT NULL CHECK (stage IN ('queued', 'injecting', 'done')), injected_at INTEGER,
-    outcome TEXT CHECK (outcome IN ('verified', 'unverified', 'dropped')), reason TEXT,
-    finished_at INTEGER, latency_ms INTEGER);
 INSERT INTO deliveries (sender, recipient, body, created_at, stage)
     VALUES ('alice', 'bob', 'old', 1700000000000, 'queued');
 PRAGMA user_version = 1;
 PRAGMA application_id = 1396851795;
-)sql");
+)sql")
+                            .c_str());
         auto store = open_store(file);
         CHECK(pragma(file, "PRAGMA user_version") == 2);
         const auto open = store->unfinished();
@@ -510,21 +515,15 @@ TEST_SUITE("store") {
         sb::test::TempDir dir;
         const auto file = dir.path() / "deliveries.db";
         // What schema 1 wrote: one queued and one verified delivery.
-        exec_file(file, R"sql(
+        exec_file(file, (schema_1_table + R"sql(
 PRAGMA application_id = 1396851795;
-CREATE TABLE deliveries (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, idempotency_key TEXT, sender TEXT NOT NULL,
-    recipient TEXT NOT NULL, body TEXT NOT NULL, removed_bytes INTEGER NOT NULL DEFAULT 0,
-    created_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
-    stage TEXT NOT NULL CHECK (stage IN ('queued', 'injecting', 'done')), injected_at INTEGER,
-    outcome TEXT CHECK (outcome IN ('verified', 'unverified', 'dropped')), reason TEXT,
-    finished_at INTEGER, latency_ms INTEGER);
 INSERT INTO deliveries (sender, recipient, body, created_at, stage)
     VALUES ('alice', 'bob', 'waiting', 1700000000000, 'queued');
 INSERT INTO deliveries (sender, recipient, body, created_at, stage, outcome, finished_at)
     VALUES ('alice', 'bob', 'done', 1700000000000, 'done', 'verified', 1700000000500);
 PRAGMA user_version = 1;
-)sql");
+)sql")
+                            .c_str());
         auto store = open_store(file);
         CHECK(pragma(file, "PRAGMA user_version") == Store::schema_version);
         const auto unfinished = store->unfinished();

@@ -883,22 +883,24 @@ TEST_SUITE("term") {
         // so the title lands on the first row and nothing of the screen
         // before stays.
         const std::string autowrap =
-        "\x1b[?3l\x1b[?3lTest of autowrap, mixing control and print characters.\x0d\x0d\x0a"
-        "The left/right margins should have letters in order:\x0d\x0d\x0a\x1b[3;21r\x1b[?6"
-        "h\x1b[19;1HA\x1b[19;80Ha\x0d\x0a\x1b[18;80HaB\x1b[19;80HB\x08 b\x0d\x0a\x1b[19;80"
-        "HC\x08\x08\x09\x09" "c\x1b[19;2H\x08" "C\x0d\x0a\x1b[19;80H\x0d\x0a\x1b[18;1HD\x1b"
-        "[18;80Hd\x1b[19;1HE\x1b[19;80He\x0d\x0a\x1b[18;80HeF\x1b[19;80HF\x08 f\x0d\x0a\x1b"
-        "[19;80HG\x08\x08\x09\x09g\x1b[19;2H\x08G\x0d\x0a\x1b[19;80H\x0d\x0a\x1b[18;1HH\x1b"
-        "[18;80Hh\x1b[19;1HI\x1b[19;80Hi\x0d\x0a\x1b[18;80HiJ\x1b[19;80HJ\x08 j\x0d\x0a\x1b"
-        "[19;80HK\x08\x08\x09\x09k\x1b[19;2H\x08K\x0d\x0a\x1b[19;80H\x0d\x0a\x1b[18;1HL\x1b"
-        "[18;80Hl\x1b[19;1HM\x1b[19;80Hm\x0d\x0a\x1b[18;80HmN\x1b[19;80HN\x08 n\x0d\x0a\x1b"
-        "[19;80HO\x08\x08\x09\x09o\x1b[19;2H\x08O\x0d\x0a\x1b[19;80H\x0d\x0a\x1b[18;1HP\x1b"
-        "[18;80Hp\x1b[19;1HQ\x1b[19;80Hq\x0d\x0a\x1b[18;80HqR\x1b[19;80HR\x08 r\x0d\x0a\x1b"
-        "[19;80HS\x08\x08\x09\x09s\x1b[19;2H\x08S\x0d\x0a\x1b[19;80H\x0d\x0a\x1b[18;1HT\x1b"
-        "[18;80Ht\x1b[19;1HU\x1b[19;80Hu\x0d\x0a\x1b[18;80HuV\x1b[19;80HV\x08 v\x0d\x0a\x1b"
-        "[19;80HW\x08\x08\x09\x09w\x1b[19;2H\x08W\x0d\x0a\x1b[19;80H\x0d\x0a\x1b[18;1HX\x1b"
-        "[18;80Hx\x1b[19;1HY\x1b[19;80Hy\x0d\x0a\x1b[18;80HyZ\x1b[19;80HZ\x08 z\x0d\x0a\x1b"
-        "[?6l\x1b[r\x1b[22;1HPush <RETURN>";
+            "\x1b[?3l\x1b[?3lTest of autowrap, mixing control and print characters.\x0d\x0d\x0a"
+            "The left/right margins should have letters in order:\x0d\x0d\x0a\x1b[3;21r\x1b[?6"
+            "h\x1b[19;1HA\x1b[19;80Ha\x0d\x0a\x1b[18;80HaB\x1b[19;80HB\x08 b\x0d\x0a\x1b[19;80"
+            "HC\x08\x08\x09\x09"
+            "c\x1b[19;2H\x08"
+            "C\x0d\x0a\x1b[19;80H\x0d\x0a\x1b[18;1HD\x1b"
+            "[18;80Hd\x1b[19;1HE\x1b[19;80He\x0d\x0a\x1b[18;80HeF\x1b[19;80HF\x08 f\x0d\x0a\x1b"
+            "[19;80HG\x08\x08\x09\x09g\x1b[19;2H\x08G\x0d\x0a\x1b[19;80H\x0d\x0a\x1b[18;1HH\x1b"
+            "[18;80Hh\x1b[19;1HI\x1b[19;80Hi\x0d\x0a\x1b[18;80HiJ\x1b[19;80HJ\x08 j\x0d\x0a\x1b"
+            "[19;80HK\x08\x08\x09\x09k\x1b[19;2H\x08K\x0d\x0a\x1b[19;80H\x0d\x0a\x1b[18;1HL\x1b"
+            "[18;80Hl\x1b[19;1HM\x1b[19;80Hm\x0d\x0a\x1b[18;80HmN\x1b[19;80HN\x08 n\x0d\x0a\x1b"
+            "[19;80HO\x08\x08\x09\x09o\x1b[19;2H\x08O\x0d\x0a\x1b[19;80H\x0d\x0a\x1b[18;1HP\x1b"
+            "[18;80Hp\x1b[19;1HQ\x1b[19;80Hq\x0d\x0a\x1b[18;80HqR\x1b[19;80HR\x08 r\x0d\x0a\x1b"
+            "[19;80HS\x08\x08\x09\x09s\x1b[19;2H\x08S\x0d\x0a\x1b[19;80H\x0d\x0a\x1b[18;1HT\x1b"
+            "[18;80Ht\x1b[19;1HU\x1b[19;80Hu\x0d\x0a\x1b[18;80HuV\x1b[19;80HV\x08 v\x0d\x0a\x1b"
+            "[19;80HW\x08\x08\x09\x09w\x1b[19;2H\x08W\x0d\x0a\x1b[19;80H\x0d\x0a\x1b[18;1HX\x1b"
+            "[18;80Hx\x1b[19;1HY\x1b[19;80Hy\x0d\x0a\x1b[18;80HyZ\x1b[19;80HZ\x08 z\x0d\x0a\x1b"
+            "[?6l\x1b[r\x1b[22;1HPush <RETURN>";
         Screen screen(24, 80, 100);
         screen.feed("\x1b[2;5r\x1b[?6h\x1b[3;1H" + std::string(80 * 30, '*'));
         screen.feed(autowrap);
