@@ -55,16 +55,14 @@ std::string needle_of(const Delivery& d, bool header) {
     return line.substr(0, cut);
 }
 
-bool composer_has(const term::Screen& screen, const std::optional<std::regex>& composer,
-                  const std::string& needle) {
-    if (needle.empty()) {
-        return false;
-    }
+// The composer's lines joined without separators, so that text the program
+// wrapped across lines reads as typed.
+std::string composer_text(const term::Screen& screen, const std::optional<std::regex>& composer) {
     std::string text;
     for (const auto& line : composer_lines(screen, composer)) {
         text += line;
     }
-    return text.find(needle) != std::string::npos;
+    return text;
 }
 
 // A header of ours, as the composer would show it.
@@ -671,11 +669,27 @@ void Dispatcher::follow_up() {
     const auto now = Clock::now();
     const auto& profile = settings_.profile;
     const auto& screen = port_.screen();
+    // Read from the screen once for all the followed deliveries, and only
+    // when one needs it: this runs on every read of the worker's output.
+    std::optional<std::string> composer;
+    std::optional<bool> busy_now;
+    const auto in_composer = [&](const std::string& needle) {
+        if (!composer) {
+            composer = composer_text(screen, composer_pattern_);
+        }
+        return !needle.empty() && composer->find(needle) != std::string::npos;
+    };
+    const auto shows_busy = [&] {
+        if (!busy_now) {
+            busy_now = screen_matches(screen, busy_pattern_);
+        }
+        return *busy_now;
+    };
     std::optional<Clock::time_point> next;
     for (auto it = followed_.begin(); it != followed_.end();) {
         Followed& f = *it;
         if (f.in_composer()) {
-            if (!composer_has(screen, composer_pattern_, f.needle)) {
+            if (!in_composer(f.needle)) {
                 set_state(f, "submitted");
                 f.phase = Phase::Accepting;
                 f.submitted_at = now;
@@ -704,8 +718,7 @@ void Dispatcher::follow_up() {
             }
         }
         if (!f.in_composer()) {
-            const bool taken = busy_pattern_ ? screen_matches(screen, busy_pattern_)
-                                             : port_.last_output() > f.submitted_at;
+            const bool taken = busy_pattern_ ? shows_busy() : port_.last_output() > f.submitted_at;
             if (taken) {
                 set_state(f, "accepted");
                 it = followed_.erase(it);
@@ -741,11 +754,7 @@ std::string Dispatcher::composer_busy() const {
     }
     const auto& screen = port_.screen();
     if (settings_.profile.header) {
-        std::string text;
-        for (const auto& line : composer_lines(screen, composer_pattern_)) {
-            text += line;
-        }
-        if (std::regex_search(text, any_header())) {
+        if (std::regex_search(composer_text(screen, composer_pattern_), any_header())) {
             // One of ours sits there, given up on (cancelled): a person
             // clears it or submits it.
             return "composer";
