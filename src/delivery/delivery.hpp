@@ -81,6 +81,10 @@ struct Delivery {
 // max_attempts, expired).
 void mark_dropped(Delivery& delivery, std::string reason);
 
+// Puts a delivery back to queued, as if never typed: no outcome, reason,
+// latency or state after its echo (its attempts keep counting).
+void mark_queued(Delivery& delivery);
+
 // Milliseconds since 1970, as the store, the protocol and history keep time.
 long long epoch_ms(SystemClock::time_point t);
 

@@ -263,13 +263,7 @@ void Dispatcher::shutdown() {
     // of these, so each is typed in again (its attempts keep counting).
     for (auto it = back.rbegin(); it != back.rend(); ++it) {
         Delivery& d = *it;
-        d.outcome = Outcome::None;
-        d.stage = Stage::Queued;
-        d.reason.clear();
-        d.latency_ms = -1;
-        d.finished_at = {};
-        d.state.clear();
-        d.state_reason.clear();
+        mark_queued(d);
         journal_.record(d);
         logger()->info("{}: {} goes back to the queue: the server is stopping", worker_, d.id);
         queue_.push_front(std::move(d));
@@ -617,22 +611,12 @@ void Dispatcher::finish(Outcome outcome, const std::string& reason) {
     pump();
 }
 
-} // namespace sb::delivery
-
-namespace sb::delivery {
-
 void Dispatcher::requeue(Delivery d, const std::string& reason) {
-    d.outcome = Outcome::None;
-    d.stage = Stage::Queued;
-    d.latency_ms = -1;
-    d.finished_at = {};
-    d.state.clear();
-    d.state_reason.clear();
+    mark_queued(d);
     if (d.attempts >= settings_.max_attempts) {
         drop(d, "max_attempts");
         return;
     }
-    d.reason.clear();
     journal_.record(d);
     events_("delivery_failed",
             {{"id", d.id}, {"reason", reason}, {"retry_in_ms", throttle_.delay().count()}});

@@ -267,6 +267,16 @@ void mark_dropped(Delivery& delivery, std::string reason) {
     delivery.finished_at = SystemClock::now();
 }
 
+void mark_queued(Delivery& delivery) {
+    delivery.stage = Stage::Queued;
+    delivery.outcome = Outcome::None;
+    delivery.reason.clear();
+    delivery.latency_ms = -1;
+    delivery.finished_at = {};
+    delivery.state.clear();
+    delivery.state_reason.clear();
+}
+
 std::uint64_t id_number(const std::string& id) {
     if (!id.starts_with("d-")) {
         return 0;

@@ -99,12 +99,7 @@ std::optional<std::string> Deliveries::open_store(const std::filesystem::path& f
             // that ended with the server.
             d.redelivery = "the server stopped before the worker submitted it; the worker "
                            "process it was typed into ended with the server";
-            d.outcome = delivery::Outcome::None;
-            d.reason.clear();
-            d.latency_ms = -1;
-            d.finished_at = {};
-            d.state.clear();
-            d.state_reason.clear();
+            delivery::mark_queued(d);
             ++redelivered;
         }
         d.stage = delivery::Stage::Queued;
