@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <optional>
 #include <vector>
 
 #include "term/unicode.hpp"
@@ -80,6 +81,36 @@ long first_parameter(std::string_view params) {
         value = value * 10 + (c - '0');
     }
     return value;
+}
+
+// The parameters of a CSI, -1 for a missing one, or nothing when one has
+// sub-parameters or is not a number.
+std::optional<std::vector<long>> csi_arguments(std::string_view params) {
+    std::vector<long> arguments;
+    if (params.empty()) {
+        return arguments;
+    }
+    while (true) {
+        const auto end = std::min(params.find(';'), params.size());
+        const auto field = params.substr(0, end);
+        long value = -1;
+        if (!field.empty()) {
+            const auto [ptr, error] =
+                std::from_chars(field.data(), field.data() + field.size(), value);
+            if (error != std::errc() || ptr != field.data() + field.size()) {
+                return std::nullopt;
+            }
+        }
+        arguments.push_back(value);
+        if (end == params.size()) {
+            return arguments;
+        }
+        params.remove_prefix(end + 1);
+    }
+}
+
+long argument(const std::vector<long>& arguments, std::size_t index, long missing) {
+    return index < arguments.size() && arguments[index] >= 0 ? arguments[index] : missing;
 }
 
 } // namespace
@@ -416,6 +447,10 @@ void InputFilter::dispatch_csi(unsigned char final) {
     pending_.push_back(static_cast<char>(final));
     const Csi csi = split_csi(pending_);
 
+    if (dispatch_keyboard_request(csi.leader, csi.params, csi.intermediates, final)) {
+        abandon();
+        return;
+    }
     if (csi.leader == "?" && csi.intermediates.empty() && (final == 'h' || final == 'l')) {
         bool plain = false;
         const auto modes = mode_numbers(csi.params, plain);
@@ -458,6 +493,81 @@ void InputFilter::dispatch_csi(unsigned char final) {
     }
     emit(pending_);
     abandon();
+}
+
+bool InputFilter::dispatch_keyboard_request(std::string_view leader, std::string_view params,
+                                            std::string_view intermediates, unsigned char final) {
+    if (!intermediates.empty() || leader.size() != 1 ||
+        (final != 'u' && final != 'm' && final != 'n')) {
+        return false;
+    }
+    const auto arguments = csi_arguments(params);
+    if (!arguments) {
+        return false;
+    }
+    const char lead = leader[0];
+    constexpr int kMaxFlags = 0xff;
+    if (final == 'u') {
+        KittyKeyboardRequest request;
+        switch (lead) {
+        case '>':
+            request = {.kind = KittyKeyboardRequest::Kind::Push,
+                       .value =
+                           static_cast<int>(std::min<long>(argument(*arguments, 0, 0), kMaxFlags))};
+            break;
+        case '<':
+            request = {.kind = KittyKeyboardRequest::Kind::Pop,
+                       .value = static_cast<int>(std::min<long>(argument(*arguments, 0, 1), 100))};
+            break;
+        case '=':
+            request = {.kind = KittyKeyboardRequest::Kind::Set,
+                       .value =
+                           static_cast<int>(std::min<long>(argument(*arguments, 0, 0), kMaxFlags)),
+                       .mode = static_cast<int>(std::min<long>(argument(*arguments, 1, 1), 4))};
+            break;
+        case '?':
+            if (!arguments->empty()) {
+                return false;
+            }
+            request = {.kind = KittyKeyboardRequest::Kind::Query};
+            break;
+        default:
+            return false;
+        }
+        flush();
+        sink_.kitty_keyboard(request);
+        return true;
+    }
+    if (lead != '>') {
+        return false;
+    }
+    // xterm's key modifier resources: 4 is modifyOtherKeys; `CSI > m` resets
+    // them all. The others (cursor and function keys) are left to libvterm,
+    // which ignores them.
+    const long resource = argument(*arguments, 0, -1);
+    if (final == 'n') {
+        if (resource != 4) {
+            return false;
+        }
+        flush();
+        sink_.modify_other_keys(0);
+        return true;
+    }
+    if (arguments->empty() || (resource == 4 && arguments->size() == 1)) {
+        flush();
+        sink_.modify_other_keys(0);
+        return true;
+    }
+    if (resource != 4) {
+        return false;
+    }
+    const long level = argument(*arguments, 1, 0);
+    if (level > 2) {
+        return true; // a level xterm does not have: dropped, nothing changes
+    }
+    flush();
+    sink_.modify_other_keys(static_cast<int>(level));
+    return true;
 }
 
 void InputFilter::finish_string(bool bel) {

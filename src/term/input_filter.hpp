@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "term/kitty_keyboard.hpp"
+
 namespace sb::term {
 
 // Sits between a worker's output and libvterm's parser. It follows libvterm
@@ -27,6 +29,9 @@ namespace sb::term {
 //   since libvterm 0.1.4 acts on the first only;
 // - report what libvterm keeps to itself (private modes, keypad mode, resets,
 //   erase of the scrollback) to its Sink, in stream order;
+// - take the keyboard protocol requests libvterm 0.1.4 does not know (kitty's
+//   `CSI > flags u` and its kin, xterm's modifyOtherKeys) out of the stream
+//   and report them to its Sink instead;
 // - drop S8C1T, so that libvterm's replies stay 7-bit and valid UTF-8;
 // - erase the screen on DECCOLM as a VT100 does (libvterm ignores it).
 class InputFilter {
@@ -53,6 +58,13 @@ public:
         virtual void reset(bool hard) = 0;
         // ED 3 (CSI 3 J), which libvterm 0.1.4 ignores.
         virtual void erase_scrollback() = 0;
+        // A kitty keyboard protocol push, pop, set or query; everything
+        // before it has been forwarded, so a reply to a query is in order
+        // with libvterm's replies.
+        virtual void kitty_keyboard(const KittyKeyboardRequest& request) = 0;
+        // xterm's modifyOtherKeys level: `CSI > 4 ; level m` (0, 1 or 2),
+        // and 0 for `CSI > 4 m`, `CSI > m` (reset) and `CSI > 4 n` (disable).
+        virtual void modify_other_keys(int level) = 0;
 
     protected:
         ~Sink() = default;
@@ -101,6 +113,10 @@ private:
     void abandon();
     void dispatch_escape(unsigned char final);
     void dispatch_csi(unsigned char final);
+    // Reports a keyboard protocol request to the sink; false when the CSI is
+    // none (it is then forwarded as usual).
+    bool dispatch_keyboard_request(std::string_view leader, std::string_view params,
+                                   std::string_view intermediates, unsigned char final);
     void finish_string(bool bel);
 
     void emit(std::string_view bytes);

@@ -55,6 +55,10 @@ struct WorkerModes {
     bool focus_reporting = false;
     std::string mouse = "none";             // none, click, drag, motion
     std::string mouse_encoding = "default"; // default, utf8, sgr, urxvt
+    // The kitty keyboard protocol's flags (only 1, disambiguate, is ever
+    // set) and xterm's modifyOtherKeys level (0, 1 or 2).
+    int kitty_keyboard_flags = 0;
+    int modify_other_keys = 0;
 
     bool operator==(const WorkerModes&) const = default;
 };
