@@ -932,3 +932,61 @@ TEST_SUITE("attach") {
             10s));
     }
 }
+
+TEST_SUITE("attach") {
+    TEST_CASE("modified keys reach each worker in the keyboard protocol it asked for") {
+        // Each worker asks for a protocol (or none) and shows what it reads in hex.
+        WorkspaceServer ws(R"(workers:
+  kitty:
+    command: [python3, -c, &show "import os, sys, tty\ntty.setraw(0)\nsys.stdout.write(sys.argv[1] + sys.argv[2] + ' ready\\r\\n')\nsys.stdout.flush()\nwhile True:\n    data = os.read(0, 64)\n    sys.stdout.write('got ' + data.hex() + '\\r\\n')\n    sys.stdout.flush()\n", "\e[>1u", kitty]
+    size: {cols: 80, rows: 24}
+  xterm:
+    command: [python3, -c, *show, "\e[>4;2m", xterm]
+    size: {cols: 80, rows: 24}
+  legacy:
+    command: [python3, -c, *show, "", legacy]
+    size: {cols: 80, rows: 24}
+)");
+        REQUIRE(ws.start());
+        Tmux tmux(ws, attach_command(ws, "kitty"));
+        REQUIRE(tmux.started());
+        // tmux sends modified keys to a program that asked for them (the
+        // client asks with modifyOtherKeys) only with extended-keys on; it
+        // sends Shift+Enter as CSI 13 ; 2 u then.
+        tmux.tmux({"set", "-s", "extended-keys", "on"});
+        REQUIRE(tmux.shows("kitty ready"));
+
+        // kitty's protocol, flag 1: Shift+Enter, Ctrl+Enter, Alt+x, and a lone
+        // Escape told apart from an Alt chord.
+        tmux.keys({"S-Enter"});
+        CHECK(tmux.shows("got 1b5b31333b3275")); // CSI 13 ; 2 u
+        tmux.keys({"C-Enter"});
+        CHECK(tmux.shows("got 1b5b31333b3575")); // CSI 13 ; 5 u
+        tmux.keys({"M-x"});
+        CHECK(tmux.shows("got 1b5b3132303b3375")); // CSI 120 ; 3 u
+        tmux.keys({"Escape"});
+        CHECK(tmux.shows("got 1b5b323775")); // CSI 27 u
+        tmux.keys({"Enter"});
+        CHECK(tmux.shows("got 0d"));
+
+        // The prefix as a terminal with kitty's protocol sends it (CSI 98 ; 5
+        // u), then n: the next worker, which set modifyOtherKeys 2.
+        tmux.tmux({"send-keys", "-H", "1b", "5b", "39", "38", "3b", "35", "75", "6e"});
+        REQUIRE(tmux.shows("xterm ready"));
+        tmux.keys({"S-Enter"});
+        CHECK(tmux.shows("got 1b5b32373b323b31337e")); // CSI 27 ; 2 ; 13 ~
+        tmux.keys({"C-Enter"});
+        CHECK(tmux.shows("got 1b5b32373b353b31337e")); // CSI 27 ; 5 ; 13 ~
+
+        // The legacy worker gets what a terminal without either sends.
+        tmux.keys({"C-b", "n"});
+        REQUIRE(tmux.shows("legacy ready"));
+        tmux.keys({"S-Enter"});
+        CHECK(tmux.shows("got 0d"));
+        tmux.keys({"M-x"});
+        CHECK(tmux.shows("got 1b78"));
+        tmux.keys({"C-Enter"});
+        CHECK(tmux.shows("got 1b78\ngot 0d"));
+        CHECK(tmux.screen().find("got 1b5b") == std::string::npos);
+    }
+}
