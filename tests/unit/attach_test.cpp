@@ -150,12 +150,13 @@ TEST_SUITE("attach") {
         CHECK(events[5] == key(27, 1));
         CHECK(events[6] == InputEvent{.kind = InputEvent::Kind::CursorKey, .key = 'A'});
         CHECK(events[7].bytes == "b\x1b[5~");
-        // kitty's keypad keys and F1 are read as the legacy ones.
-        events = parser.feed("\x1b[57400u\x1b[57417u\x1b[P\x1b[57441u");
+        // kitty's keypad keys, F1 and F3 are read as xterm's; a modifier key
+        // alone (57441, left Shift) is dropped.
+        events = parser.feed("\x1b[57400u\x1b[57417u\x1b[P\x1b[13~\x1b[57441u\x1b[15~");
         REQUIRE(events.size() == 3);
         CHECK(events[0] == InputEvent{.kind = InputEvent::Kind::KeypadKey, .key = 'q'});
         CHECK(events[1] == InputEvent{.kind = InputEvent::Kind::CursorKey, .key = 'D'});
-        CHECK(events[2].bytes == "\x1bOP");
+        CHECK(events[2].bytes == "\x1bOP\x1bOR\x1b[15~");
         // Split anywhere.
         std::vector<InputEvent> split;
         for (const char c : std::string("\x1b[13;5u")) {

@@ -147,8 +147,14 @@ std::optional<InputEvent> csi_event(std::string_view sequence) {
         }
     }
     if (body.empty() && (final == 'P' || final == 'Q' || final == 'S')) {
-        // F1, F2, F4 as kitty's protocol sends them: as a legacy terminal does.
+        // F1, F2, F4 as kitty's protocol sends them: as xterm does (the
+        // workers' TERM is xterm-256color).
         return InputEvent{.kind = InputEvent::Kind::Bytes, .bytes = std::string("\x1bO") + final};
+    }
+    if (final == '~' && body.size() == 2 && body[0] == '1' && body[1] >= '1' && body[1] <= '4') {
+        // F1 to F4 in the VT220 form (kitty's F3, rxvt's): as xterm sends them.
+        return InputEvent{.kind = InputEvent::Kind::Bytes,
+                          .bytes = std::string("\x1bO") + static_cast<char>('P' + body[1] - '1')};
     }
     if (final == 'u' && !body.empty() && body.front() >= '0' && body.front() <= '9') {
         return kitty_key_event(sequence, body);
