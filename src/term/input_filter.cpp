@@ -412,6 +412,16 @@ void InputFilter::dispatch_escape(unsigned char final) {
         case 'o': // LS3
             locking_shift_ = 3;
             break;
+        case '7': // DECSC
+            saved_designations_ = designations_;
+            saved_locking_shift_ = locking_shift_;
+            break;
+        case '8': // DECRC
+            pending_.push_back(static_cast<char>(final));
+            emit(pending_);
+            abandon();
+            restore_character_sets();
+            return;
         case '=':
             sink_.keypad_mode(true);
             break;
@@ -428,10 +438,9 @@ void InputFilter::dispatch_escape(unsigned char final) {
         // SCS: designates G0 (ESC ( F) to G3 (ESC + F). libvterm knows these
         // three sets and leaves the designation alone for any other.
         const auto set = static_cast<std::size_t>(pending_[1] - '(');
-        if (final == 'B') {
-            charset_is_ascii_[set] = true;
-        } else if (final == '0' || final == 'A') {
-            charset_is_ascii_[set] = false;
+        if (final == 'B' || final == '0' || final == 'A') {
+            designations_[set] = static_cast<char>(final);
+            charset_is_ascii_[set] = final == 'B';
         }
     }
     pending_.push_back(static_cast<char>(final));
@@ -594,6 +603,23 @@ void InputFilter::after_private_mode(int mode, bool enabled) {
     }
 }
 
+void InputFilter::restore_character_sets() {
+    // A VT100 restores the character sets with the cursor (xterm and tmux do
+    // too; vttest's save/restore screen checks it); libvterm 0.1.4 restores
+    // only the position and the pen, so the designations and the shift saved
+    // with the cursor are sent to it again.
+    for (std::size_t set = 0; set < designations_.size(); ++set) {
+        const char designate[] = {'\x1b', static_cast<char>('(' + set), saved_designations_[set],
+                                  '\0'};
+        emit(designate);
+        designations_[set] = saved_designations_[set];
+        charset_is_ascii_[set] = designations_[set] == 'B';
+    }
+    static constexpr std::array<std::string_view, 4> shifts = {"\x0f", "\x0e", "\x1bn", "\x1bo"};
+    locking_shift_ = saved_locking_shift_;
+    emit(shifts[static_cast<std::size_t>(locking_shift_)]);
+}
+
 void InputFilter::note_control(unsigned char byte) {
     if (byte == 0x0e) { // SO (LS1)
         locking_shift_ = 1;
@@ -608,7 +634,10 @@ void InputFilter::reset_text_state() {
     origin_mode_ = false;
     single_shift_ = false;
     charset_is_ascii_.fill(true);
+    designations_.fill('B');
     locking_shift_ = 0;
+    saved_designations_.fill('B');
+    saved_locking_shift_ = 0;
 }
 
 void InputFilter::emit(std::string_view bytes) {

@@ -33,7 +33,9 @@ namespace sb::term {
 //   `CSI > flags u` and its kin, xterm's modifyOtherKeys) out of the stream
 //   and report them to its Sink instead;
 // - drop S8C1T, so that libvterm's replies stay 7-bit and valid UTF-8;
-// - erase the screen on DECCOLM as a VT100 does (libvterm ignores it).
+// - erase the screen on DECCOLM as a VT100 does (libvterm ignores it);
+// - restore the character sets on DECRC as a VT100 does (libvterm 0.1.4
+//   restores only the position and the pen).
 class InputFilter {
 public:
     class Sink {
@@ -132,6 +134,8 @@ private:
     // after the sequence was emitted.
     void after_private_mode(int mode, bool enabled);
     void reset_text_state();
+    // DECRC: the character sets saved by DECSC, given to libvterm again.
+    void restore_character_sets();
     bool text_is_plain() const {
         return !insert_mode_ && !origin_mode_ &&
                charset_is_ascii_[static_cast<std::size_t>(locking_shift_)];
@@ -180,6 +184,11 @@ private:
     bool repeat_safe_ = false;
     std::array<bool, 4> charset_is_ascii_{true, true, true, true};
     int locking_shift_ = 0;
+    // The sets G0-G3 designate ('B' US-ASCII, as libvterm starts, '0' DEC
+    // graphics, 'A' UK), and those and the locking shift DECSC saved.
+    std::array<char, 4> designations_{'B', 'B', 'B', 'B'};
+    std::array<char, 4> saved_designations_{'B', 'B', 'B', 'B'};
+    int saved_locking_shift_ = 0;
     bool single_shift_ = false;
 };
 

@@ -474,7 +474,8 @@ TEST_SUITE("term") {
         CHECK(flags() == 1);
 
         // A full reset empties both stacks.
-        t.screen.feed("\x1b[>1u\x1b" "c");
+        t.screen.feed("\x1b[>1u\x1b"
+                      "c");
         CHECK(flags() == 0);
         t.screen.feed("\x1b[<u\x1b[?u");
         CHECK(t.replies == "\x1b[?0u");
@@ -492,6 +493,27 @@ TEST_SUITE("term") {
             stack.pop(1);
         }
         CHECK(stack.flags() == 0);
+    }
+
+    TEST_CASE("DECRC restores the character sets DECSC saved (vttest's save/restore screen)") {
+        for (const bool fast_text : {true, false}) {
+            INFO("fast text " << fast_text);
+            Screen screen(ScreenOptions{.rows = 3, .cols = 20, .fast_text = fast_text});
+            // DEC graphics in G0, saved; US-ASCII and G1 in use; restored:
+            // the ten q's after DECRC are lines again, as they were.
+            screen.feed("\x1b(0qq\x1b"
+                        "7\x1b(B\x0e\r\nqq\x0f\x1b"
+                        "8qqqqqqqqqq");
+            CHECK(screen.row_text(0) ==
+                  "\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500");
+            CHECK(screen.row_text(1) == "qq");
+            // A full reset forgets what was saved (the position is libvterm's).
+            screen.feed("\x1b"
+                        "c\x1b(0\x1b"
+                        "8qqqqqqqqqq");
+            CHECK(screen.row_text(0).find("qqqqqqqqqq") != std::string::npos);
+            CHECK(screen.row_text(0).find("\u2500") == std::string::npos);
+        }
     }
 
     TEST_CASE("the modifyOtherKeys level follows CSI > 4 ; level m") {
@@ -512,7 +534,8 @@ TEST_SUITE("term") {
         CHECK(level() == 0);
         screen.feed("\x1b[>4;2m\x1b[>m");
         CHECK(level() == 0);
-        screen.feed("\x1b[>4;2m\x1b" "c");
+        screen.feed("\x1b[>4;2m\x1b"
+                    "c");
         CHECK(level() == 0);
         // Neither the sequences nor SGR's `m` touched the pen or the text.
         screen.feed("\x1b[>4;1mok");
