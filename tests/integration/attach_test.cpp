@@ -704,6 +704,22 @@ TEST_SUITE("attach") {
             REQUIRE(press(""));
         }
         CHECK(same("the main menu after test 2"));
+
+        // Test 8, VT102 features (insert and delete of lines and characters,
+        // insert mode), screen by screen until the menu comes back.
+        REQUIRE(press("8"));
+        const auto at_menu = [&] {
+            return direct.screen().find("Enter choice number") != std::string::npos;
+        };
+        int screens = 0;
+        for (; screens < 20 && !at_menu(); ++screens) {
+            INFO("test 8, screen " << screens + 1);
+            CHECK(same("test 8, screen " + std::to_string(screens + 1)));
+            REQUIRE(press(""));
+        }
+        CHECK(at_menu());
+        CHECK(screens >= 10); // 14 in vttest 2.7
+        CHECK(same("the main menu after test 8"));
     }
 
     TEST_CASE("a client that falls behind gets a full redraw, not a backlog") {
