@@ -473,7 +473,12 @@ TEST_SUITE("term") {
         t.screen.feed("\x1b[?1049l");
         CHECK(flags() == 1);
 
-        // A full reset empties both stacks.
+        // A soft reset (DECSTR) empties both stacks, and so does a full one.
+        t.screen.feed("\x1b[>1u\x1b[!p");
+        CHECK(flags() == 0);
+        t.screen.feed("\x1b[<u\x1b[?u");
+        CHECK(t.replies == "\x1b[?0u");
+        t.replies.clear();
         t.screen.feed("\x1b[>1u\x1b"
                       "c");
         CHECK(flags() == 0);
@@ -533,6 +538,8 @@ TEST_SUITE("term") {
         screen.feed("\x1b[>4n");
         CHECK(level() == 0);
         screen.feed("\x1b[>4;2m\x1b[>m");
+        CHECK(level() == 0);
+        screen.feed("\x1b[>4;2m\x1b[!p"); // a soft reset (DECSTR) too
         CHECK(level() == 0);
         screen.feed("\x1b[>4;2m\x1b"
                     "c");
