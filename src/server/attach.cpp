@@ -115,7 +115,9 @@ json screen_meta(const worker::Worker& worker) {
           {"bracketed_paste", modes.bracketed_paste},
           {"focus_reporting", modes.focus_reporting},
           {"mouse", mouse_name(modes.mouse_tracking)},
-          {"mouse_encoding", encoding_name(modes.mouse_encoding)}}},
+          {"mouse_encoding", encoding_name(modes.mouse_encoding)},
+          {"kitty_keyboard_flags", modes.kitty_keyboard_flags},
+          {"modify_other_keys", modes.modify_other_keys}}},
     };
 }
 

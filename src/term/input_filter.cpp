@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <optional>
 #include <vector>
 
 #include "term/unicode.hpp"
@@ -80,6 +81,36 @@ long first_parameter(std::string_view params) {
         value = value * 10 + (c - '0');
     }
     return value;
+}
+
+// The parameters of a CSI, -1 for a missing one, or nothing when one has
+// sub-parameters or is not a number.
+std::optional<std::vector<long>> csi_arguments(std::string_view params) {
+    std::vector<long> arguments;
+    if (params.empty()) {
+        return arguments;
+    }
+    while (true) {
+        const auto end = std::min(params.find(';'), params.size());
+        const auto field = params.substr(0, end);
+        long value = -1;
+        if (!field.empty()) {
+            const auto [ptr, error] =
+                std::from_chars(field.data(), field.data() + field.size(), value);
+            if (error != std::errc() || ptr != field.data() + field.size()) {
+                return std::nullopt;
+            }
+        }
+        arguments.push_back(value);
+        if (end == params.size()) {
+            return arguments;
+        }
+        params.remove_prefix(end + 1);
+    }
+}
+
+long argument(const std::vector<long>& arguments, std::size_t index, long missing) {
+    return index < arguments.size() && arguments[index] >= 0 ? arguments[index] : missing;
 }
 
 } // namespace
@@ -381,6 +412,16 @@ void InputFilter::dispatch_escape(unsigned char final) {
         case 'o': // LS3
             locking_shift_ = 3;
             break;
+        case '7': // DECSC
+            saved_designations_ = designations_;
+            saved_locking_shift_ = locking_shift_;
+            break;
+        case '8': // DECRC
+            pending_.push_back(static_cast<char>(final));
+            emit(pending_);
+            abandon();
+            restore_character_sets();
+            return;
         case '=':
             sink_.keypad_mode(true);
             break;
@@ -397,10 +438,9 @@ void InputFilter::dispatch_escape(unsigned char final) {
         // SCS: designates G0 (ESC ( F) to G3 (ESC + F). libvterm knows these
         // three sets and leaves the designation alone for any other.
         const auto set = static_cast<std::size_t>(pending_[1] - '(');
-        if (final == 'B') {
-            charset_is_ascii_[set] = true;
-        } else if (final == '0' || final == 'A') {
-            charset_is_ascii_[set] = false;
+        if (final == 'B' || final == '0' || final == 'A') {
+            designations_[set] = static_cast<char>(final);
+            charset_is_ascii_[set] = final == 'B';
         }
     }
     pending_.push_back(static_cast<char>(final));
@@ -416,6 +456,10 @@ void InputFilter::dispatch_csi(unsigned char final) {
     pending_.push_back(static_cast<char>(final));
     const Csi csi = split_csi(pending_);
 
+    if (dispatch_keyboard_request(csi.leader, csi.params, csi.intermediates, final)) {
+        abandon();
+        return;
+    }
     if (csi.leader == "?" && csi.intermediates.empty() && (final == 'h' || final == 'l')) {
         bool plain = false;
         const auto modes = mode_numbers(csi.params, plain);
@@ -460,6 +504,81 @@ void InputFilter::dispatch_csi(unsigned char final) {
     abandon();
 }
 
+bool InputFilter::dispatch_keyboard_request(std::string_view leader, std::string_view params,
+                                            std::string_view intermediates, unsigned char final) {
+    if (!intermediates.empty() || leader.size() != 1 ||
+        (final != 'u' && final != 'm' && final != 'n')) {
+        return false;
+    }
+    const auto arguments = csi_arguments(params);
+    if (!arguments) {
+        return false;
+    }
+    const char lead = leader[0];
+    constexpr int kMaxFlags = 0xff;
+    if (final == 'u') {
+        KittyKeyboardRequest request;
+        switch (lead) {
+        case '>':
+            request = {.kind = KittyKeyboardRequest::Kind::Push,
+                       .value =
+                           static_cast<int>(std::min<long>(argument(*arguments, 0, 0), kMaxFlags))};
+            break;
+        case '<':
+            request = {.kind = KittyKeyboardRequest::Kind::Pop,
+                       .value = static_cast<int>(std::min<long>(argument(*arguments, 0, 1), 100))};
+            break;
+        case '=':
+            request = {.kind = KittyKeyboardRequest::Kind::Set,
+                       .value =
+                           static_cast<int>(std::min<long>(argument(*arguments, 0, 0), kMaxFlags)),
+                       .mode = static_cast<int>(std::min<long>(argument(*arguments, 1, 1), 4))};
+            break;
+        case '?':
+            if (!arguments->empty()) {
+                return false;
+            }
+            request = {.kind = KittyKeyboardRequest::Kind::Query};
+            break;
+        default:
+            return false;
+        }
+        flush();
+        sink_.kitty_keyboard(request);
+        return true;
+    }
+    if (lead != '>') {
+        return false;
+    }
+    // xterm's key modifier resources: 4 is modifyOtherKeys; `CSI > m` resets
+    // them all. The others (cursor and function keys) are left to libvterm,
+    // which ignores them.
+    const long resource = argument(*arguments, 0, -1);
+    if (final == 'n') {
+        if (resource != 4) {
+            return false;
+        }
+        flush();
+        sink_.modify_other_keys(0);
+        return true;
+    }
+    if (arguments->empty() || (resource == 4 && arguments->size() == 1)) {
+        flush();
+        sink_.modify_other_keys(0);
+        return true;
+    }
+    if (resource != 4) {
+        return false;
+    }
+    const long level = argument(*arguments, 1, 0);
+    if (level > 2) {
+        return true; // a level xterm does not have: dropped, nothing changes
+    }
+    flush();
+    sink_.modify_other_keys(static_cast<int>(level));
+    return true;
+}
+
 void InputFilter::finish_string(bool bel) {
     if (!discarding_ && string_kind_ != StringKind::Ignored) {
         emit(pending_);
@@ -484,6 +603,23 @@ void InputFilter::after_private_mode(int mode, bool enabled) {
     }
 }
 
+void InputFilter::restore_character_sets() {
+    // A VT100 restores the character sets with the cursor (xterm and tmux do
+    // too; vttest's save/restore screen checks it); libvterm 0.1.4 restores
+    // only the position and the pen, so the designations and the shift saved
+    // with the cursor are sent to it again.
+    for (std::size_t set = 0; set < designations_.size(); ++set) {
+        const char designate[] = {'\x1b', static_cast<char>('(' + set), saved_designations_[set],
+                                  '\0'};
+        emit(designate);
+        designations_[set] = saved_designations_[set];
+        charset_is_ascii_[set] = designations_[set] == 'B';
+    }
+    static constexpr std::array<std::string_view, 4> shifts = {"\x0f", "\x0e", "\x1bn", "\x1bo"};
+    locking_shift_ = saved_locking_shift_;
+    emit(shifts[static_cast<std::size_t>(locking_shift_)]);
+}
+
 void InputFilter::note_control(unsigned char byte) {
     if (byte == 0x0e) { // SO (LS1)
         locking_shift_ = 1;
@@ -498,7 +634,10 @@ void InputFilter::reset_text_state() {
     origin_mode_ = false;
     single_shift_ = false;
     charset_is_ascii_.fill(true);
+    designations_.fill('B');
     locking_shift_ = 0;
+    saved_designations_.fill('B');
+    saved_locking_shift_ = 0;
 }
 
 void InputFilter::emit(std::string_view bytes) {

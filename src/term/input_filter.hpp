@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "term/kitty_keyboard.hpp"
+
 namespace sb::term {
 
 // Sits between a worker's output and libvterm's parser. It follows libvterm
@@ -27,8 +29,13 @@ namespace sb::term {
 //   since libvterm 0.1.4 acts on the first only;
 // - report what libvterm keeps to itself (private modes, keypad mode, resets,
 //   erase of the scrollback) to its Sink, in stream order;
+// - take the keyboard protocol requests libvterm 0.1.4 does not know (kitty's
+//   `CSI > flags u` and its kin, xterm's modifyOtherKeys) out of the stream
+//   and report them to its Sink instead;
 // - drop S8C1T, so that libvterm's replies stay 7-bit and valid UTF-8;
-// - erase the screen on DECCOLM as a VT100 does (libvterm ignores it).
+// - erase the screen on DECCOLM as a VT100 does (libvterm ignores it);
+// - restore the character sets on DECRC as a VT100 does (libvterm 0.1.4
+//   restores only the position and the pen).
 class InputFilter {
 public:
     class Sink {
@@ -53,6 +60,13 @@ public:
         virtual void reset(bool hard) = 0;
         // ED 3 (CSI 3 J), which libvterm 0.1.4 ignores.
         virtual void erase_scrollback() = 0;
+        // A kitty keyboard protocol push, pop, set or query; everything
+        // before it has been forwarded, so a reply to a query is in order
+        // with libvterm's replies.
+        virtual void kitty_keyboard(const KittyKeyboardRequest& request) = 0;
+        // xterm's modifyOtherKeys level: `CSI > 4 ; level m` (0, 1 or 2),
+        // and 0 for `CSI > 4 m`, `CSI > m` (reset) and `CSI > 4 n` (disable).
+        virtual void modify_other_keys(int level) = 0;
 
     protected:
         ~Sink() = default;
@@ -101,6 +115,10 @@ private:
     void abandon();
     void dispatch_escape(unsigned char final);
     void dispatch_csi(unsigned char final);
+    // Reports a keyboard protocol request to the sink; false when the CSI is
+    // none (it is then forwarded as usual).
+    bool dispatch_keyboard_request(std::string_view leader, std::string_view params,
+                                   std::string_view intermediates, unsigned char final);
     void finish_string(bool bel);
 
     void emit(std::string_view bytes);
@@ -116,6 +134,8 @@ private:
     // after the sequence was emitted.
     void after_private_mode(int mode, bool enabled);
     void reset_text_state();
+    // DECRC: the character sets saved by DECSC, given to libvterm again.
+    void restore_character_sets();
     bool text_is_plain() const {
         return !insert_mode_ && !origin_mode_ &&
                charset_is_ascii_[static_cast<std::size_t>(locking_shift_)];
@@ -164,6 +184,11 @@ private:
     bool repeat_safe_ = false;
     std::array<bool, 4> charset_is_ascii_{true, true, true, true};
     int locking_shift_ = 0;
+    // The sets G0-G3 designate ('B' US-ASCII, as libvterm starts, '0' DEC
+    // graphics, 'A' UK), and those and the locking shift DECSC saved.
+    std::array<char, 4> designations_{'B', 'B', 'B', 'B'};
+    std::array<char, 4> saved_designations_{'B', 'B', 'B', 'B'};
+    int saved_locking_shift_ = 0;
     bool single_shift_ = false;
 };
 

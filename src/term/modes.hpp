@@ -21,6 +21,12 @@ struct Modes {
     bool synchronized_output = false;     // ?2026: the application is drawing a frame
     MouseTracking mouse_tracking = MouseTracking::None;
     MouseEncoding mouse_encoding = MouseEncoding::Default;
+    // The kitty keyboard protocol's flags in force on the screen in use (the
+    // top of its stack, see KittyKeyboard), only those implemented.
+    int kitty_keyboard_flags = 0;
+    // xterm's modifyOtherKeys level (`CSI > 4 ; level m`): 0 off, 1 for the
+    // keys without a legacy encoding of their own, 2 for every modified key.
+    int modify_other_keys = 0;
 
     // Applies `CSI ? mode h` (enabled) or `CSI ? mode l`; modes that do not
     // concern input are ignored.

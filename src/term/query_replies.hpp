@@ -19,8 +19,9 @@ struct ReportedColors {
 // Answers to terminal queries that libvterm 0.1.4 leaves to its user; libvterm
 // answers DA, DA2, DSR/CPR, DECRQM and DECRQSS itself. Each returns the reply
 // to write back to the application, or nothing when the sequence is not a
-// query answered here; unanswered queries (kitty keyboard `CSI ? u`, palette
-// `OSC 4`) let applications fall back to what every terminal does.
+// query answered here; unanswered queries (palette `OSC 4`) let applications
+// fall back to what every terminal does. The kitty keyboard query (`CSI ? u`)
+// is answered by Screen, which keeps the flags.
 
 // OSC 10 / OSC 11 (`10;?`, `11;?`, and `10;?;?` for both): the foreground and
 // background colour, terminated like the query (BEL or ST).

@@ -505,6 +505,11 @@ void Screen::switch_buffer(bool alternate) {
     RowRing* target = alternate ? alternate_.get() : &primary_;
     if (target != active_) {
         active_ = target;
+        // Each screen has its own kitty keyboard flags.
+        if (alternate) {
+            kitty_keyboard_.enter_alternate_screen();
+        }
+        modes_.kitty_keyboard_flags = kitty_keyboard_.flags(alternate);
         damage_all();
     }
 }
@@ -675,12 +680,30 @@ void Screen::FilterSink::keypad_mode(bool application) {
 
 void Screen::FilterSink::reset(bool hard) {
     // libvterm 0.1.4 resets its own modes but reports neither them nor the
-    // return to the primary screen that a full reset (RIS) means.
+    // return to the primary screen that a full reset (RIS) means. The
+    // keyboard protocols are reset by both, like the other key modes.
     screen_.modes_ = Modes();
+    screen_.kitty_keyboard_.reset();
     if (hard) {
         screen_.switch_buffer(false);
         screen_.reverse_video_ = false;
     }
+    ++screen_.generation_;
+}
+
+void Screen::FilterSink::kitty_keyboard(const KittyKeyboardRequest& request) {
+    const bool alternate = screen_.alternate_screen();
+    if (request.kind == KittyKeyboardRequest::Kind::Query) {
+        screen_.reply(fmt::format("\x1b[?{}u", screen_.kitty_keyboard_.flags(alternate)));
+        return;
+    }
+    screen_.kitty_keyboard_.apply(request, alternate);
+    screen_.modes_.kitty_keyboard_flags = screen_.kitty_keyboard_.flags(alternate);
+    ++screen_.generation_;
+}
+
+void Screen::FilterSink::modify_other_keys(int level) {
+    screen_.modes_.modify_other_keys = level;
     ++screen_.generation_;
 }
 

@@ -11,6 +11,7 @@
 
 #include "term/cell.hpp"
 #include "term/input_filter.hpp"
+#include "term/kitty_keyboard.hpp"
 #include "term/modes.hpp"
 #include "term/query_replies.hpp"
 #include "term/row_ring.hpp"
@@ -159,6 +160,8 @@ private:
         void keypad_mode(bool application) override;
         void reset(bool hard) override;
         void erase_scrollback() override;
+        void kitty_keyboard(const KittyKeyboardRequest& request) override;
+        void modify_other_keys(int level) override;
 
     private:
         Screen& screen_;
@@ -193,6 +196,7 @@ private:
     Style pen_;
     Cursor cursor_;
     Modes modes_;
+    KittyKeyboard kitty_keyboard_;
     bool reverse_video_ = false;
     bool fast_text_ = true;
     std::uint64_t fast_text_chars_ = 0;

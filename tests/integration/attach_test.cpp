@@ -5,6 +5,7 @@
 #include <fstream>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -189,6 +190,29 @@ std::string attach_command(const WorkspaceServer& ws, const std::string& args = 
     // exec: the pane's process is the client itself, for the signal tests.
     return "exec " + quote(sb::test::switchboard_binary()) + " -S " + quote(ws.socket().string()) +
            " attach " + args;
+}
+
+// How many bytes process `pid` has read so far (rchar in /proc/PID/io); -1
+// when that cannot be told.
+long long bytes_read(int pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/io");
+    std::string key;
+    long long value = 0;
+    while (in >> key >> value) {
+        if (key == "rchar:") {
+            return value;
+        }
+    }
+    return -1;
+}
+
+// Whether process `pid` is blocked in read(2) on its standard input.
+bool waits_for_input(int pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/syscall");
+    std::string number;
+    std::string fd;
+    in >> number >> fd;
+    return number == std::to_string(SYS_read) && fd == "0x0";
 }
 
 json worker_info(const WorkspaceServer& ws, const std::string& name) {
@@ -552,6 +576,10 @@ TEST_SUITE("attach") {
         Tmux attached(ws, attach_command(ws), 80, 25);
         REQUIRE(direct.started());
         REQUIRE(attached.started());
+        const int direct_pid = std::stoi(direct.format("#{pane_pid}"));
+        const int attached_pid = worker_info(ws, "vt").value("pid", 0);
+        REQUIRE(attached_pid > 0);
+        REQUIRE(bytes_read(direct_pid) >= 0);
         const auto top = [](const Tmux& tmux) {
             auto lines = tmux.lines();
             lines.resize(24);
@@ -566,18 +594,38 @@ TEST_SUITE("attach") {
             }
             return ok;
         };
+        // Types `text` and Enter into both and waits until each vttest has
+        // read all of it and waits for input again, so its next screen is
+        // drawn: vttest drops keys typed while it draws, and some screens
+        // look alike (screen 4 of test 1 is screen 3 in 132-column mode).
+        const auto press = [&](const std::string& text) {
+            const auto typed = static_cast<long long>(text.size()) + 1;
+            const long long direct_before = bytes_read(direct_pid);
+            const long long attached_before = bytes_read(attached_pid);
+            for (auto* tmux : {&direct, &attached}) {
+                if (!text.empty()) {
+                    tmux->literal(text);
+                }
+                tmux->keys({"Enter"});
+            }
+            const auto has_read = [&](int pid, long long before) {
+                return eventually(
+                    [&] { return bytes_read(pid) >= before + typed && waits_for_input(pid); }, 15s);
+            };
+            return has_read(direct_pid, direct_before) && has_read(attached_pid, attached_before);
+        };
         REQUIRE(direct.shows("Enter choice number"));
         REQUIRE(attached.shows("Enter choice number"));
+        REQUIRE(eventually([&] { return waits_for_input(direct_pid); }, 15s));
+        REQUIRE(eventually([&] { return waits_for_input(attached_pid); }, 15s));
         CHECK(same("the main menu"));
-        // Test 1, cursor movements, its first three screens. tmux 3.3a draws
-        // two of them unlike xterm and a VT100, so those are checked for
-        // what they must show instead: screen 2 (screen 1 in 132-column
-        // mode, shown in 80) loses its inner right border in tmux, and on
-        // the autowrap screen tmux breaks lines where a backspace follows a
-        // character in the last column. Screen 4 (autowrap in 132-column
-        // mode) looks like screen 3, so nothing shows when vttest has read
-        // the Enter for it, and vttest drops keys typed ahead: the
-        // comparison stops there.
+
+        // Test 1, cursor movements: six screens. tmux 3.3a draws two of them
+        // unlike xterm and a VT100, so those are checked for what they must
+        // show instead: screen 2 (screen 1 in 132-column mode, shown in 80)
+        // loses its inner right border in tmux, and on the autowrap screens
+        // (3, and 4 in 132-column mode) tmux breaks lines where a backspace
+        // follows a character in the last column.
         const auto autowrap_shown = [&] {
             std::vector<std::string> expected = {
                 "Test of autowrap, mixing control and print characters.",
@@ -596,28 +644,104 @@ TEST_SUITE("attach") {
             }
             return ok;
         };
-        for (int screen = 1; screen <= 3; ++screen) {
-            const auto before = top(direct);
-            const auto before_attached = top(attached);
-            INFO("test 1, Enter number " << screen);
-            for (auto* tmux : {&direct, &attached}) {
-                if (screen == 1) {
-                    tmux->literal("1");
+        REQUIRE(press("1"));
+        CHECK(same("test 1, screen 1"));
+        REQUIRE(press(""));
+        {
+            // tmux leaves out the inner right border (the +'s in column 79)
+            // on the rows that have it.
+            auto expected = top(direct);
+            for (std::size_t row = 2; row + 2 < expected.size(); ++row) {
+                auto& line = expected[row];
+                if (line.size() == 80 && line.back() == '*') {
+                    line[78] = '+';
                 }
-                tmux->keys({"Enter"});
             }
-            REQUIRE(eventually([&] { return top(direct) != before; }, 15s));
-            REQUIRE(direct.shows("Push <RETURN>"));
-            if (screen == 2) {
-                // Screen 1 again in 132-column mode, shown in 80 columns.
-                CHECK(eventually([&] { return top(attached) != before_attached; }, 15s));
-                CHECK(attached.shows("Push <RETURN>"));
-            } else if (screen == 3) {
+            const bool ok = eventually([&] { return top(attached) == expected; }, 15s);
+            if (!ok) {
+                MESSAGE("test 1, screen 2 through attach:\n" << attached.screen());
+            }
+            CHECK(ok);
+        }
+        for (int screen = 3; screen <= 6; ++screen) {
+            INFO("test 1, screen " << screen);
+            REQUIRE(press(""));
+            if (screen <= 4) {
                 CHECK(autowrap_shown());
             } else {
                 CHECK(same("test 1, screen " + std::to_string(screen)));
             }
         }
+        REQUIRE(press(""));
+        CHECK(same("the main menu after test 1"));
+
+        // Test 2, screen features: wrap-around, tabs, 132 and 80 columns on
+        // light and dark backgrounds, soft and jump scrolling, origin mode,
+        // graphic rendition, save and restore cursor; then the menu again.
+        REQUIRE(press("2"));
+        for (int screen = 1; screen <= 15; ++screen) {
+            INFO("test 2, screen " << screen);
+            if (screen == 11) {
+                // Origin mode, where tmux 3.3a puts the first line at the top
+                // of the screen; it belongs where the screen says (xterm).
+                std::vector<std::string> expected(22);
+                expected.push_back("This line should be the one above the bottom of the screen. "
+                                   "Push <RETURN>");
+                expected.push_back(
+                    "Origin mode test. This line should be at the bottom of the screen.");
+                const bool ok = eventually([&] { return top(attached) == expected; }, 15s);
+                if (!ok) {
+                    MESSAGE("the origin mode screen through attach:\n" << attached.screen());
+                }
+                CHECK(ok);
+            } else if (screen == 15) {
+                // Save and restore cursor: the lines and diamonds are DEC
+                // graphics, which tmux's capture shows as the ASCII sent for
+                // them (q and `) and the client draws as Unicode.
+                auto expected = top(direct);
+                for (auto& line : expected) {
+                    const bool lines = line.starts_with("line:");
+                    const bool diamonds = line.starts_with("diamonds:");
+                    if (!lines && !diamonds) {
+                        continue;
+                    }
+                    std::string drawn;
+                    for (const char c : line) {
+                        drawn += c == 'q' && lines      ? "\u2500"
+                                 : c == '`' && diamonds ? "\u25c6"
+                                                        : std::string(1, c);
+                    }
+                    line = drawn;
+                }
+                const bool ok = eventually([&] { return top(attached) == expected; }, 15s);
+                if (!ok) {
+                    MESSAGE("the save/restore cursor screen through attach:\n"
+                            << attached.screen() << "directly:\n"
+                            << direct.screen());
+                }
+                CHECK(ok);
+            } else {
+                CHECK(same("test 2, screen " + std::to_string(screen)));
+            }
+            REQUIRE(press(""));
+        }
+        CHECK(same("the main menu after test 2"));
+
+        // Test 8, VT102 features (insert and delete of lines and characters,
+        // insert mode), screen by screen until the menu comes back.
+        REQUIRE(press("8"));
+        const auto at_menu = [&] {
+            return direct.screen().find("Enter choice number") != std::string::npos;
+        };
+        int screens = 0;
+        for (; screens < 20 && !at_menu(); ++screens) {
+            INFO("test 8, screen " << screens + 1);
+            CHECK(same("test 8, screen " + std::to_string(screens + 1)));
+            REQUIRE(press(""));
+        }
+        CHECK(at_menu());
+        CHECK(screens >= 10); // 14 in vttest 2.7
+        CHECK(same("the main menu after test 8"));
     }
 
     TEST_CASE("a client that falls behind gets a full redraw, not a backlog") {
@@ -952,5 +1076,63 @@ TEST_SUITE("attach") {
                 return ws.cli({"capture", "typist"}).out.find("quiet-loud") != std::string::npos;
             },
             10s));
+    }
+}
+
+TEST_SUITE("attach") {
+    TEST_CASE("modified keys reach each worker in the keyboard protocol it asked for") {
+        // Each worker asks for a protocol (or none) and shows what it reads in hex.
+        WorkspaceServer ws(R"(workers:
+  kitty:
+    command: [python3, -c, &show "import os, sys, tty\ntty.setraw(0)\nsys.stdout.write(sys.argv[1] + sys.argv[2] + ' ready\\r\\n')\nsys.stdout.flush()\nwhile True:\n    data = os.read(0, 64)\n    sys.stdout.write('got ' + data.hex() + '\\r\\n')\n    sys.stdout.flush()\n", "\e[>1u", kitty]
+    size: {cols: 80, rows: 24}
+  xterm:
+    command: [python3, -c, *show, "\e[>4;2m", xterm]
+    size: {cols: 80, rows: 24}
+  legacy:
+    command: [python3, -c, *show, "", legacy]
+    size: {cols: 80, rows: 24}
+)");
+        REQUIRE(ws.start());
+        Tmux tmux(ws, attach_command(ws, "kitty"));
+        REQUIRE(tmux.started());
+        // tmux sends modified keys to a program that asked for them (the
+        // client asks with modifyOtherKeys) only with extended-keys on; it
+        // sends Shift+Enter as CSI 13 ; 2 u then.
+        tmux.tmux({"set", "-s", "extended-keys", "on"});
+        REQUIRE(tmux.shows("kitty ready"));
+
+        // kitty's protocol, flag 1: Shift+Enter, Ctrl+Enter, Alt+x, and a lone
+        // Escape told apart from an Alt chord.
+        tmux.keys({"S-Enter"});
+        CHECK(tmux.shows("got 1b5b31333b3275")); // CSI 13 ; 2 u
+        tmux.keys({"C-Enter"});
+        CHECK(tmux.shows("got 1b5b31333b3575")); // CSI 13 ; 5 u
+        tmux.keys({"M-x"});
+        CHECK(tmux.shows("got 1b5b3132303b3375")); // CSI 120 ; 3 u
+        tmux.keys({"Escape"});
+        CHECK(tmux.shows("got 1b5b323775")); // CSI 27 u
+        tmux.keys({"Enter"});
+        CHECK(tmux.shows("got 0d"));
+
+        // The prefix as a terminal with kitty's protocol sends it (CSI 98 ; 5
+        // u), then n: the next worker, which set modifyOtherKeys 2.
+        tmux.tmux({"send-keys", "-H", "1b", "5b", "39", "38", "3b", "35", "75", "6e"});
+        REQUIRE(tmux.shows("xterm ready"));
+        tmux.keys({"S-Enter"});
+        CHECK(tmux.shows("got 1b5b32373b323b31337e")); // CSI 27 ; 2 ; 13 ~
+        tmux.keys({"C-Enter"});
+        CHECK(tmux.shows("got 1b5b32373b353b31337e")); // CSI 27 ; 5 ; 13 ~
+
+        // The legacy worker gets what a terminal without either sends.
+        tmux.keys({"C-b", "n"});
+        REQUIRE(tmux.shows("legacy ready"));
+        tmux.keys({"S-Enter"});
+        CHECK(tmux.shows("got 0d"));
+        tmux.keys({"M-x"});
+        CHECK(tmux.shows("got 1b78"));
+        tmux.keys({"C-Enter"});
+        CHECK(tmux.shows("got 1b78\ngot 0d"));
+        CHECK(tmux.screen().find("got 1b5b") == std::string::npos);
     }
 }

@@ -109,8 +109,124 @@ TEST_SUITE("attach") {
         CHECK(parser.pending());
         const auto events = parser.flush();
         REQUIRE(events.size() == 1);
-        CHECK(events[0].bytes == "\x1b");
+        CHECK(events[0] == InputEvent{.kind = InputEvent::Kind::Key, .code = 27});
+        CHECK(encode_key(events[0], WorkerModes{}) == "\x1b");
         CHECK_FALSE(parser.pending());
+    }
+
+    TEST_CASE("modified keys are read in kitty's, xterm's and the legacy forms") {
+        const auto key = [](char32_t code, int modifier, char32_t shifted = 0) {
+            return InputEvent{.kind = InputEvent::Kind::Key,
+                              .modifier = modifier,
+                              .code = code,
+                              .shifted = shifted};
+        };
+        InputParser parser;
+        // kitty: Shift+Enter, Ctrl+b (the prefix), Escape, Alt+Shift+1 with
+        // its shifted key (flag 4), a release (dropped), Ctrl+c with lock
+        // keys, tmux's upper case for Ctrl+Shift+a.
+        auto events = parser.feed("\x1b[13;2u\x1b[98;5u\x1b[27u\x1b[49:33;4u\x1b[97;5:3u"
+                                  "\x1b[99;69u\x1b[65;6u");
+        REQUIRE(events.size() == 6);
+        CHECK(events[0] == key(13, 2));
+        CHECK(events[1] == key(U'b', 5));
+        CHECK(events[2] == key(27, 1));
+        CHECK(events[3] == key(U'1', 4, U'!'));
+        CHECK(events[4] == key(U'c', 69));
+        CHECK(events[5] == key(U'a', 6, U'A'));
+        // xterm's modifyOtherKeys: Ctrl+Enter, Ctrl+Shift+a.
+        events = parser.feed("\x1b[27;5;13~\x1b[27;6;65~");
+        REQUIRE(events.size() == 2);
+        CHECK(events[0] == key(13, 5));
+        CHECK(events[1] == key(U'a', 6, U'A'));
+        // Legacy Alt chords and Escape twice; text and other sequences stay bytes.
+        events = parser.feed("a\x1bx\x1bX\x1b\r\x1b\x02\x1b\x1b[Ab\x1b[5~");
+        REQUIRE(events.size() == 8);
+        CHECK(events[0].bytes == "a");
+        CHECK(events[1] == key(U'x', 3));
+        CHECK(events[2] == key(U'x', 4, U'X'));
+        CHECK(events[3] == key(13, 3));
+        CHECK(events[4] == key(U'b', 7));
+        CHECK(events[5] == key(27, 1));
+        CHECK(events[6] == InputEvent{.kind = InputEvent::Kind::CursorKey, .key = 'A'});
+        CHECK(events[7].bytes == "b\x1b[5~");
+        // kitty's keypad keys, F1 and F3 are read as xterm's; a modifier key
+        // alone (57441, left Shift) is dropped.
+        events = parser.feed("\x1b[57400u\x1b[57417u\x1b[P\x1b[13~\x1b[57441u\x1b[15~");
+        REQUIRE(events.size() == 3);
+        CHECK(events[0] == InputEvent{.kind = InputEvent::Kind::KeypadKey, .key = 'q'});
+        CHECK(events[1] == InputEvent{.kind = InputEvent::Kind::CursorKey, .key = 'D'});
+        CHECK(events[2].bytes == "\x1bOP\x1bOR\x1b[15~");
+        // Split anywhere.
+        std::vector<InputEvent> split;
+        for (const char c : std::string("\x1b[13;5u")) {
+            for (auto& e : parser.feed(std::string(1, c))) {
+                split.push_back(e);
+            }
+        }
+        REQUIRE(split.size() == 1);
+        CHECK(split[0] == key(13, 5));
+    }
+
+    TEST_CASE("keys are encoded for the worker's keyboard protocol") {
+        const auto key = [](char32_t code, int modifier, char32_t shifted = 0) {
+            return InputEvent{.kind = InputEvent::Kind::Key,
+                              .modifier = modifier,
+                              .code = code,
+                              .shifted = shifted};
+        };
+        const WorkerModes legacy;
+        const WorkerModes kitty{.kitty_keyboard_flags = 1};
+        const WorkerModes other_keys_2{.modify_other_keys = 2};
+        const WorkerModes other_keys_1{.modify_other_keys = 1};
+        struct Row {
+            InputEvent key;
+            std::string legacy, kitty, other_keys_2, other_keys_1;
+        };
+        const std::vector<Row> table = {
+            // Shift+Enter, Ctrl+Enter, Alt+Enter, Enter.
+            {key(13, 2), "\r", "\x1b[13;2u", "\x1b[27;2;13~", "\x1b[27;2;13~"},
+            {key(13, 5), "\r", "\x1b[13;5u", "\x1b[27;5;13~", "\x1b[27;5;13~"},
+            {key(13, 3), "\x1b\r", "\x1b[13;3u", "\x1b[27;3;13~", "\x1b\r"},
+            {key(13, 1), "\r", "\r", "\r", "\r"},
+            // Escape, Alt+Escape.
+            {key(27, 1), "\x1b", "\x1b[27u", "\x1b", "\x1b"},
+            {key(27, 3), "\x1b\x1b", "\x1b[27;3u", "\x1b[27;3;27~", "\x1b\x1b"},
+            // Tab, Shift+Tab, Ctrl+Tab; Backspace, Ctrl+Backspace.
+            {key(9, 1), "\t", "\t", "\t", "\t"},
+            {key(9, 2), "\x1b[Z", "\x1b[9;2u", "\x1b[27;2;9~", "\x1b[Z"},
+            {key(9, 5), "\t", "\x1b[9;5u", "\x1b[27;5;9~", "\x1b[27;5;9~"},
+            {key(127, 1), "\x7f", "\x7f", "\x7f", "\x7f"},
+            {key(127, 5), "\x08", "\x1b[127;5u", "\x1b[27;5;127~", "\x1b[27;5;127~"},
+            // Ctrl+b, Ctrl+Shift+a, Alt+x, Alt+Shift+x, Ctrl+Alt+b.
+            {key(U'b', 5), "\x02", "\x1b[98;5u", "\x1b[27;5;98~", "\x02"},
+            {key(U'a', 6, U'A'), "\x01", "\x1b[97;6u", "\x1b[27;6;65~", "\x1b[27;6;65~"},
+            {key(U'x', 3), "\x1bx", "\x1b[120;3u", "\x1b[27;3;120~", "\x1bx"},
+            {key(U'x', 4, U'X'), "\x1bX", "\x1b[120;4u", "\x1b[27;4;88~", "\x1bX"},
+            {key(U'b', 7), "\x1b\x02", "\x1b[98;7u", "\x1b[27;7;98~", "\x1b\x02"},
+            // Shift+a, a: text in every mode. Ctrl+1 has no control byte.
+            {key(U'a', 2, U'A'), "A", "A", "A", "A"},
+            {key(U'a', 1), "a", "a", "a", "a"},
+            {key(U'1', 5), "1", "\x1b[49;5u", "\x1b[27;5;49~", "\x1b[27;5;49~"},
+            // Alt+Shift+1 with its shifted key; Ctrl+Space; Alt+é.
+            {key(U'1', 4, U'!'), "\x1b!", "\x1b[49;4u", "\x1b[27;4;33~", "\x1b!"},
+            {key(U' ', 5), std::string(1, '\0'), "\x1b[32;5u", "\x1b[27;5;32~",
+             std::string(1, '\0')},
+            {key(U'\u00e9', 3), "\x1b\xc3\xa9", "\x1b[233;3u", "\x1b[27;3;233~", "\x1b\xc3\xa9"},
+            // Lock keys change nothing: Ctrl+c with Caps Lock and Num Lock.
+            {key(U'c', 1 + 4 + 64 + 128), "\x03", "\x1b[99;5u", "\x1b[27;5;99~", "\x03"},
+        };
+        for (const auto& row : table) {
+            INFO("key " << static_cast<std::uint32_t>(row.key.code) << " modifier "
+                        << row.key.modifier);
+            CHECK(encode_key(row.key, legacy) == row.legacy);
+            CHECK(encode_key(row.key, kitty) == row.kitty);
+            CHECK(encode_key(row.key, other_keys_2) == row.other_keys_2);
+            CHECK(encode_key(row.key, other_keys_1) == row.other_keys_1);
+        }
+        // The kitty protocol comes first when a worker set both.
+        const WorkerModes both{.kitty_keyboard_flags = 1, .modify_other_keys = 2};
+        CHECK(encode_key(key(13, 2), both) == "\x1b[13;2u");
     }
 
     TEST_CASE("keys and pastes are encoded for the worker's modes") {

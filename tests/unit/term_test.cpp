@@ -412,10 +412,142 @@ TEST_SUITE("term") {
         t.screen.feed("\x1b[>q");
         CHECK(t.replies == "\x1bP>|switchboard(" SWITCHBOARD_VERSION ")\x1b\\");
         t.replies.clear();
-        // Kitty keyboard query and push, modifyOtherKeys: no answer, no text.
-        t.screen.feed("\x1b[?u\x1b[>1u\x1b[>4;2m\x1b[<u\x1b]4;1;?\x07ok");
+        // Keyboard protocol requests and a palette query: no answer, no text.
+        t.screen.feed("\x1b[>1u\x1b[>4;2m\x1b[<u\x1b]4;1;?\x07ok");
         CHECK(t.replies.empty());
         CHECK(t.screen.row_text(0) == "ok");
+    }
+
+    TEST_CASE("kitty keyboard flags are pushed, popped, set and queried per screen") {
+        ReplyingScreen t;
+        const auto flags = [&] { return t.screen.modes().kitty_keyboard_flags; };
+        t.screen.feed("\x1b[?u");
+        CHECK(t.replies == "\x1b[?0u");
+        t.replies.clear();
+        // Claude Code pushes 1; only flag 1 is implemented, so a push of
+        // every flag holds 1 and the query says so.
+        t.screen.feed("\x1b[>1u");
+        CHECK(flags() == 1);
+        t.screen.feed("\x1b[>31u\x1b[?u");
+        CHECK(t.replies == "\x1b[?1u");
+        t.replies.clear();
+        t.screen.feed("\x1b[>0u");
+        CHECK(flags() == 0);
+        t.screen.feed("\x1b[<u");
+        CHECK(flags() == 1);
+        t.screen.feed("\x1b[<2u");
+        CHECK(flags() == 0);
+        t.screen.feed("\x1b[<u"); // popping an empty stack changes nothing
+        CHECK(flags() == 0);
+        // Set: replace (1, the default), add (2), take away (3).
+        t.screen.feed("\x1b[=1u");
+        CHECK(flags() == 1);
+        t.screen.feed("\x1b[=1;3u");
+        CHECK(flags() == 0);
+        t.screen.feed("\x1b[=5;2u");
+        CHECK(flags() == 1);
+        // The sequences leave nothing on the screen, split or not.
+        t.screen.feed("a\x1b[");
+        t.screen.feed(">1");
+        t.screen.feed("ub");
+        CHECK(t.screen.row_text(0) == "ab");
+        // The query's answer comes in order with libvterm's own (DA): how
+        // applications tell a terminal that knows the protocol.
+        t.screen.feed("\x1b[?u\x1b[c");
+        CHECK(t.replies == "\x1b[?1u\x1b[?1;2c");
+        t.replies.clear();
+
+        // The alternate screen has a stack of its own, empty when entered.
+        t.screen.feed("\x1b[?1049h");
+        CHECK(flags() == 0);
+        t.screen.feed("\x1b[>1u\x1b[?u");
+        CHECK(t.replies == "\x1b[?1u");
+        t.replies.clear();
+        t.screen.feed("\x1b[<u");
+        CHECK(flags() == 0);
+        t.screen.feed("\x1b[>1u\x1b[?1049l");
+        CHECK(flags() == 1); // the main screen's, kept
+        t.screen.feed("\x1b[<u\x1b[?1049h\x1b[?u");
+        CHECK(t.replies == "\x1b[?0u"); // the program before left 1 there
+        t.replies.clear();
+        t.screen.feed("\x1b[?1049l");
+        CHECK(flags() == 1);
+
+        // A soft reset (DECSTR) empties both stacks, and so does a full one.
+        t.screen.feed("\x1b[>1u\x1b[!p");
+        CHECK(flags() == 0);
+        t.screen.feed("\x1b[<u\x1b[?u");
+        CHECK(t.replies == "\x1b[?0u");
+        t.replies.clear();
+        t.screen.feed("\x1b[>1u\x1b"
+                      "c");
+        CHECK(flags() == 0);
+        t.screen.feed("\x1b[<u\x1b[?u");
+        CHECK(t.replies == "\x1b[?0u");
+    }
+
+    TEST_CASE("a kitty keyboard stack keeps the newest entries when pushed past its depth") {
+        sb::term::KittyKeyboardStack stack;
+        stack.push(1);
+        for (std::size_t i = 0; i < sb::term::KittyKeyboardStack::kDepth; ++i) {
+            stack.push(0);
+        }
+        CHECK(stack.flags() == 0);
+        // The entry of 1 at the bottom was dropped to make room.
+        for (std::size_t i = 0; i < sb::term::KittyKeyboardStack::kDepth; ++i) {
+            stack.pop(1);
+        }
+        CHECK(stack.flags() == 0);
+    }
+
+    TEST_CASE("DECRC restores the character sets DECSC saved (vttest's save/restore screen)") {
+        for (const bool fast_text : {true, false}) {
+            INFO("fast text " << fast_text);
+            Screen screen(ScreenOptions{.rows = 3, .cols = 20, .fast_text = fast_text});
+            // DEC graphics in G0, saved; US-ASCII and G1 in use; restored:
+            // the ten q's after DECRC are lines again, as they were.
+            screen.feed("\x1b(0qq\x1b"
+                        "7\x1b(B\x0e\r\nqq\x0f\x1b"
+                        "8qqqqqqqqqq");
+            CHECK(screen.row_text(0) ==
+                  "\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500\u2500");
+            CHECK(screen.row_text(1) == "qq");
+            // A full reset forgets what was saved (the position is libvterm's).
+            screen.feed("\x1b"
+                        "c\x1b(0\x1b"
+                        "8qqqqqqqqqq");
+            CHECK(screen.row_text(0).find("qqqqqqqqqq") != std::string::npos);
+            CHECK(screen.row_text(0).find("\u2500") == std::string::npos);
+        }
+    }
+
+    TEST_CASE("the modifyOtherKeys level follows CSI > 4 ; level m") {
+        Screen screen(3, 20, 10);
+        const auto level = [&] { return screen.modes().modify_other_keys; };
+        CHECK(level() == 0);
+        screen.feed("\x1b[>4;2m");
+        CHECK(level() == 2);
+        screen.feed("\x1b[>4;1m");
+        CHECK(level() == 1);
+        screen.feed("\x1b[>4m");
+        CHECK(level() == 0);
+        screen.feed("\x1b[>4;2m\x1b[>4;9m"); // no such level: ignored
+        CHECK(level() == 2);
+        screen.feed("\x1b[>1;2m"); // modifyCursorKeys, not this
+        CHECK(level() == 2);
+        screen.feed("\x1b[>4n");
+        CHECK(level() == 0);
+        screen.feed("\x1b[>4;2m\x1b[>m");
+        CHECK(level() == 0);
+        screen.feed("\x1b[>4;2m\x1b[!p"); // a soft reset (DECSTR) too
+        CHECK(level() == 0);
+        screen.feed("\x1b[>4;2m\x1b"
+                    "c");
+        CHECK(level() == 0);
+        // Neither the sequences nor SGR's `m` touched the pen or the text.
+        screen.feed("\x1b[>4;1mok");
+        CHECK(screen.row_text(0) == "ok");
+        CHECK(screen.pen() == sb::term::Style());
     }
 
     TEST_CASE("colours: 16, 256 and truecolor, and attributes") {

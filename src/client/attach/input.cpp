@@ -1,6 +1,9 @@
 #include "client/attach/input.hpp"
 
+#include <algorithm>
+#include <array>
 #include <charconv>
+#include <optional>
 
 namespace sb::client::attach {
 
@@ -46,26 +49,123 @@ void append_bytes(std::vector<InputEvent>& events, std::string_view bytes) {
     events.push_back({.kind = InputEvent::Kind::Bytes, .bytes = std::string(bytes)});
 }
 
-// A complete CSI sequence `sequence` (ESC [ ... final) as an event.
-InputEvent csi_event(std::string_view sequence) {
+// Letters come from some terminals in upper case with Shift (tmux: `CSI 65
+// ; 6 u` for Ctrl+Shift+a, xterm: `CSI 27 ; 6 ; 65 ~`); a Key event names
+// the key in lower case and keeps the upper case as what it types shifted.
+InputEvent key_event(char32_t code, char32_t shifted, int modifier) {
+    if (modifier < 1) {
+        modifier = 1;
+    }
+    if (code >= U'A' && code <= U'Z') {
+        shifted = code;
+        code = code - U'A' + U'a';
+        modifier = ((modifier - 1) | kShift) + 1;
+    } else if (shifted == 0 && code >= U'a' && code <= U'z' && ((modifier - 1) & kShift) != 0) {
+        shifted = code - U'a' + U'A';
+    }
+    return {.kind = InputEvent::Kind::Key, .modifier = modifier, .code = code, .shifted = shifted};
+}
+
+// kitty's code points for keypad keys (57399 KP_0 ... 57427 KP_BEGIN), which
+// its flag 1 reports apart from the main keys: the SS3 final of the key in
+// application keypad mode, or what the key does otherwise.
+constexpr std::string_view kitty_keypad_finals = "pqrstuvwxynojmkMXl";
+constexpr char32_t kitty_keypad_first = 57399;
+
+std::optional<InputEvent> kitty_keypad_event(char32_t code) {
+    const auto index = static_cast<std::size_t>(code - kitty_keypad_first);
+    if (index < kitty_keypad_finals.size()) {
+        return InputEvent{.kind = InputEvent::Kind::KeypadKey, .key = kitty_keypad_finals[index]};
+    }
+    // KP_LEFT, KP_RIGHT, KP_UP, KP_DOWN, KP_PAGE_UP, KP_PAGE_DOWN, KP_HOME,
+    // KP_END, KP_INSERT, KP_DELETE, KP_BEGIN: what the main keys send.
+    constexpr std::array<std::string_view, 11> others = {
+        "D", "C", "A", "B", "\x1b[5~", "\x1b[6~", "H", "F", "\x1b[2~", "\x1b[3~", "\x1b[E"};
+    const std::size_t other = index - kitty_keypad_finals.size();
+    if (other >= others.size()) {
+        return std::nullopt; // modifier keys, media keys: not asked for
+    }
+    if (others[other].size() == 1) {
+        return InputEvent{.kind = InputEvent::Kind::CursorKey, .key = others[other][0]};
+    }
+    return InputEvent{.kind = InputEvent::Kind::Bytes, .bytes = std::string(others[other])};
+}
+
+// kitty's `CSI code[:shifted[:base]] [; modifier[:event] [; text]] u`.
+std::optional<InputEvent> kitty_key_event(std::string_view sequence, std::string_view body) {
+    const InputEvent as_is{.kind = InputEvent::Kind::Bytes, .bytes = std::string(sequence)};
+    const auto fields = split(body, ';');
+    const auto codes = split(fields[0], ':');
+    int code = 0;
+    int shifted = 0;
+    if (!parse_int(codes[0], code) || code <= 0 || code > 0x10ffff ||
+        (codes.size() > 1 && !codes[1].empty() && !parse_int(codes[1], shifted))) {
+        return as_is;
+    }
+    int modifier = 1;
+    int event_type = 1;
+    if (fields.size() > 1 && !fields[1].empty()) {
+        const auto parts = split(fields[1], ':');
+        if (!parse_int(parts[0], modifier) ||
+            (parts.size() > 1 && !parse_int(parts[1], event_type))) {
+            return as_is;
+        }
+    }
+    if (event_type == 3) {
+        return std::nullopt; // a release: only sent when asked for (flag 2)
+    }
+    if (code >= 57344 && code <= 63743) { // the private use area: keypad and the like
+        return kitty_keypad_event(static_cast<char32_t>(code));
+    }
+    return key_event(static_cast<char32_t>(code),
+                     shifted > 0 && shifted <= 0x10ffff ? static_cast<char32_t>(shifted) : 0,
+                     modifier);
+}
+
+// A complete CSI sequence `sequence` (ESC [ ... final) as an event; nothing
+// for one that says nothing the worker needs (a key release).
+std::optional<InputEvent> csi_event(std::string_view sequence) {
     const std::string_view body = sequence.substr(2, sequence.size() - 3);
     const char final = sequence.back();
     if (body.empty() && final == 'I') {
-        return {.kind = InputEvent::Kind::FocusIn};
+        return InputEvent{.kind = InputEvent::Kind::FocusIn};
     }
     if (body.empty() && final == 'O') {
-        return {.kind = InputEvent::Kind::FocusOut};
+        return InputEvent{.kind = InputEvent::Kind::FocusOut};
     }
     if (cursor_final(final)) {
         if (body.empty()) {
-            return {.kind = InputEvent::Kind::CursorKey, .key = final};
+            return InputEvent{.kind = InputEvent::Kind::CursorKey, .key = final};
         }
         const auto parts = split(body, ';');
         int first = 0;
         int modifier = 0;
         if (parts.size() == 2 && parse_int(parts[0], first) && first == 1 &&
             parse_int(parts[1], modifier)) {
-            return {.kind = InputEvent::Kind::CursorKey, .key = final, .modifier = modifier};
+            return InputEvent{
+                .kind = InputEvent::Kind::CursorKey, .key = final, .modifier = modifier};
+        }
+    }
+    if (body.empty() && (final == 'P' || final == 'Q' || final == 'S')) {
+        // F1, F2, F4 as kitty's protocol sends them: as xterm does (the
+        // workers' TERM is xterm-256color).
+        return InputEvent{.kind = InputEvent::Kind::Bytes, .bytes = std::string("\x1bO") + final};
+    }
+    if (final == '~' && body.size() == 2 && body[0] == '1' && body[1] >= '1' && body[1] <= '4') {
+        // F1 to F4 in the VT220 form (kitty's F3, rxvt's): as xterm sends them.
+        return InputEvent{.kind = InputEvent::Kind::Bytes,
+                          .bytes = std::string("\x1bO") + static_cast<char>('P' + body[1] - '1')};
+    }
+    if (final == 'u' && !body.empty() && body.front() >= '0' && body.front() <= '9') {
+        return kitty_key_event(sequence, body);
+    }
+    if (final == '~' && body.starts_with("27;")) {
+        const auto parts = split(body, ';');
+        int modifier = 0;
+        int code = 0;
+        if (parts.size() == 3 && parse_int(parts[1], modifier) && parse_int(parts[2], code) &&
+            code > 0 && code <= 0x10ffff) {
+            return key_event(static_cast<char32_t>(code), 0, modifier);
         }
     }
     if ((final == 'M' || final == 'm') && !body.empty() && body.front() == '<') {
@@ -76,7 +176,30 @@ InputEvent csi_event(std::string_view sequence) {
             return mouse;
         }
     }
-    return {.kind = InputEvent::Kind::Bytes, .bytes = std::string(sequence)};
+    return InputEvent{.kind = InputEvent::Kind::Bytes, .bytes = std::string(sequence)};
+}
+
+// ESC then `byte`, as a legacy terminal sends Alt with a key: the key, or
+// nothing when the byte is no key of its own.
+std::optional<InputEvent> alt_key_event(unsigned char byte) {
+    const int alt = kAlt + 1;
+    switch (byte) {
+    case '\r':
+        return key_event(13, 0, alt);
+    case '\t':
+        return key_event(9, 0, alt);
+    case 0x7f:
+        return key_event(127, 0, alt);
+    default:
+        break;
+    }
+    if (byte >= 0x20 && byte < 0x7f) {
+        return key_event(byte, 0, alt);
+    }
+    if (byte >= 0x01 && byte <= 0x1a) {
+        return key_event(U'a' + byte - 1, 0, alt + kCtrl);
+    }
+    return std::nullopt;
 }
 
 } // namespace
@@ -140,10 +263,13 @@ std::vector<InputEvent> InputParser::feed(std::string_view input) {
                 continue;
             }
             auto event = csi_event(sequence);
-            if (event.kind == InputEvent::Kind::Bytes) {
-                append_bytes(events, event.bytes);
+            if (!event) {
+                continue;
+            }
+            if (event->kind == InputEvent::Kind::Bytes) {
+                append_bytes(events, event->bytes);
             } else {
-                events.push_back(std::move(event));
+                events.push_back(std::move(*event));
             }
             continue;
         }
@@ -164,19 +290,168 @@ std::vector<InputEvent> InputParser::feed(std::string_view input) {
             continue;
         }
         // Alt with a key, or Escape then Escape.
-        append_bytes(events, std::string_view(data).substr(at, kind == '\x1b' ? 1 : 2));
-        at += kind == '\x1b' ? 1 : 2;
+        if (kind == '\x1b') {
+            events.push_back(key_event(27, 0, 1)); // Escape, then whatever follows
+            at += 1;
+        } else if (auto alt = alt_key_event(static_cast<unsigned char>(kind))) {
+            events.push_back(*alt);
+            at += 2;
+        } else {
+            append_bytes(events, std::string_view(data).substr(at, 2));
+            at += 2;
+        }
     }
     return events;
 }
 
 std::vector<InputEvent> InputParser::flush() {
     std::vector<InputEvent> events;
-    if (!partial_.empty() && !in_paste_) {
+    if (partial_ == "\x1b" && !in_paste_) {
+        events.push_back(key_event(27, 0, 1)); // the Escape key, nothing after it
+        partial_.clear();
+    } else if (!partial_.empty() && !in_paste_) {
         append_bytes(events, partial_);
         partial_.clear();
     }
     return events;
+}
+
+namespace {
+
+void append_utf8(std::string& out, char32_t c) {
+    if (c < 0x80) {
+        out += static_cast<char>(c);
+    } else if (c < 0x800) {
+        out += static_cast<char>(0xc0 | (c >> 6));
+        out += static_cast<char>(0x80 | (c & 0x3f));
+    } else if (c < 0x10000) {
+        out += static_cast<char>(0xe0 | (c >> 12));
+        out += static_cast<char>(0x80 | ((c >> 6) & 0x3f));
+        out += static_cast<char>(0x80 | (c & 0x3f));
+    } else {
+        out += static_cast<char>(0xf0 | (c >> 18));
+        out += static_cast<char>(0x80 | ((c >> 12) & 0x3f));
+        out += static_cast<char>(0x80 | ((c >> 6) & 0x3f));
+        out += static_cast<char>(0x80 | (c & 0x3f));
+    }
+}
+
+// The byte Ctrl makes of a key in a legacy terminal (xterm's table), or
+// nothing when Ctrl does not change it.
+std::optional<char> control_byte(char32_t c) {
+    if (c >= U'a' && c <= U'z') {
+        return static_cast<char>(c - U'a' + 1);
+    }
+    switch (c) {
+    case U'@':
+    case U' ':
+    case U'2':
+        return '\x00';
+    case U'[':
+    case U'3':
+        return '\x1b';
+    case U'\\':
+    case U'4':
+        return '\x1c';
+    case U']':
+    case U'5':
+        return '\x1d';
+    case U'^':
+    case U'6':
+    case U'~':
+        return '\x1e';
+    case U'_':
+    case U'7':
+    case U'/':
+        return '\x1f';
+    case U'8':
+    case U'?':
+        return '\x7f';
+    default:
+        return std::nullopt;
+    }
+}
+
+bool functional_key(char32_t code) {
+    return code == 27 || code == 13 || code == 9 || code == 127;
+}
+
+// What the key types: its shifted character with Shift.
+char32_t key_text(const InputEvent& key, int mods) {
+    if ((mods & kShift) == 0) {
+        return key.code;
+    }
+    if (key.shifted != 0) {
+        return key.shifted;
+    }
+    return key.code >= U'a' && key.code <= U'z' ? key.code - U'a' + U'A' : key.code;
+}
+
+// Whether a legacy terminal sends this key with all its modifiers, so that
+// modifyOtherKeys 1 leaves it alone.
+bool legacy_exact(const InputEvent& key, int mods) {
+    if ((mods & ~(kShift | kAlt | kCtrl)) != 0) {
+        return false;
+    }
+    if (functional_key(key.code)) {
+        return (mods & ~kAlt) == 0 || (key.code == 9 && (mods & ~kAlt) == kShift);
+    }
+    if ((mods & kCtrl) == 0) {
+        return true;
+    }
+    return (mods & kShift) == 0 && control_byte(key.code).has_value();
+}
+
+std::string legacy_key(const InputEvent& key, int mods) {
+    std::string out = (mods & kAlt) != 0 ? "\x1b" : "";
+    switch (key.code) {
+    case 13:
+        return out + "\r";
+    case 9:
+        return out + ((mods & kShift) != 0 ? "\x1b[Z" : "\t");
+    case 127:
+        return out + ((mods & kCtrl) != 0 ? "\x08" : "\x7f");
+    case 27:
+        return out + "\x1b";
+    default:
+        break;
+    }
+    if ((mods & kCtrl) != 0) {
+        if (const auto byte = control_byte(key.code)) {
+            return out + *byte;
+        }
+    }
+    append_utf8(out, key_text(key, mods));
+    return out;
+}
+
+} // namespace
+
+std::string encode_key(const InputEvent& key, const WorkerModes& modes) {
+    // Lock keys change no encoding here; kitty reports them only with flags
+    // switchboard does not implement.
+    const int mods = std::max(key.modifier - 1, 0) & ~(kCapsLock | kNumLock);
+    const bool functional = functional_key(key.code);
+    if ((modes.kitty_keyboard_flags & 1) != 0) {
+        const bool escaped =
+            key.code == 27 || (functional && mods != 0) || (!functional && (mods & ~kShift) != 0);
+        if (escaped) {
+            std::string out = "\x1b[" + std::to_string(static_cast<std::uint32_t>(key.code));
+            if (mods != 0) {
+                out += ";" + std::to_string(mods + 1);
+            }
+            return out + "u";
+        }
+        return legacy_key(key, mods);
+    }
+    const bool plain = mods == 0 || (mods == kShift && !functional);
+    if (!plain && (modes.modify_other_keys >= 2 ||
+                   (modes.modify_other_keys == 1 && !legacy_exact(key, mods)))) {
+        const char32_t code = functional ? key.code : key_text(key, mods);
+        return "\x1b[27;" + std::to_string(mods + 1) + ";" +
+               std::to_string(static_cast<std::uint32_t>(code)) + "~";
+    }
+    return legacy_key(key, mods);
 }
 
 std::string encode_cursor_key(char key, int modifier, const WorkerModes& modes) {

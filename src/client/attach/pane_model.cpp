@@ -80,6 +80,8 @@ bool PaneModel::apply(const nlohmann::json& frame) {
         modes.focus_reporting = m.value("focus_reporting", false);
         modes.mouse = m.value("mouse", "none");
         modes.mouse_encoding = m.value("mouse_encoding", "default");
+        modes.kitty_keyboard_flags = m.value("kitty_keyboard_flags", 0);
+        modes.modify_other_keys = m.value("modify_other_keys", 0);
     }
     received = true;
     return true;

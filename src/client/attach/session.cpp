@@ -499,6 +499,8 @@ void Session::handle_events(std::vector<InputEvent> events) {
                 }
             } else if (event.kind == InputEvent::Kind::KeypadKey) {
                 handle_overlay_key(encode_keypad_key(event.key, WorkerModes{}), event);
+            } else if (event.kind == InputEvent::Kind::Key) {
+                handle_overlay_key(encode_key(event, WorkerModes{}), event);
             } else {
                 handle_overlay_key("", event);
             }
@@ -548,6 +550,29 @@ void Session::handle_normal(const InputEvent& event) {
             schedule_render();
         }
         send_to_focused(forward, true);
+        return;
+    }
+    case InputEvent::Kind::Key: {
+        // The prefix and the commands after it are known by their legacy
+        // bytes, however the person's terminal sent them (C-b may come as
+        // `CSI 98 ; 5 u`).
+        const std::string legacy = encode_key(event, WorkerModes{});
+        if (prefix_armed_) {
+            prefix_armed_ = false;
+            if (legacy == options_.prefix) {
+                schedule_render();
+                send_to_focused(encode_key(event, modes), true);
+                return;
+            }
+            handle_prefix_command(legacy);
+            return;
+        }
+        if (legacy == options_.prefix) {
+            prefix_armed_ = true;
+            schedule_render();
+            return;
+        }
+        send_to_focused(encode_key(event, modes), true);
         return;
     }
     case InputEvent::Kind::CursorKey:

@@ -16,14 +16,21 @@ termios saved_termios{};
 volatile sig_atomic_t terminal_changed = 0;
 
 // Mouse off, focus reports and bracketed paste off, cursor shown in the
-// terminal's default shape, style reset, the numeric keypad, the main screen
-// back and the title that was saved restored. (While attached the keypad is
-// in application mode, so that its keys can be told from the main keys.)
+// terminal's default shape, style reset, the numeric keypad, the keyboard
+// protocols undone (the kitty flags popped from the alternate screen's stack
+// before leaving it, modifyOtherKeys back to the terminal's own setting),
+// the main screen back and the title that was saved restored. (While
+// attached the keypad is in application mode, so that its keys can be told
+// from the main keys.)
 constexpr char restore_sequence[] = "\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l"
                                     "\x1b[?1004l\x1b[?2004l\x1b[0m\x1b[0 q\x1b[?25h"
-                                    "\x1b>\x1b[?1049l\x1b[23;0t";
+                                    "\x1b>\x1b[<u\x1b[>4m\x1b[?1049l\x1b[23;0t";
+// Modified keys are asked for unambiguously: kitty's flags 1 (disambiguate)
+// and 4 (alternate keys: what Shift makes of a key, for a legacy worker) on
+// the alternate screen's stack, and xterm's modifyOtherKeys 2. A terminal
+// that knows neither ignores them and sends legacy bytes.
 constexpr char enter_sequence[] = "\x1b[22;0t\x1b[?1049h\x1b[?1l\x1b=\x1b[?2004h\x1b[?1004h"
-                                  "\x1b[H\x1b[2J";
+                                  "\x1b[>5u\x1b[>4;2m\x1b[H\x1b[2J";
 
 void write_all(int fd, const char* data, std::size_t size) {
     while (size > 0) {

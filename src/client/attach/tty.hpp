@@ -6,7 +6,8 @@
 namespace sb::client::attach {
 
 // The person's terminal while attached: raw mode, the alternate screen,
-// bracketed paste and focus reports on, the title saved. Restored by the
+// bracketed paste and focus reports on, modified keys reported in kitty's or
+// xterm's unambiguous forms, the title saved. Restored by the
 // destructor, and, for the exits no destructor sees (a crash, an abort), by
 // a signal handler that does only async-signal-safe work: tcsetattr and
 // write of a restore sequence prepared in advance.
