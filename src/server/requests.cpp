@@ -283,7 +283,11 @@ void Requests::keys(const Reply& c, const json& id, const json& params) {
                                                  "start " +
                                                  w.name() + "`"};
     }
-    const worker::KeyModes modes{.application_cursor = w.screen().application_cursor_keys()};
+    const auto& screen_modes = w.screen().modes();
+    const worker::KeyModes modes{
+        .application_cursor = w.screen().application_cursor_keys(),
+        .protocols = {.kitty_keyboard_flags = screen_modes.kitty_keyboard_flags,
+                      .modify_other_keys = screen_modes.modify_other_keys}};
     std::string bytes;
     for (const auto& key : params["keys"]) {
         if (!key.is_string()) {

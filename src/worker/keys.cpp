@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cctype>
+#include <optional>
 
 #include "util/strings.hpp"
 
@@ -153,6 +154,77 @@ std::string character_key(std::string_view character, const Modifiers& mods) {
     return bytes;
 }
 
+// The code point of a key util::encode_text_key encodes: Enter, Tab,
+// BSpace, Space, Escape or one character (a letter in lower case, with
+// `upper` set for an upper-case one); nothing for other names.
+std::optional<char32_t> text_key_code(std::string_view name, bool& upper) {
+    upper = false;
+    if (equals_ignoring_case(name, "Enter")) {
+        return 13;
+    }
+    if (equals_ignoring_case(name, "Escape") || equals_ignoring_case(name, "Esc")) {
+        return 27;
+    }
+    if (equals_ignoring_case(name, "Tab")) {
+        return 9;
+    }
+    if (equals_ignoring_case(name, "BSpace")) {
+        return 127;
+    }
+    if (equals_ignoring_case(name, "Space")) {
+        return U' ';
+    }
+    const auto length = util::utf8_sequence_length(static_cast<unsigned char>(name[0]));
+    if (length == 0 || name.size() != length) {
+        return std::nullopt;
+    }
+    if (length == 1) {
+        const char c = name[0];
+        if (c >= 'A' && c <= 'Z') {
+            upper = true;
+            return static_cast<char32_t>(c - 'A' + 'a');
+        }
+        return static_cast<char32_t>(static_cast<unsigned char>(c));
+    }
+    char32_t code = static_cast<unsigned char>(name[0]) & (0x7f >> length);
+    for (std::size_t i = 1; i < length; ++i) {
+        code = (code << 6) | (static_cast<unsigned char>(name[i]) & 0x3f);
+    }
+    return code;
+}
+
+// A key under a keyboard protocol, or nothing when it is not one of those
+// the protocol changes.
+std::optional<std::string> protocol_key(std::string_view name, const Modifiers& mods,
+                                        const util::KeyboardProtocols& protocols) {
+    if ((protocols.kitty_keyboard_flags & 1) == 0 && protocols.modify_other_keys == 0) {
+        return std::nullopt;
+    }
+    int bits = (mods.shift ? util::kShift : 0) | (mods.meta ? util::kAlt : 0) |
+               (mods.ctrl ? util::kCtrl : 0);
+    bool upper = false;
+    std::optional<char32_t> code;
+    if (equals_ignoring_case(name, "BTab")) {
+        code = 9;
+        bits |= util::kShift;
+    } else {
+        code = text_key_code(name, upper);
+    }
+    if (!code) {
+        return std::nullopt;
+    }
+    char32_t shifted = 0;
+    if (upper) {
+        // As tmux reads them: C-A is C-a, and A on its own or with Alt is the
+        // shifted letter.
+        shifted = *code - U'a' + U'A';
+        if (!mods.ctrl) {
+            bits |= util::kShift;
+        }
+    }
+    return util::encode_text_key(*code, shifted, bits, protocols);
+}
+
 } // namespace
 
 std::string encode_key(std::string_view name, const KeyModes& modes) {
@@ -174,6 +246,9 @@ std::string encode_key(std::string_view name, const KeyModes& modes) {
     }
     if (rest.empty()) {
         return std::string(name);
+    }
+    if (auto bytes = protocol_key(rest, mods, modes.protocols)) {
+        return *bytes;
     }
     if (auto bytes = named_key(rest, mods, modes); !bytes.empty()) {
         return bytes;

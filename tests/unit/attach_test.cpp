@@ -8,6 +8,7 @@
 #include "client/attach/scrollback_sync.hpp"
 #include "protocol/screen_wire.hpp"
 #include "util/prefix_key.hpp"
+#include "worker/keys.hpp"
 
 using namespace sb::client::attach;
 using sb::protocol::WireCell;
@@ -227,6 +228,46 @@ TEST_SUITE("attach") {
         // The kitty protocol comes first when a worker set both.
         const WorkerModes both{.kitty_keyboard_flags = 1, .modify_other_keys = 2};
         CHECK(encode_key(key(13, 2), both) == "\x1b[13;2u");
+    }
+
+    TEST_CASE("switchboard keys encodes named keys for the worker's keyboard protocol") {
+        using sb::worker::encode_key;
+        using sb::worker::KeyModes;
+        const KeyModes legacy;
+        const KeyModes kitty{.protocols = {.kitty_keyboard_flags = 1}};
+        const KeyModes other_keys_2{.protocols = {.modify_other_keys = 2}};
+        struct Row {
+            const char* name;
+            std::string legacy, kitty, other_keys_2;
+        };
+        const std::vector<Row> table = {
+            {"S-Enter", "\r", "\x1b[13;2u", "\x1b[27;2;13~"},
+            {"C-Enter", "\r", "\x1b[13;5u", "\x1b[27;5;13~"},
+            {"Enter", "\r", "\r", "\r"},
+            {"Escape", "\x1b", "\x1b[27u", "\x1b"},
+            {"M-x", "\x1bx", "\x1b[120;3u", "\x1b[27;3;120~"},
+            {"C-c", "\x03", "\x1b[99;5u", "\x1b[27;5;99~"},
+            // tmux reads C-A as C-a; A alone is the shifted letter.
+            {"C-A", "\x01", "\x1b[97;5u", "\x1b[27;5;97~"},
+            {"A", "A", "A", "A"},
+            {"BTab", "\x1b[Z", "\x1b[9;2u", "\x1b[27;2;9~"},
+            {"C-Space", std::string(1, '\0'), "\x1b[32;5u", "\x1b[27;5;32~"},
+            {"M-\xc3\xa9", "\x1b\xc3\xa9", "\x1b[233;3u", "\x1b[27;3;233~"},
+            // Cursor and function keys and words keep their forms.
+            {"C-Up", "\x1b[1;5A", "\x1b[1;5A", "\x1b[1;5A"},
+            {"F5", "\x1b[15~", "\x1b[15~", "\x1b[15~"},
+            {"hello", "hello", "hello", "hello"},
+        };
+        for (const auto& row : table) {
+            INFO("key " << row.name);
+            CHECK(encode_key(row.name, legacy) == row.legacy);
+            CHECK(encode_key(row.name, kitty) == row.kitty);
+            CHECK(encode_key(row.name, other_keys_2) == row.other_keys_2);
+        }
+        // What attach sends for the same key and modes.
+        const InputEvent shift_enter{.kind = InputEvent::Kind::Key, .modifier = 2, .code = 13};
+        CHECK(encode_key("S-Enter", kitty) ==
+              sb::client::attach::encode_key(shift_enter, WorkerModes{.kitty_keyboard_flags = 1}));
     }
 
     TEST_CASE("keys and pastes are encoded for the worker's modes") {

@@ -4,6 +4,8 @@
 #include <string_view>
 #include <vector>
 
+#include "util/key_encoding.hpp"
+
 namespace sb::client::attach {
 
 // One thing the person's terminal sent.
@@ -37,17 +39,9 @@ struct InputEvent {
     bool operator==(const InputEvent&) const = default;
 };
 
-// The bits of a key's modifier parameter (xterm and kitty alike), less one.
-enum KeyModifier : int {
-    kShift = 1,
-    kAlt = 2,
-    kCtrl = 4,
-    kSuper = 8,
-    kHyper = 16,
-    kMeta = 32,
-    kCapsLock = 64,
-    kNumLock = 128,
-};
+// The bits of a key's modifier parameter (kShift, kAlt, kCtrl...).
+using util::KeyModifier;
+using enum util::KeyModifier;
 
 // Splits what the person's terminal sends into events. The attach client
 // keeps that terminal in its normal modes (cursor keys as CSI, SGR mouse,
