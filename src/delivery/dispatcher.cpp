@@ -242,7 +242,7 @@ std::size_t Dispatcher::stalled() const {
         followed_.begin(), followed_.end(), [](auto& f) { return f.phase == Phase::Stalled; }));
 }
 
-void Dispatcher::shutdown() {
+void Dispatcher::shutdown(std::string_view why) {
     stopping_ = true;
     timer_.stop();
     std::vector<Delivery> back;
@@ -265,7 +265,7 @@ void Dispatcher::shutdown() {
         Delivery& d = *it;
         mark_queued(d);
         journal_.record(d);
-        logger()->info("{}: {} goes back to the queue: the server is stopping", worker_, d.id);
+        logger()->info("{}: {} goes back to the queue: {}", worker_, d.id, why);
         queue_.push_front(std::move(d));
     }
 }

@@ -129,10 +129,11 @@ public:
     // both): it is no longer followed, and no copy here writes an older
     // count over it.
     void on_replied(const std::string& id, int sequence);
-    // The server is stopping: a delivery being typed, or typed and not yet
-    // submitted, goes back to the queue (and the store) to be typed into
-    // the worker's next process.
-    void shutdown();
+    // The server is stopping, or the worker is removed (`why`, for the
+    // log): a delivery being typed, or typed and not yet submitted, goes
+    // back to the queue (and the store), to be typed into the worker's next
+    // process or handed to the inbox with the rest of the queue.
+    void shutdown(std::string_view why = "the server is stopping");
 
     void hold();
     void release();

@@ -305,6 +305,9 @@ void Deliveries::remove(const std::string& worker) {
         if (auto* w = server_.find(worker)) {
             w->set_output_listener(nullptr);
         }
+        // What is being typed, or typed and not yet submitted, goes with the
+        // queue: the worker stops and the next to take it is a dispatch.
+        found->second->shutdown("the worker is removed from the workspace");
         auto taken = found->second->take_queued();
         std::vector<delivery::Delivery> moved(std::make_move_iterator(taken.begin()),
                                               std::make_move_iterator(taken.end()));

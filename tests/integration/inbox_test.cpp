@@ -188,6 +188,31 @@ TEST_SUITE("inbox") {
         CHECK(logged(ws.directory() / "quitter.log").empty());
     }
 
+    TEST_CASE(
+        "a reload that removes a worker while a message is typed into it inboxes it at once") {
+        // The echo comes 8 s after the prompt is drawn, so the reload finds
+        // the message typed and its echo not yet seen.
+        const std::string kept = agent_worker("agent", "agent.log", "", fast);
+        WorkspaceServer ws("workers:\n" + kept +
+                           agent_worker("leaving", "leaving.log", "--echo-delay 8000",
+                                        "    delivery: {idle: 50ms, verify_timeout: 20s, "
+                                        "accept_timeout: 0ms}\n"));
+        REQUIRE(ws.start());
+        REQUIRE(ws.cli({"send", "leaving", "in flight"}).exit_status == 0);
+        REQUIRE(eventually([&] { return !events_of(ws, "delivery_injected").empty(); }, 10s));
+        ws.write_file("workers:\n" + kept);
+        const auto reloaded = ws.cli({"reload"});
+        REQUIRE_MESSAGE(reloaded.exit_status == 0, reloaded.err);
+        const auto entries = inbox(ws);
+        REQUIRE(entries.size() == 1);
+        CHECK(entries[0]["id"] == "d-1");
+        CHECK(entries[0]["reason"] == "worker_removed");
+        CHECK(has_event(ws, "delivery_inboxed", "d-1", "worker_removed"));
+        CHECK(ws.cli({"dispatch", "d-1", "agent"}).exit_status == 0);
+        CHECK(logged(ws.directory() / "agent.log", 1) ==
+              std::vector<std::string>{"[from user · d-1] in flight"});
+    }
+
     TEST_CASE("a reload that removes a worker moves its queue to the inbox") {
         const std::string kept = agent_worker("agent", "agent.log", "", fast);
         WorkspaceServer ws("workers:\n" + kept +
