@@ -39,11 +39,21 @@ constexpr int max_presses = 2;
 // waiting to be accepted stop being followed beyond it.
 constexpr std::size_t max_followed = 64;
 
+// The line typed before a delivery's body: who sent it and its id, and for
+// a reply the delivery it answers.
+std::string header_of(const Delivery& d) {
+    std::string header = "[from " + d.from + " · " + d.id;
+    if (!d.reply_to.empty()) {
+        header += " · reply to " + d.reply_to;
+    }
+    return header + "]";
+}
+
 // What shows a delivery in the composer: its header, or without one the
 // start of its first line.
 std::string needle_of(const Delivery& d, bool header) {
     if (header) {
-        return "[from " + d.from + " · " + d.id + "]";
+        return header_of(d);
     }
     std::string line = d.body.substr(0, d.body.find('\n'));
     line = line.substr(0, line.find_last_not_of(" \t") + 1);
@@ -490,7 +500,7 @@ void Dispatcher::inject() {
     in_flight_ = std::move(next);
     Delivery& d = *in_flight_;
     const Profile& profile = settings_.profile;
-    const std::string header = profile.header ? "[from " + d.from + " · " + d.id + "] " : "";
+    const std::string header = profile.header ? header_of(d) + " " : "";
     verifier_.emplace(header, d.body, profile.placeholder_pattern);
     verifier_->take_baseline(port_.screen());
 

@@ -386,7 +386,7 @@ TEST_SUITE("reply") {
         REQUIRE_MESSAGE(answered.exit_status == 0, answered.err);
         CHECK(answered.out == "d-2\n");
         CHECK(logged(ws.directory() / "alice.log", 1) ==
-              std::vector<std::string>{"[from bob · d-2] looks good"});
+              std::vector<std::string>{"[from bob · d-2 · reply to d-1] looks good"});
         std::vector<json> replied;
         for (const auto& e : events_of(ws, "delivery_state")) {
             if (e["state"] == "replied") {
