@@ -30,7 +30,7 @@ int run_attach(const GlobalOptions& globals, const AttachOptions& options) {
                                                   : std::optional<std::string>(options.prefix));
 }
 
-std::function<int()> define(CLI::App& command, const GlobalOptions& globals) {
+std::function<int()> define(CommandOptions& command, const GlobalOptions& globals) {
     auto options = std::make_shared<AttachOptions>();
     command.add_option("WORKER", options->worker,
                        "The worker to show first (the workspace's first worker by default)");
@@ -38,8 +38,8 @@ std::function<int()> define(CLI::App& command, const GlobalOptions& globals) {
         .add_option("--prefix", options->prefix,
                     "The prefix key, like C-a or M-a (default: attach.prefix of the workspace, "
                     "C-b)")
-        ->option_text("KEY")
-        ->check([](const std::string& key) {
+        .option_text("KEY")
+        .check([](const std::string& key) {
             return util::prefix_key_bytes(key)
                        ? std::string()
                        : "\"" + key + "\" is not a key; write it like C-b, C-a, C-Space or M-a";

@@ -23,10 +23,10 @@ int run_cancel(const GlobalOptions& globals, const std::vector<std::string>& ids
     return status;
 }
 
-std::function<int()> define(CLI::App& command, const GlobalOptions& globals) {
+std::function<int()> define(CommandOptions& command, const GlobalOptions& globals) {
     auto ids = std::make_shared<std::vector<std::string>>();
     command.add_option("ID", *ids, "Delivery ids, as send, pending and inbox print them")
-        ->required();
+        .required();
     command.footer("Removes queued deliveries, or messages in the inbox (event delivery_dropped, "
                    "reason cancelled). A delivery already being typed cannot be cancelled. Exit "
                    "status: 0, 1 when one could not be cancelled or no server runs.");

@@ -37,17 +37,17 @@ int run_capture(const GlobalOptions& globals, const CaptureOptions& options) {
     return exit_ok;
 }
 
-std::function<int()> define(CLI::App& command, const GlobalOptions& globals) {
+std::function<int()> define(CommandOptions& command, const GlobalOptions& globals) {
     auto options = std::make_shared<CaptureOptions>();
-    command.add_option("WORKER", options->worker, "The worker whose screen to print")->required();
+    command.add_option("WORKER", options->worker, "The worker whose screen to print").required();
     command.add_flag(
         "-e,--ansi", options->ansi,
         "Keep colours and attributes as ANSI escape sequences (like tmux capture-pane -e)");
     command
         .add_option("--scrollback", options->scrollback,
                     "Also print the last N lines of scrollback above the screen")
-        ->option_text("N")
-        ->check(CLI::Range(0, 10'000'000));
+        .option_text("N")
+        .check_range(0, 10'000'000);
     command.add_flag("--json", options->json,
                      "Print the text with the cursor, title, size and modes as JSON");
     command.footer("Exit status: 0, or 1 when no server runs or there is no such worker.");

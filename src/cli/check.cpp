@@ -163,7 +163,7 @@ int run_check(const GlobalOptions& globals, const CheckOptions& options) {
     return exit_ok;
 }
 
-std::function<int()> define(CLI::App& command, const GlobalOptions& globals) {
+std::function<int()> define(CommandOptions& command, const GlobalOptions& globals) {
     auto options = std::make_shared<CheckOptions>();
     command.add_flag("--json", options->json,
                      "Print the result (workspace or diagnostics) as JSON on stdout");

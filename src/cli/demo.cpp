@@ -486,14 +486,14 @@ int run_demo(const DemoOptions& options) {
     return status;
 }
 
-std::function<int()> define(CLI::App& command, const GlobalOptions&) {
+std::function<int()> define(CommandOptions& command, const GlobalOptions&) {
     auto options = std::make_shared<DemoOptions>();
     command.add_flag("--no-attach", options->no_attach,
                      "Run the exchanges and print the events and a summary without attaching "
                      "(what happens anyway when not in a terminal)");
     command.add_option("--exchanges", options->exchanges, "How many tasks to exchange (1-100)")
-        ->option_text("N")
-        ->check(CLI::Range(1, 100));
+        .option_text("N")
+        .check_range(1, 100);
     command.footer("Starts an embedded workspace that needs only bash and python3 on a private "
                    "socket and state directory and runs the exchanges; in a terminal it attaches "
                    "to the planner's pane meanwhile (C-b d detaches and ends the demo). Then it "

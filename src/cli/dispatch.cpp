@@ -24,10 +24,10 @@ int run_dispatch(const GlobalOptions& globals, const DispatchOptions& options) {
     return exit_ok;
 }
 
-std::function<int()> define(CLI::App& command, const GlobalOptions& globals) {
+std::function<int()> define(CommandOptions& command, const GlobalOptions& globals) {
     auto options = std::make_shared<DispatchOptions>();
-    command.add_option("ID", options->id, "A delivery in the inbox, as inbox lists it")->required();
-    command.add_option("WORKER", options->worker, "The worker to give it to")->required();
+    command.add_option("ID", options->id, "A delivery in the inbox, as inbox lists it").required();
+    command.add_option("WORKER", options->worker, "The worker to give it to").required();
     command.footer("Moves a message from the inbox to a worker's queue (event "
                    "delivery_dispatched, then delivery_queued). It leaves the inbox only once the "
                    "store has it in the queue; when the worker is unknown, has ended for good, or "

@@ -307,7 +307,7 @@ int run_doctor(const GlobalOptions& globals, const DoctorOptions&) {
     return exit_failure;
 }
 
-std::function<int()> define(CLI::App& command, const GlobalOptions& globals) {
+std::function<int()> define(CommandOptions& command, const GlobalOptions& globals) {
     auto options = std::make_shared<DoctorOptions>();
     command.footer("Checks the runtime directory (sockets), the state directory and SQLite "
                    "(delivery store), TERM, and with a workspace file the program of every "

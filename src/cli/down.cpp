@@ -65,13 +65,13 @@ int run_down(const GlobalOptions& globals, const DownOptions& options) {
     return exit_ok;
 }
 
-std::function<int()> define(CLI::App& command, const GlobalOptions& globals) {
+std::function<int()> define(CommandOptions& command, const GlobalOptions& globals) {
     auto options = std::make_shared<DownOptions>();
     command
         .add_option("--timeout", options->timeout,
                     "Send SIGKILL to workers still running after this long, instead of after "
                     "each worker's stop_timeout")
-        ->option_text("DURATION");
+        .option_text("DURATION");
     command.footer("Stops every worker and the server, and returns when the server has exited. "
                    "Exit status: 0, 1 when no server runs, 2 usage error.");
     return [&globals, options] { return run_down(globals, *options); };

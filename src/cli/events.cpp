@@ -77,15 +77,15 @@ int run_events(const GlobalOptions& globals, const EventsOptions& options) {
     }
 }
 
-std::function<int()> define(CLI::App& command, const GlobalOptions& globals) {
+std::function<int()> define(CommandOptions& command, const GlobalOptions& globals) {
     auto options = std::make_shared<EventsOptions>();
     command.add_flag("--follow", options->follow,
                      "Keep printing new events as they happen, until the server stops");
     command
         .add_option("--since", options->since,
                     "Print the kept events after sequence number SEQ (0 for all kept)")
-        ->option_text("SEQ")
-        ->check(CLI::NonNegativeNumber);
+        .option_text("SEQ")
+        .check_non_negative();
     command.add_flag("--json", options->json, "One JSON object per line");
     command.footer("Without --follow or --since, prints every event the server keeps (the last "
                    "10000). Exit status: 0 (also when the server stops during --follow), 1 when "

@@ -1,5 +1,7 @@
 #include <iostream>
 
+#include <CLI/CLI.hpp>
+
 #include "cli/command.hpp"
 
 namespace sb::cli {
@@ -10,11 +12,11 @@ struct HelpOptions {
     std::string topic;
 };
 
-std::function<int()> define(CLI::App& command, const GlobalOptions&) {
+std::function<int()> define(CommandOptions& command, const GlobalOptions&) {
     auto options = std::make_shared<HelpOptions>();
     command.add_option("COMMAND", options->topic, "The command to describe");
     command.footer("Exit status: 0, or 2 for an unknown command.");
-    CLI::App* root = command.get_parent();
+    CLI::App* root = command.app().get_parent();
     return [root, options]() -> int {
         if (options->topic.empty()) {
             // App::help() would follow the parsed subcommand (this one).

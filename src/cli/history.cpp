@@ -123,7 +123,7 @@ int run_history(const GlobalOptions& globals, const HistoryOptions& options) {
     return exit_ok;
 }
 
-std::function<int()> define(CLI::App& command, const GlobalOptions& globals) {
+std::function<int()> define(CommandOptions& command, const GlobalOptions& globals) {
     auto options = std::make_shared<HistoryOptions>();
     command.add_option("WORKER", options->worker, "Only deliveries to this worker");
     command.add_option("--since", options->since,

@@ -45,7 +45,7 @@ int run_inbox(const GlobalOptions& globals, const InboxOptions& options) {
     return exit_ok;
 }
 
-std::function<int()> define(CLI::App& command, const GlobalOptions& globals) {
+std::function<int()> define(CommandOptions& command, const GlobalOptions& globals) {
     auto options = std::make_shared<InboxOptions>();
     command.add_flag("--json", options->json, "Print the inbox as JSON");
     command.footer(

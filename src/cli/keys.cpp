@@ -27,14 +27,14 @@ int run_keys(const GlobalOptions& globals, const KeysOptions& options) {
     return result ? exit_ok : exit_failure;
 }
 
-std::function<int()> define(CLI::App& command, const GlobalOptions& globals) {
+std::function<int()> define(CommandOptions& command, const GlobalOptions& globals) {
     auto options = std::make_shared<KeysOptions>();
-    command.add_option("WORKER", options->worker, "The worker to type into")->required();
+    command.add_option("WORKER", options->worker, "The worker to type into").required();
     command
         .add_option("KEYS", options->keys,
                     "Key names as tmux send-keys names them (Enter, Escape, Tab, BSpace, Up, "
                     "C-c, M-x, F1, ...); other words are typed as text")
-        ->required();
+        .required();
     command.add_flag("-l,--literal", options->literal,
                      "Type the arguments as literal UTF-8 text, not key names");
     command.add_flag("--paste", options->paste,

@@ -64,7 +64,7 @@ int run_ls(const GlobalOptions& globals, const LsOptions& options) {
     return exit_ok;
 }
 
-std::function<int()> define(CLI::App& command, const GlobalOptions& globals) {
+std::function<int()> define(CommandOptions& command, const GlobalOptions& globals) {
     auto options = std::make_shared<LsOptions>();
     command.add_flag("--json", options->json, "Print the workers as JSON");
     command.footer("Exit status: 0, or 1 when no server runs for the workspace.");

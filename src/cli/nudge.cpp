@@ -23,9 +23,9 @@ int run_nudge(const GlobalOptions& globals, const std::vector<std::string>& ids)
     return status;
 }
 
-std::function<int()> define(CLI::App& command, const GlobalOptions& globals) {
+std::function<int()> define(CommandOptions& command, const GlobalOptions& globals) {
     auto ids = std::make_shared<std::vector<std::string>>();
-    command.add_option("ID", *ids, "Delivery ids, as send and pending print them")->required();
+    command.add_option("ID", *ids, "Delivery ids, as send and pending print them").required();
     command.footer("Presses the worker's submit key for a delivery that is stalled (pending "
                    "shows it), or that has yet to be submitted or accepted, and follows it "
                    "again (event delivery_nudged, then delivery_state). Exit status: 0, 1 when "

@@ -44,7 +44,7 @@ int run_pending(const GlobalOptions& globals, const PendingOptions& options) {
     return exit_ok;
 }
 
-std::function<int()> define(CLI::App& command, const GlobalOptions& globals) {
+std::function<int()> define(CommandOptions& command, const GlobalOptions& globals) {
     auto options = std::make_shared<PendingOptions>();
     command.add_option("WORKER", options->worker, "Only this worker's deliveries");
     command.add_flag("--json", options->json, "Print the deliveries as JSON");

@@ -13,9 +13,9 @@ int run_release(const GlobalOptions& globals, const std::string& worker) {
     return call(*client, "release", {{"worker", worker}}) ? exit_ok : exit_failure;
 }
 
-std::function<int()> define(CLI::App& command, const GlobalOptions& globals) {
+std::function<int()> define(CommandOptions& command, const GlobalOptions& globals) {
     auto worker = std::make_shared<std::string>();
-    command.add_option("WORKER", *worker, "The worker")->required();
+    command.add_option("WORKER", *worker, "The worker").required();
     command.footer("Exit status: 0, 1 when no server runs or the worker is unknown.");
     return [&globals, worker] { return run_release(globals, *worker); };
 }

@@ -26,7 +26,7 @@ int run_reload(const GlobalOptions& globals) {
     return exit_ok;
 }
 
-std::function<int()> define(CLI::App& command, const GlobalOptions& globals) {
+std::function<int()> define(CommandOptions& command, const GlobalOptions& globals) {
     command.footer("Re-reads the workspace file: starts added workers, stops removed ones, "
                    "restarts changed ones and leaves the rest alone. A file with errors is "
                    "refused with the messages of `switchboard check` and nothing changes. The "

@@ -1,8 +1,8 @@
 #include <cstdio>
-#include <regex>
 
 #include "cli/command.hpp"
 #include "cli/server_connection.hpp"
+#include "util/regex.hpp"
 
 namespace sb::cli {
 
@@ -14,9 +14,9 @@ struct ResizeOptions {
 };
 
 int run_resize(const GlobalOptions& globals, const ResizeOptions& options) {
-    static const std::regex form("([0-9]{1,4})x([0-9]{1,4})");
-    std::smatch match;
-    if (!std::regex_match(options.size, match, form)) {
+    static const util::Regex form("([0-9]{1,4})x([0-9]{1,4})");
+    const auto match = form.match_groups(options.size);
+    if (!match) {
         std::fprintf(stderr, "switchboard: resize: expected COLSxROWS like 120x40, got \"%s\"\n",
                      options.size.c_str());
         return exit_usage;
@@ -25,17 +25,18 @@ int run_resize(const GlobalOptions& globals, const ResizeOptions& options) {
     if (!client) {
         return exit_failure;
     }
-    auto result = call(
-        *client, "resize",
-        {{"worker", options.worker}, {"cols", std::stoi(match[1])}, {"rows", std::stoi(match[2])}});
+    auto result = call(*client, "resize",
+                       {{"worker", options.worker},
+                        {"cols", std::stoi((*match)[0])},
+                        {"rows", std::stoi((*match)[1])}});
     return result ? exit_ok : exit_failure;
 }
 
-std::function<int()> define(CLI::App& command, const GlobalOptions& globals) {
+std::function<int()> define(CommandOptions& command, const GlobalOptions& globals) {
     auto options = std::make_shared<ResizeOptions>();
-    command.add_option("WORKER", options->worker, "The worker to resize")->required();
+    command.add_option("WORKER", options->worker, "The worker to resize").required();
     command.add_option("SIZE", options->size, "New size as COLSxROWS (10..1000 x 5..500)")
-        ->required();
+        .required();
     command.footer("Exit status: 0; 1 when no server runs, the worker is unknown or the size is "
                    "out of range; 2 usage error.");
     return [&globals, options] { return run_resize(globals, *options); };

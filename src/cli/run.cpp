@@ -1,6 +1,7 @@
 #include <iostream>
 #include <map>
 
+#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
 #include "cli/command.hpp"
@@ -35,7 +36,8 @@ int run(int argc, char** argv) {
     for (const auto& spec : commands()) {
         CLI::App* sub = app.add_subcommand(std::string(spec.name), std::string(spec.summary));
         sub->group(std::string(spec.group.empty() ? "Commands" : spec.group));
-        runners.emplace(sub, spec.define(*sub, globals));
+        CommandOptions options(*sub);
+        runners.emplace(sub, spec.define(options, globals));
     }
 
     try {

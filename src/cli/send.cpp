@@ -316,7 +316,7 @@ int run_send(const GlobalOptions& globals, SendOptions options) {
     return wait_for_outcomes(*client, ids, since, timeout, options.json);
 }
 
-std::function<int()> define(CLI::App& command, const GlobalOptions& globals) {
+std::function<int()> define(CommandOptions& command, const GlobalOptions& globals) {
     auto options = std::make_shared<SendOptions>();
     command.add_option("TARGET", options->target,
                        "A worker, @group, or all (everyone but the sender); none with --reply-to");
@@ -325,36 +325,36 @@ std::function<int()> define(CLI::App& command, const GlobalOptions& globals) {
     command
         .add_option("--from", options->from,
                     "Sender name (default: $SWITCHBOARD_WORKER inside a worker, else user)")
-        ->option_text("NAME");
+        .option_text("NAME");
     command
         .add_option("--key", options->key,
                     "Idempotency key: sending the same key again within 24 h returns the first "
                     "delivery instead of a new one")
-        ->option_text("KEY");
-    auto* wait = command.add_flag("--wait", options->wait, "Wait for every delivery's outcome");
-    auto* wait_reply = command.add_flag(
+        .option_text("KEY");
+    auto wait = command.add_flag("--wait", options->wait, "Wait for every delivery's outcome");
+    auto wait_reply = command.add_flag(
         "--wait-reply", options->wait_reply,
         "Wait for the reply (send --reply-to) to the message and print it instead of the id");
-    wait_reply->excludes(wait);
+    wait_reply.excludes(wait);
     command
         .add_option("--timeout", options->timeout,
                     "With --wait or --wait-reply, give up after this long")
-        ->option_text("DURATION");
-    auto* reply_to =
+        .option_text("DURATION");
+    auto reply_to =
         command
             .add_option("--reply-to", options->reply_to,
                         "Reply to delivery ID: the message goes to its sender (typed into it "
                         "when it is a worker, else handed to a client waiting with --wait-reply)")
-            ->option_text("ID");
+            .option_text("ID");
     command
         .add_flag("--to-inbox", options->to_inbox,
                   "Put the message in the workspace's inbox (TARGET, if given, is kept as the "
                   "worker it is meant for) for someone to dispatch")
-        ->excludes(reply_to);
+        .excludes(reply_to);
     command
         .add_option("--ttl", options->ttl,
                     "Drop the message (reason expired) when it has not been typed within this")
-        ->option_text("DURATION");
+        .option_text("DURATION");
     command.add_flag("--json", options->json,
                      "Print the result (and with --wait, outcome events) as JSON");
     command.footer(

@@ -14,7 +14,7 @@ int run_start(const GlobalOptions& globals, const Options& options) {
     return run_on_workers(globals, "start", options.selection);
 }
 
-std::function<int()> define(CLI::App& command, const GlobalOptions& globals) {
+std::function<int()> define(CommandOptions& command, const GlobalOptions& globals) {
     auto options = std::make_shared<Options>();
     options->selection.define(command, "start");
     command.footer("Exit status: 0, or 1 when no server runs or a worker is unknown.");

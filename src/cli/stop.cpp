@@ -19,13 +19,13 @@ int run_stop(const GlobalOptions& globals, const Options& options) {
     return run_on_workers(globals, "stop", options.selection, extra);
 }
 
-std::function<int()> define(CLI::App& command, const GlobalOptions& globals) {
+std::function<int()> define(CommandOptions& command, const GlobalOptions& globals) {
     auto options = std::make_shared<Options>();
     options->selection.define(command, "stop");
     command
         .add_option("--timeout", options->timeout,
                     "Send SIGKILL after this long instead of each worker's stop_timeout")
-        ->option_text("DURATION");
+        .option_text("DURATION");
     command.footer("Exit status: 0, or 1 when no server runs or a worker is unknown.");
     return [&globals, options] { return run_stop(globals, *options); };
 }

@@ -186,7 +186,7 @@ int run_up(const GlobalOptions& globals, const UpOptions& options) {
     return status;
 }
 
-std::function<int()> define(CLI::App& command, const GlobalOptions& globals) {
+std::function<int()> define(CommandOptions& command, const GlobalOptions& globals) {
     auto options = std::make_shared<UpOptions>();
     command.add_flag("-F,--foreground", options->foreground,
                      "Run the server in this terminal, logging to stderr, until SIGINT or SIGTERM");

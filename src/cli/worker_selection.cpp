@@ -8,10 +8,10 @@
 
 namespace sb::cli {
 
-void WorkerSelection::define(CLI::App& command, const std::string& verb) {
-    auto* names = command.add_option("WORKER", workers, "The workers to " + verb);
-    auto* every = command.add_flag("-a,--all", all, "All workers of the workspace");
-    names->excludes(every);
+void WorkerSelection::define(CommandOptions& command, const std::string& verb) {
+    auto names = command.add_option("WORKER", workers, "The workers to " + verb);
+    auto every = command.add_flag("-a,--all", all, "All workers of the workspace");
+    names.excludes(every);
 }
 
 bool WorkerSelection::valid(const std::string& verb) const {

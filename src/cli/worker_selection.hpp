@@ -14,7 +14,7 @@ struct WorkerSelection {
     std::vector<std::string> workers;
     bool all = false;
 
-    void define(CLI::App& command, const std::string& verb);
+    void define(CommandOptions& command, const std::string& verb);
     // False (after saying so) when neither workers nor --all were given.
     bool valid(const std::string& verb) const;
     // The request parameters naming the selection.

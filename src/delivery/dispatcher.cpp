@@ -1,7 +1,6 @@
 #include "delivery/dispatcher.hpp"
 
 #include <algorithm>
-#include <regex>
 
 #include "term/screen.hpp"
 #include "util/log.hpp"
@@ -19,17 +18,17 @@ long long ms_between(Clock::time_point from, Clock::time_point to) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count();
 }
 
-bool screen_matches(const term::Screen& screen, const std::optional<std::regex>& pattern) {
+bool screen_matches(const term::Screen& screen, const std::optional<util::Regex>& pattern) {
     return pattern && screen_shows(screen, *pattern);
 }
 
 // Profiles' patterns come from the workspace file (checked when it is
 // loaded) and the built-in table; compiled once, not on every output.
-std::optional<std::regex> compile(const std::string& pattern) {
+std::optional<util::Regex> compile(const std::string& pattern) {
     if (pattern.empty()) {
         return std::nullopt;
     }
-    return std::regex(pattern);
+    return util::Regex(pattern);
 }
 
 // The submit key is pressed again at most this often for one delivery.
@@ -67,7 +66,7 @@ std::string needle_of(const Delivery& d, bool header) {
 
 // The composer's lines joined without separators, so that text the program
 // wrapped across lines reads as typed.
-std::string composer_text(const term::Screen& screen, const std::optional<std::regex>& composer) {
+std::string composer_text(const term::Screen& screen, const std::optional<util::Regex>& composer) {
     std::string text;
     for (const auto& line : composer_lines(screen, composer)) {
         text += line;
@@ -76,8 +75,8 @@ std::string composer_text(const term::Screen& screen, const std::optional<std::r
 }
 
 // A header of ours, as the composer would show it.
-const std::regex& any_header() {
-    static const std::regex header(R"(\[from [^\]]+ · d-[0-9]+\])");
+const util::Regex& any_header() {
+    static const util::Regex header(R"(\[from [^\]]+ · d-[0-9]+\])");
     return header;
 }
 
@@ -748,7 +747,7 @@ std::string Dispatcher::composer_busy() const {
     }
     const auto& screen = port_.screen();
     if (settings_.profile.header) {
-        if (std::regex_search(composer_text(screen, composer_pattern_), any_header())) {
+        if (any_header().found_in(composer_text(screen, composer_pattern_))) {
             // One of ours sits there, given up on (cancelled): a person
             // clears it or submits it.
             return "composer";

@@ -5,7 +5,6 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -16,6 +15,7 @@
 #include "delivery/echo_verifier.hpp"
 #include "delivery/profile.hpp"
 #include "delivery/throttle.hpp"
+#include "util/regex.hpp"
 #include "util/uv.hpp"
 
 namespace sb::term {
@@ -186,9 +186,9 @@ private:
     EventSink events_;
     Journal journal_;
     Throttle throttle_;
-    std::optional<std::regex> ready_pattern_;
-    std::optional<std::regex> busy_pattern_;
-    std::optional<std::regex> composer_pattern_;
+    std::optional<util::Regex> ready_pattern_;
+    std::optional<util::Regex> busy_pattern_;
+    std::optional<util::Regex> composer_pattern_;
     std::deque<Followed> followed_;
     std::deque<Delivery> queue_;
     std::optional<Delivery> in_flight_;

@@ -56,7 +56,7 @@ EchoVerifier::EchoVerifier(std::string header, const std::string& body,
     }
     body_prefix_ = normalise(first_line.substr(0, std::min(end, first_line.size())));
     if (!placeholder_pattern.empty()) {
-        placeholder_ = std::regex(placeholder_pattern);
+        placeholder_ = util::Regex(placeholder_pattern);
     }
 }
 
@@ -84,11 +84,8 @@ int EchoVerifier::count(const std::string& haystack_raw) const {
         // (Claude Code once put a paste before the typed header).
         int n = occurrences(header_ + body_prefix_);
         if (placeholder_) {
-            for (auto it =
-                     std::sregex_iterator(haystack_raw.begin(), haystack_raw.end(), *placeholder_);
-                 it != std::sregex_iterator(); ++it) {
-                const std::string before =
-                    normalise(haystack_raw.substr(0, static_cast<std::size_t>(it->position())));
+            for (const auto placeholder : placeholder_->find_all(haystack_raw)) {
+                const std::string before = normalise(haystack_raw.substr(0, placeholder.position));
                 if (before.ends_with(header_)) {
                     ++n;
                 }

@@ -1,8 +1,9 @@
 #pragma once
 
 #include <optional>
-#include <regex>
 #include <string>
+
+#include "util/regex.hpp"
 
 namespace sb::term {
 class Screen;
@@ -39,7 +40,7 @@ private:
 
     std::string header_;
     std::string body_prefix_;
-    std::optional<std::regex> placeholder_;
+    std::optional<util::Regex> placeholder_;
     int baseline_ = 0;
     int header_baseline_ = 0;
 };

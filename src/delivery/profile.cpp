@@ -151,7 +151,7 @@ std::string trimmed(const std::string& text) {
 } // namespace
 
 std::vector<std::string> composer_lines(const term::Screen& screen,
-                                        const std::optional<std::regex>& composer) {
+                                        const std::optional<util::Regex>& composer) {
     const auto lines = screen.visible_lines();
     const int cursor = std::clamp(screen.cursor().row, 0, static_cast<int>(lines.size()) - 1);
     int first = -1;
@@ -159,12 +159,11 @@ std::vector<std::string> composer_lines(const term::Screen& screen,
     if (composer) {
         for (int row = static_cast<int>(lines.size()) - 1; row >= 0 && first < 0; --row) {
             const auto& line = lines[static_cast<std::size_t>(row)];
-            std::smatch prompt;
-            if (std::regex_search(line, prompt, *composer)) {
+            if (const auto prompt = composer->find(line)) {
                 first = row;
                 // The prompt's width in columns (one per character): the
                 // composer's further lines are indented at least as far.
-                const auto end = static_cast<std::size_t>(prompt.position(0) + prompt.length(0));
+                const auto end = prompt->position + prompt->length;
                 indent = static_cast<std::size_t>(
                     std::count_if(line.begin(), line.begin() + static_cast<long>(end), [](char c) {
                         return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
@@ -191,23 +190,24 @@ std::vector<std::string> composer_lines(const term::Screen& screen,
     return out;
 }
 
-std::string composer_input(const term::Screen& screen, const std::optional<std::regex>& composer) {
+std::string composer_input(const term::Screen& screen, const std::optional<util::Regex>& composer) {
     auto lines = composer_lines(screen, composer);
     std::string text;
     for (std::size_t i = 0; i < lines.size(); ++i) {
         std::string line = lines[i];
-        std::smatch prompt;
-        if (i == 0 && composer && std::regex_search(line, prompt, *composer)) {
-            line = line.substr(static_cast<std::size_t>(prompt.position(0) + prompt.length(0)));
+        if (i == 0 && composer) {
+            if (const auto prompt = composer->find(line)) {
+                line = line.substr(prompt->position + prompt->length);
+            }
         }
         text += (i == 0 ? "" : "\n") + line;
     }
     return trimmed(text);
 }
 
-bool screen_shows(const term::Screen& screen, const std::regex& pattern) {
+bool screen_shows(const term::Screen& screen, const util::Regex& pattern) {
     for (const auto& line : screen.visible_lines()) {
-        if (std::regex_search(line, pattern)) {
+        if (pattern.found_in(line)) {
             return true;
         }
     }

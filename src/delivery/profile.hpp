@@ -2,10 +2,11 @@
 
 #include <chrono>
 #include <optional>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "util/regex.hpp"
 
 namespace sb::term {
 class Screen;
@@ -65,7 +66,7 @@ struct Profile {
 std::optional<Profile> builtin_profile(std::string_view name);
 
 // Whether one of the screen's visible lines matches a ready or busy pattern.
-bool screen_shows(const term::Screen& screen, const std::regex& pattern);
+bool screen_shows(const term::Screen& screen, const util::Regex& pattern);
 
 // The composer's lines: the last visible line that matches `composer`, and
 // the lines below it that continue it (indented at least as far as the
@@ -73,10 +74,10 @@ bool screen_shows(const term::Screen& screen, const std::regex& pattern);
 // below the cursor when the cursor is at or below the prompt). The cursor's
 // line alone when there is no pattern or no line matches.
 std::vector<std::string> composer_lines(const term::Screen& screen,
-                                        const std::optional<std::regex>& composer);
+                                        const std::optional<util::Regex>& composer);
 
 // What sits in the composer for a person to submit: its lines without the
 // prompt the pattern matched, trimmed of blanks.
-std::string composer_input(const term::Screen& screen, const std::optional<std::regex>& composer);
+std::string composer_input(const term::Screen& screen, const std::optional<util::Regex>& composer);
 
 } // namespace sb::delivery

@@ -8,7 +8,6 @@
 #include <functional>
 #include <limits>
 #include <map>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <system_error>
@@ -18,6 +17,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "util/duration.hpp"
+#include "util/regex.hpp"
 #include "util/strings.hpp"
 #include "workspace/expand.hpp"
 #include "workspace/source_map.hpp"
@@ -51,8 +51,8 @@ constexpr std::string_view reserved_env[] = {"SWITCHBOARD_SOCKET", "SWITCHBOARD_
                                              "SWITCHBOARD_WORKSPACE"};
 
 bool is_valid_name(std::string_view name) {
-    static const std::regex pattern("[a-z0-9][a-z0-9_-]{0,31}");
-    return std::regex_match(name.begin(), name.end(), pattern);
+    static const util::Regex pattern("[a-z0-9][a-z0-9_-]{0,31}");
+    return pattern.matches(name);
 }
 
 // A variable name a shell accepts: letters, digits and _, not starting with a
@@ -197,8 +197,8 @@ public:
             return std::nullopt;
         }
         const std::string& text = node.Scalar();
-        static const std::regex digits("[+-]?[0-9]{1,18}");
-        if (!std::regex_match(text, digits)) {
+        static const util::Regex digits("[+-]?[0-9]{1,18}");
+        if (!digits.matches(text)) {
             error(node, where, key + ": expected a whole number, got " + quote(text));
             return std::nullopt;
         }
@@ -229,15 +229,15 @@ public:
         }
         const std::string& text = node.Scalar();
         const auto value = util::parse_duration(text);
-        static const std::regex number("[0-9]{1,18}(\\.[0-9]{1,9})?");
-        static const std::regex too_long("[0-9]{1,18}(\\.[0-9]{1,9})?(ms|s|m|h|d)");
-        if (!value && std::regex_match(text, number)) {
+        static const util::Regex number("[0-9]{1,18}(\\.[0-9]{1,9})?");
+        static const util::Regex too_long("[0-9]{1,18}(\\.[0-9]{1,9})?(ms|s|m|h|d)");
+        if (!value && number.matches(text)) {
             error(node, where,
                   key + ": " + text + " has no unit; write " + text + "ms, " + text + "s or " +
                       text + "m");
             return std::nullopt;
         }
-        if (!value && !std::regex_match(text, too_long)) {
+        if (!value && !too_long.matches(text)) {
             error(node, where,
                   key + ": expected a duration like 500ms, 5s or 2m, got " + quote(text));
             return std::nullopt;
@@ -260,11 +260,11 @@ public:
             return std::nullopt;
         }
         // YAML 1.2's core schema: true, True, TRUE, false, False, FALSE.
-        static const std::regex truth("true|True|TRUE");
-        static const std::regex falsity("false|False|FALSE");
+        static const util::Regex truth("true|True|TRUE");
+        static const util::Regex falsity("false|False|FALSE");
         const std::string& text = node.Scalar();
-        const bool is_true = std::regex_match(text, truth);
-        const bool is_false = std::regex_match(text, falsity);
+        const bool is_true = truth.matches(text);
+        const bool is_false = falsity.matches(text);
         if (!is_true && !is_false) {
             error(node, where, key + ": expected true or false, got " + quote(text));
             return std::nullopt;
@@ -297,8 +297,8 @@ public:
             return std::nullopt;
         }
         try {
-            const std::regex compiled(*text);
-        } catch (const std::regex_error& failure) {
+            const util::Regex compiled(*text);
+        } catch (const util::RegexError& failure) {
             error(node, where,
                   key + ": " + quote(*text) + " is not a valid regular expression (" +
                       failure.what() + ")");
@@ -343,16 +343,16 @@ public:
     void read_size(const YAML::Node& node, const std::string& where, Size& size) {
         if (node.IsScalar()) {
             // "120x40" is accepted as a short form of {cols: 120, rows: 40}.
-            static const std::regex short_form("([0-9]{1,6})x([0-9]{1,6})");
-            std::smatch match;
+            static const util::Regex short_form("([0-9]{1,6})x([0-9]{1,6})");
             const std::string text = node.Scalar();
-            if (!std::regex_match(text, match, short_form)) {
+            const auto match = short_form.match_groups(text);
+            if (!match) {
                 error(node, where,
                       "size: expected {cols: N, rows: N} or COLSxROWS, got " + quote(text));
                 return;
             }
-            const int cols = std::stoi(match[1]);
-            const int rows = std::stoi(match[2]);
+            const int cols = std::stoi((*match)[0]);
+            const int rows = std::stoi((*match)[1]);
             bool ok = true;
             if (cols < 10 || cols > 1000) {
                 error(node, where,
@@ -675,8 +675,8 @@ public:
         }
         // One key, written the way tmux writes it: C-b, C-Space, M-a, or a
         // single printable character.
-        static const std::regex key("C-[a-z@\\[\\]\\\\^_]|C-Space|M-[!-~]|[!-~]");
-        if (!std::regex_match(*text, key)) {
+        static const util::Regex key("C-[a-z@\\[\\]\\\\^_]|C-Space|M-[!-~]|[!-~]");
+        if (!key.matches(*text)) {
             error(node, "attach",
                   "prefix: " + quote(*text) +
                       " is not a key; write it like C-b, C-a, C-Space or M-a");

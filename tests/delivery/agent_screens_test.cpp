@@ -6,7 +6,6 @@
 
 #include <cstdlib>
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -16,6 +15,7 @@
 #include "delivery/echo_verifier.hpp"
 #include "delivery/profile.hpp"
 #include "term/screen.hpp"
+#include "util/regex.hpp"
 
 namespace {
 
@@ -53,7 +53,7 @@ sb::delivery::Profile profile(const char* name) {
 bool shows(const std::string& pattern, const std::string& screen_name) {
     sb::term::Screen screen(40, 120, 100);
     feed_fixture(screen, screen_name);
-    return sb::delivery::screen_shows(screen, std::regex(pattern));
+    return sb::delivery::screen_shows(screen, sb::util::Regex(pattern));
 }
 
 struct Expectation {
@@ -158,13 +158,13 @@ TEST_SUITE("delivery") {
             sb::term::Screen screen(40, 120, 100);
             feed_fixture(screen, screen_name);
             return sb::delivery::composer_input(screen,
-                                                std::regex(profile(agent).composer_pattern));
+                                                sb::util::Regex(profile(agent).composer_pattern));
         };
         const auto lines = [](const char* agent, const char* screen_name) {
             sb::term::Screen screen(40, 120, 100);
             feed_fixture(screen, screen_name);
             return sb::delivery::composer_lines(screen,
-                                                std::regex(profile(agent).composer_pattern));
+                                                sb::util::Regex(profile(agent).composer_pattern));
         };
         // Claude Code: an empty composer is empty (its prompt ends in a
         // no-break space); the rule below ends it.
