@@ -20,6 +20,11 @@ bool printable_ascii(unsigned char byte) {
     return byte >= 0x20 && byte < kDel;
 }
 
+// What InputFilter::Sink::text() takes: printable ASCII and the line ends.
+bool line_text(unsigned char byte) {
+    return printable_ascii(byte) || byte == '\r' || byte == '\n';
+}
+
 bool intermediate(unsigned char byte) {
     return byte >= 0x20 && byte <= 0x2f;
 }
@@ -115,8 +120,31 @@ std::size_t InputFilter::take_text(std::string_view bytes, std::size_t at) {
             begin_escape();
             return at + 1;
         }
+        if (line_text(byte) && !single_shift_ && text_is_plain()) {
+            // The common case: lines of ASCII text, handed on in chunks.
+            std::size_t end = at;
+            bool printed = false;
+            const std::size_t limit = std::min(bytes.size(), at + kChunk);
+            while (end < limit && line_text(static_cast<unsigned char>(bytes[end]))) {
+                printed = printed || printable_ascii(static_cast<unsigned char>(bytes[end]));
+                ++end;
+            }
+            if (printed) {
+                combining_run_ = 0;
+                repeat_safe_ = true;
+            }
+            if (end - at >= kMinTextRun) {
+                flush();
+                sink_.text(bytes.substr(at, end - at));
+            } else {
+                emit(bytes.substr(at, end - at));
+            }
+            at = end;
+            continue;
+        }
         if (printable_ascii(byte)) {
-            // The common case: a run of ASCII text, handed on in chunks.
+            // Text while a single shift or a character set other than ASCII
+            // is in use, or in insert, origin or new line mode.
             std::size_t end = at + 1;
             const std::size_t limit = std::min(bytes.size(), at + kChunk);
             while (end < limit && printable_ascii(static_cast<unsigned char>(bytes[end]))) {
@@ -133,12 +161,7 @@ std::size_t InputFilter::take_text(std::string_view bytes, std::size_t at) {
                 ++at;
                 continue;
             }
-            if (end - at >= kMinTextRun && text_is_plain()) {
-                flush();
-                sink_.text(bytes.substr(at, end - at));
-            } else {
-                emit(bytes.substr(at, end - at));
-            }
+            emit(bytes.substr(at, end - at));
             at = end;
             continue;
         }
@@ -370,6 +393,7 @@ void InputFilter::dispatch_escape(unsigned char final) {
             flush();
             sink_.reset(true);
             reset_text_state();
+            ++margins_epoch_;
             break;
         case 'N': // SS2
         case 'O': // SS3
@@ -415,6 +439,9 @@ void InputFilter::dispatch_csi(unsigned char final) {
     }
     pending_.push_back(static_cast<char>(final));
     const Csi csi = split_csi(pending_);
+    if (final == 'r' || final == 's' || final == 'h' || final == 'l') {
+        ++margins_epoch_;
+    }
 
     if (csi.leader == "?" && csi.intermediates.empty() && (final == 'h' || final == 'l')) {
         bool plain = false;
@@ -445,8 +472,11 @@ void InputFilter::dispatch_csi(unsigned char final) {
         // sets stay.
     } else if (csi.leader.empty() && csi.intermediates.empty() && (final == 'h' || final == 'l')) {
         // SM and RM: libvterm acts on the first parameter only.
-        if (first_parameter(csi.params) == 4) {
+        const long mode = first_parameter(csi.params);
+        if (mode == 4) {
             insert_mode_ = final == 'h';
+        } else if (mode == 20) {
+            newline_mode_ = final == 'h';
         }
     } else if (csi.leader.empty() && csi.intermediates.empty() && final == 'b' && !repeat_safe_) {
         abandon(); // REP of a glyph without width: libvterm would never return
@@ -495,6 +525,7 @@ void InputFilter::note_control(unsigned char byte) {
 void InputFilter::reset_text_state() {
     // What libvterm's full reset (RIS) does to them.
     insert_mode_ = false;
+    newline_mode_ = false;
     origin_mode_ = false;
     single_shift_ = false;
     charset_is_ascii_.fill(true);

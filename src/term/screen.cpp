@@ -60,9 +60,11 @@ struct VTermGlue {
 
     static int putglyph(VTermGlyphInfo* info, VTermPos pos, void* user) {
         Screen& s = self(user);
-        if (pos.row < 0 || pos.row >= s.active_->rows()) {
+        if (s.muted_ || pos.row < 0 || pos.row >= s.active_->rows()) {
             return 1;
         }
+        s.last_glyph_row_ = pos.row;
+        s.last_glyph_col_ = pos.col;
         // The common case, most of the bytes a program prints: one character
         // of one column, without combining marks.
         if (info->width == 1 && info->chars[0] != 0 && info->chars[0] <= 0x10ffff &&
@@ -104,6 +106,9 @@ struct VTermGlue {
 
     static int movecursor(VTermPos pos, VTermPos /*oldpos*/, int visible, void* user) {
         Screen& s = self(user);
+        if (s.muted_) {
+            return 1;
+        }
         s.cursor_.row = pos.row;
         s.cursor_.col = pos.col;
         s.cursor_.visible = visible != 0;
@@ -114,21 +119,23 @@ struct VTermGlue {
     static int scrollrect(VTermRect rect, int downward, int rightward, void* user) {
         Screen& s = self(user);
         RowRing& buffer = *s.active_;
-        if (rightward == 0 && rect.start_col == 0 && rect.end_col == buffer.cols()) {
-            // Whole rows: the ring moves rows, not cells. Lines leaving the top
-            // of the primary screen go to the scrollback, as in xterm, even
-            // when a scroll region keeps a status line at the bottom.
+        const bool whole_rows =
+            rightward == 0 && rect.start_col == 0 && rect.end_col == buffer.cols();
+        if (s.watching_scroll_) {
+            // A line feed from print_text scrolled this region: later line
+            // feeds at its bottom row scroll it too until the margins change.
+            s.region_.known = whole_rows && downward == 1;
+            s.region_.top = rect.start_row;
+            s.region_.bottom = rect.end_row;
+            s.region_.margins_epoch = s.filter_.margins_epoch();
+        }
+        if (whole_rows) {
             if (downward > 0) {
-                const bool keep =
-                    rect.start_row == 0 && s.active_ == &s.primary_ && s.scrollback_.capacity() > 0;
-                buffer.scroll_up(
-                    rect.start_row, rect.end_row, downward, s.pen_,
-                    keep ? RowRing::Leaving([&s](const Row& row) { s.scrollback_.push(row); })
-                         : RowRing::Leaving());
+                s.scroll_rows_up(rect.start_row, rect.end_row, downward);
             } else {
                 buffer.scroll_down(rect.start_row, rect.end_row, -downward, s.pen_);
+                s.damage(rect.start_row, rect.end_row);
             }
-            s.damage(rect.start_row, rect.end_row);
             return 1;
         }
 
@@ -377,18 +384,206 @@ void Screen::feed(std::string_view bytes) {
 
 // The fast path for plain text, most of what programs print. libvterm's
 // parser costs about 185 instructions a character (UTF-8 decoding, width and
-// combining lookups, a callback per glyph); here the characters that cannot
-// wrap or combine with anything are written straight into the row with the
-// current pen, and libvterm is told only where its cursor went (CUF). What
-// libvterm must decide itself it still sees as text: the first character,
-// which may wrap a line end left pending by the glyph before it (libvterm
-// keeps that state to itself), or follow an unfinished UTF-8 sequence or a
-// single shift; and the character in the last column, which leaves a line
-// end pending, and the last of the run, which a following combining mark or
-// REP (CSI b) refers to. InputFilter hands over only text that libvterm
-// would print as it is (no insert mode, an ASCII character set); rows of
-// double width are left to libvterm.
-void Screen::print_text(std::string_view printable) {
+// combining lookups, a callback per glyph) and several hundred a line end
+// (a callback for every cursor move); here text that cannot wrap or combine
+// with anything is written straight into the rows with the current pen, and
+// CR and LF move a cursor of our own (DirectCursor) and scroll the rows,
+// while libvterm is told only where its cursor ended up and which glyph was
+// printed last (sync_libvterm), once per call rather than once per line.
+//
+// That needs to know what libvterm would do. Its "phantom" column (a line
+// end left pending by a glyph in the last column, kept to itself) can only
+// be pending with the cursor in the last column, so a cursor left of it has
+// none. libvterm 0.1.4 never records line attributes (DECDWL and the like
+// take effect only when a setlineinfo callback accepts them, and we set
+// none), so every row is of single width and a scroll has no line
+// attributes to move. Where a line feed scrolls is the scrolling region,
+// which is learnt from libvterm itself: a line feed is passed to it until
+// one scrolls, and the region it scrolled (scrollrect) stands until a
+// sequence that may change the margins (InputFilter::margins_epoch) or a
+// resize. The first character of each call still goes through libvterm,
+// which may hold an unfinished UTF-8 sequence that turns into U+FFFD
+// before it; text that reaches the last column goes through print_plain,
+// where libvterm wraps it. InputFilter hands over only text that libvterm
+// would print as it is (no insert mode, an ASCII character set, no LNM).
+void Screen::print_text(std::string_view text) {
+    DirectCursor direct;
+    direct_cursor_from_libvterm(direct, false);
+    bool first_printed = false;
+    while (!text.empty()) {
+        const char c = text.front();
+        if (c == '\r') {
+            text.remove_prefix(1);
+            if (direct.active) {
+                direct.col = 0;
+                continue;
+            }
+            vterm_input_write(vt_.get(), "\r", 1);
+            direct_cursor_from_libvterm(direct, false);
+            continue;
+        }
+        if (c == '\n') {
+            text.remove_prefix(1);
+            line_feed(direct);
+            continue;
+        }
+        std::size_t length = 1;
+        while (length < text.size() && text[length] != '\r' && text[length] != '\n') {
+            ++length;
+        }
+        std::string_view printable = text.substr(0, length);
+        if (!first_printed || !direct.active) {
+            // libvterm prints the first character itself (see above).
+            sync_libvterm(direct);
+            vterm_input_write(vt_.get(), printable.data(), 1);
+            first_printed = true;
+            printable.remove_prefix(1);
+            text.remove_prefix(1);
+            direct_cursor_from_libvterm(direct, true);
+            if (printable.empty()) {
+                continue;
+            }
+        }
+        // Columns before the last: a character there neither wraps nor
+        // leaves a line end pending.
+        const auto room = static_cast<std::size_t>(std::max(cols() - 1 - direct.col, 0));
+        const std::size_t count = direct.active ? std::min(room, printable.size()) : 0;
+        if (count > 0) {
+            active_->row(direct.row).put_text(direct.col, printable.substr(0, count), pen_);
+            damage_row(direct.row);
+            fast_text_chars_ += count;
+            direct.col += static_cast<int>(count);
+            direct.glyph_pending = true;
+            direct.glyph_scrolled = false;
+            direct.glyph = printable[count - 1];
+            direct.glyph_row = direct.row;
+            direct.glyph_col = direct.col - 1;
+            printable.remove_prefix(count);
+            text.remove_prefix(count);
+        }
+        if (!printable.empty()) {
+            // The rest reaches the last column: libvterm wraps it.
+            sync_libvterm(direct);
+            print_plain(printable);
+            text.remove_prefix(printable.size());
+            direct_cursor_from_libvterm(direct, true);
+        }
+    }
+    sync_libvterm(direct);
+}
+
+// Takes libvterm's cursor as the direct cursor if no line end can be
+// pending there: left of the last column, or right after a glyph libvterm
+// just printed.
+void Screen::direct_cursor_from_libvterm(DirectCursor& direct, bool after_glyph) {
+    VTermPos pos;
+    vterm_state_get_cursorpos(state_, &pos);
+    const bool no_phantom = after_glyph
+                                ? pos.row == last_glyph_row_ && pos.col == last_glyph_col_ + 1
+                                : pos.col < cols() - 1;
+    // libvterm 0.1.4 can leave its cursor off the screen (a saved cursor
+    // restored after a resize); it is left to libvterm then.
+    const bool on_screen = pos.row >= 0 && pos.row < rows() && pos.col >= 0 && pos.col < cols();
+    direct = DirectCursor{.active = no_phantom && on_screen,
+                          .row = pos.row,
+                          .col = pos.col,
+                          .libvterm_row = pos.row,
+                          .libvterm_col = pos.col};
+}
+
+void Screen::line_feed(DirectCursor& direct) {
+    if (direct.active && region_.known && region_.margins_epoch == filter_.margins_epoch()) {
+        // What libvterm's linefeed() does, for a cursor without a pending line end.
+        if (direct.row == region_.bottom - 1) {
+            scroll_rows_up(region_.top, region_.bottom, 1);
+            direct.glyph_scrolled = true;
+        } else if (direct.row < rows() - 1) {
+            ++direct.row;
+        }
+        return;
+    }
+    sync_libvterm(direct);
+    const bool was_active = direct.active;
+    watching_scroll_ = true;
+    vterm_input_write(vt_.get(), "\n", 1);
+    watching_scroll_ = false;
+    // A line feed that does not move the cursor leaves a pending line end
+    // as it was: none if there was none.
+    VTermPos pos;
+    vterm_state_get_cursorpos(state_, &pos);
+    const bool moved = pos.row != direct.libvterm_row || pos.col != direct.libvterm_col;
+    direct_cursor_from_libvterm(direct, false);
+    direct.active = direct.active || was_active || moved;
+}
+
+// Brings libvterm's cursor, and the glyph it would combine a mark with or
+// repeat, to where the direct cursor left them.
+void Screen::sync_libvterm(DirectCursor& direct) {
+    if (!direct.active) {
+        return;
+    }
+    std::array<char, 64> buffer{};
+    char* out = buffer.data();
+    if (direct.glyph_pending) {
+        const bool right_after = !direct.glyph_scrolled && direct.row == direct.glyph_row &&
+                                 direct.col == direct.glyph_col + 1 &&
+                                 direct.libvterm_row == direct.glyph_row &&
+                                 direct.libvterm_col <= direct.glyph_col;
+        if (right_after) {
+            // libvterm prints the glyph again where it is, and its cursor
+            // ends up where ours is: the common case, the end of a line of text.
+            if (direct.glyph_col > direct.libvterm_col) {
+                out = fmt::format_to(out, "\x1b[{}C", direct.glyph_col - direct.libvterm_col);
+            }
+            *out++ = direct.glyph;
+            vterm_input_write(vt_.get(), buffer.data(),
+                              static_cast<std::size_t>(out - buffer.data()));
+        } else {
+            // The glyph is elsewhere (the line ended since, and may have
+            // scrolled): libvterm prints it where it was printed, in its own
+            // coordinates, without touching the rows, then moves the cursor.
+            out = fmt::format_to(out, "\x1b[{};{}H", direct.glyph_row + 1, direct.glyph_col + 1);
+            *out++ = direct.glyph;
+            out = fmt::format_to(out, "\x1b[{};{}H", direct.row + 1, direct.col + 1);
+            write_muted(
+                std::string_view(buffer.data(), static_cast<std::size_t>(out - buffer.data())));
+            cursor_.row = direct.row;
+            cursor_.col = direct.col;
+            ++generation_;
+        }
+    } else if (direct.row != direct.libvterm_row || direct.col != direct.libvterm_col) {
+        out = fmt::format_to(out, "\x1b[{};{}H", direct.row + 1, direct.col + 1);
+        vterm_input_write(vt_.get(), buffer.data(), static_cast<std::size_t>(out - buffer.data()));
+    }
+    direct.glyph_pending = false;
+    direct.libvterm_row = direct.row;
+    direct.libvterm_col = direct.col;
+}
+
+void Screen::write_muted(std::string_view bytes) {
+    muted_ = true;
+    vterm_input_write(vt_.get(), bytes.data(), bytes.size());
+    muted_ = false;
+}
+
+// Whole rows scrolled up inside [top, bottom). The ring moves rows, not
+// cells. Lines leaving the top of the primary screen go to the scrollback,
+// as in xterm, even when a scroll region keeps a status line at the bottom.
+void Screen::scroll_rows_up(int top, int bottom, int count) {
+    const bool keep = top == 0 && active_ == &primary_ && scrollback_.capacity() > 0;
+    active_->scroll_up(top, bottom, count, pen_,
+                       keep ? RowRing::Leaving([this](const Row& row) { scrollback_.push(row); })
+                            : RowRing::Leaving());
+    damage(top, bottom);
+}
+
+// Printable ASCII through libvterm, with the columns that cannot wrap
+// written straight into the row: libvterm sees the first character, which
+// may wrap a line end left pending by the glyph before it; the character in
+// the last column, which leaves a line end pending; and the last of the
+// run, which a following combining mark or REP refers to; and a CUF for
+// the columns between.
+void Screen::print_plain(std::string_view printable) {
     // Fewer characters than this are cheaper through libvterm than a CUF.
     constexpr std::size_t kMinDirect = 4;
     VTerm* vt = vt_.get();
@@ -449,6 +644,7 @@ void Screen::resize(int rows, int cols) {
         return;
     }
     vterm_set_size(vt_.get(), rows, cols);
+    region_.known = false;
     VTermPos pos;
     vterm_state_get_cursorpos(state_, &pos);
     cursor_.row = std::clamp(pos.row, 0, rows - 1);
