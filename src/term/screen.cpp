@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <new>
 
 #include <fmt/format.h>
@@ -44,6 +45,59 @@ Color to_color(const VTermColor& color) {
         return Color::indexed(color.indexed.idx);
     }
     return Color::rgb(color.rgb.red, color.rgb.green, color.rgb.blue);
+}
+
+// Where the printable text at the start of `text` ends: at its first CR or
+// LF, or its end. memchr rather than a loop: lines are long.
+std::size_t line_end(std::string_view text) {
+    // Short lines are quicker to look through byte by byte. Text here is
+    // printable ASCII, CR and LF, so a byte below a space is a line end.
+    constexpr std::size_t kShort = 16;
+    for (std::size_t at = 0; at < std::min(text.size(), kShort); ++at) {
+        if (static_cast<unsigned char>(text[at]) < 0x20) {
+            return at;
+        }
+    }
+    if (text.size() <= kShort) {
+        return text.size();
+    }
+    std::size_t end = text.size();
+    if (const void* cr = std::memchr(text.data(), '\r', end)) {
+        end = static_cast<std::size_t>(static_cast<const char*>(cr) - text.data());
+    }
+    if (const void* lf = std::memchr(text.data(), '\n', end)) {
+        end = static_cast<std::size_t>(static_cast<const char*>(lf) - text.data());
+    }
+    return end;
+}
+
+// Appends a non-negative number in decimal.
+char* append_number(char* out, int value) {
+    std::array<char, 12> digits; // NOLINT: written before it is read
+    std::size_t count = 0;
+    do {
+        digits[count++] = static_cast<char>('0' + value % 10);
+        value /= 10;
+    } while (value > 0);
+    while (count > 0) {
+        *out++ = digits[--count];
+    }
+    return out;
+}
+
+// Appends CSI first ; second final, or CSI first final when second < 0:
+// the cursor movements the fast path for text gives libvterm, made without
+// fmt's format-string parsing, which costs more than the sequence saves.
+char* append_csi(char* out, int first, int second, char final) {
+    *out++ = '\x1b';
+    *out++ = '[';
+    out = append_number(out, first);
+    if (second >= 0) {
+        *out++ = ';';
+        out = append_number(out, second);
+    }
+    *out++ = final;
+    return out;
 }
 
 char32_t to_code_point(std::uint32_t value) {
@@ -407,8 +461,12 @@ void Screen::feed(std::string_view bytes) {
 // where libvterm wraps it. InputFilter hands over only text that libvterm
 // would print as it is (no insert mode, an ASCII character set, no LNM).
 void Screen::print_text(std::string_view text) {
+    // Inactive until libvterm's cursor is looked at: text that starts with
+    // a character looks at it after libvterm printed that.
     DirectCursor direct;
-    direct_cursor_from_libvterm(direct, false);
+    if (!text.empty() && (text.front() == '\r' || text.front() == '\n')) {
+        direct_cursor_from_libvterm(direct, false);
+    }
     bool first_printed = false;
     while (!text.empty()) {
         const char c = text.front();
@@ -427,11 +485,7 @@ void Screen::print_text(std::string_view text) {
             line_feed(direct);
             continue;
         }
-        std::size_t length = 1;
-        while (length < text.size() && text[length] != '\r' && text[length] != '\n') {
-            ++length;
-        }
-        std::string_view printable = text.substr(0, length);
+        std::string_view printable = text.substr(0, line_end(text));
         if (!first_printed || !direct.active) {
             // libvterm prints the first character itself (see above).
             sync_libvterm(direct);
@@ -522,7 +576,7 @@ void Screen::sync_libvterm(DirectCursor& direct) {
     if (!direct.active) {
         return;
     }
-    std::array<char, 64> buffer{};
+    std::array<char, 64> buffer; // NOLINT: written before it is read
     char* out = buffer.data();
     if (direct.glyph_pending) {
         const bool right_after = !direct.glyph_scrolled && direct.row == direct.glyph_row &&
@@ -533,7 +587,7 @@ void Screen::sync_libvterm(DirectCursor& direct) {
             // libvterm prints the glyph again where it is, and its cursor
             // ends up where ours is: the common case, the end of a line of text.
             if (direct.glyph_col > direct.libvterm_col) {
-                out = fmt::format_to(out, "\x1b[{}C", direct.glyph_col - direct.libvterm_col);
+                out = append_csi(out, direct.glyph_col - direct.libvterm_col, -1, 'C');
             }
             *out++ = direct.glyph;
             vterm_input_write(vt_.get(), buffer.data(),
@@ -542,9 +596,9 @@ void Screen::sync_libvterm(DirectCursor& direct) {
             // The glyph is elsewhere (the line ended since, and may have
             // scrolled): libvterm prints it where it was printed, in its own
             // coordinates, without touching the rows, then moves the cursor.
-            out = fmt::format_to(out, "\x1b[{};{}H", direct.glyph_row + 1, direct.glyph_col + 1);
+            out = append_csi(out, direct.glyph_row + 1, direct.glyph_col + 1, 'H');
             *out++ = direct.glyph;
-            out = fmt::format_to(out, "\x1b[{};{}H", direct.row + 1, direct.col + 1);
+            out = append_csi(out, direct.row + 1, direct.col + 1, 'H');
             write_muted(
                 std::string_view(buffer.data(), static_cast<std::size_t>(out - buffer.data())));
             cursor_.row = direct.row;
@@ -552,7 +606,7 @@ void Screen::sync_libvterm(DirectCursor& direct) {
             ++generation_;
         }
     } else if (direct.row != direct.libvterm_row || direct.col != direct.libvterm_col) {
-        out = fmt::format_to(out, "\x1b[{};{}H", direct.row + 1, direct.col + 1);
+        out = append_csi(out, direct.row + 1, direct.col + 1, 'H');
         vterm_input_write(vt_.get(), buffer.data(), static_cast<std::size_t>(out - buffer.data()));
     }
     direct.glyph_pending = false;
@@ -619,8 +673,8 @@ void Screen::print_plain(std::string_view printable) {
         damage_row(pos.row);
         fast_text_chars_ += direct;
         // libvterm's cursor moves past them, and it prints the next one.
-        std::array<char, 24> move{};
-        const auto end = fmt::format_to_n(move.data(), move.size() - 1, "\x1b[{}C", direct).out;
+        std::array<char, 24> move; // NOLINT: written before it is read
+        char* const end = append_csi(move.data(), static_cast<int>(direct), -1, 'C');
         *end = printable[direct];
         vterm_input_write(vt, move.data(), static_cast<std::size_t>(end + 1 - move.data()));
         printable.remove_prefix(direct + 1);
