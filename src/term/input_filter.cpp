@@ -96,6 +96,8 @@ void InputFilter::feed(std::string_view bytes) {
             at = take_text(bytes, at);
         } else if (state_ == State::String) {
             at = take_string(bytes, at);
+        } else if (state_ == State::CsiParams) {
+            at = take_csi_params(bytes, at);
         } else {
             take_sequence_byte(static_cast<unsigned char>(bytes[at++]));
         }
@@ -240,6 +242,40 @@ std::size_t InputFilter::take_string(std::string_view bytes, std::size_t at) {
             pending_.clear();
         } else {
             pending_.append(bytes.substr(at, end - at));
+        }
+    }
+    if (end < bytes.size()) {
+        take_sequence_byte(static_cast<unsigned char>(bytes[end++]));
+    }
+    return end;
+}
+
+std::size_t InputFilter::take_csi_params(std::string_view bytes, std::size_t at) {
+    // The parameters of a CSI (SGR's above all) in one go, as
+    // take_sequence_byte would collect them one at a time.
+    std::size_t end = at;
+    int separators = separators_;
+    while (end < bytes.size()) {
+        const char c = bytes[end];
+        if (c == ';' || c == ':') {
+            ++separators;
+        } else if (c < '0' || c > '9') {
+            break;
+        }
+        ++end;
+    }
+    if (end > at) {
+        separators_ = separators;
+        if (separators_ > kMaxCsiSeparators) {
+            discarding_ = true; // libvterm 0.1.4 would write past its argument array
+        }
+        if (!discarding_) {
+            if (pending_.size() + (end - at) > kMaxSequence) {
+                discarding_ = true;
+                pending_.clear();
+            } else {
+                pending_.append(bytes.substr(at, end - at));
+            }
         }
     }
     if (end < bytes.size()) {
@@ -438,10 +474,16 @@ void InputFilter::dispatch_csi(unsigned char final) {
         return;
     }
     pending_.push_back(static_cast<char>(final));
-    const Csi csi = split_csi(pending_);
     if (final == 'r' || final == 's' || final == 'h' || final == 'l') {
         ++margins_epoch_;
     }
+    if (final != 'h' && final != 'l' && final != 'p' && final != 'b' && final != 'J') {
+        // Most sequences, SGR above all, need nothing below.
+        emit(pending_);
+        abandon();
+        return;
+    }
+    const Csi csi = split_csi(pending_);
 
     if (csi.leader == "?" && csi.intermediates.empty() && (final == 'h' || final == 'l')) {
         bool plain = false;

@@ -99,6 +99,7 @@ private:
 
     std::size_t take_text(std::string_view bytes, std::size_t at);
     std::size_t take_string(std::string_view bytes, std::size_t at);
+    std::size_t take_csi_params(std::string_view bytes, std::size_t at);
     void take_utf8_byte(unsigned char byte);
     void take_sequence_byte(unsigned char byte);
 
