@@ -901,6 +901,32 @@ TEST_SUITE("term") {
         CHECK(fast_chars > 100000);
     }
 
+    TEST_CASE("lines like seq's go through the fast path, in a scrolling region too") {
+        std::string lines;
+        for (int n = 1; n <= 300; ++n) {
+            lines += std::to_string(n) + "\r\n";
+        }
+        // A status line kept below a scrolling region, as full-screen programs do.
+        const std::string region =
+            "\x1b[2;20r\x1b[20;1H" + lines + "\x1b[24;1Hstatus\x1b[20;1H" + lines;
+        for (const std::string& output : {lines, region, lines + "\x1b[r" + lines}) {
+            Screen fast(ScreenOptions{.rows = 24, .cols = 80, .scrollback_lines = 500});
+            Screen plain(
+                ScreenOptions{.rows = 24, .cols = 80, .scrollback_lines = 500, .fast_text = false});
+            fast.feed(output);
+            plain.feed(output);
+            check_identical_screens(fast, plain);
+            // All but the first character of each run of lines, after the first lines.
+            CHECK(fast.fast_text_chars() > 700);
+        }
+        Screen screen(24, 80, 500);
+        screen.feed(lines);
+        CHECK(screen.scrollback_size() == 277);
+        CHECK(screen.scrollback_lines(1) == std::vector<std::string>{"277"});
+        CHECK(screen.row_text(22) == "300");
+        CHECK(screen.cursor() == sb::term::Cursor{.row = 23, .col = 0});
+    }
+
     TEST_CASE("the fast path for plain text wraps, scrolls and keeps the pen as libvterm does") {
         Screen screen(3, 20, 10);
         screen.feed("\x1b[31m" + std::string(20, 'a') + std::string(20, 'b') + "\x1b[m" +
