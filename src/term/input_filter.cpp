@@ -21,6 +21,11 @@ bool printable_ascii(unsigned char byte) {
     return byte >= 0x20 && byte < kDel;
 }
 
+// What InputFilter::Sink::text() takes: printable ASCII and the line ends.
+bool line_text(unsigned char byte) {
+    return printable_ascii(byte) || byte == '\r' || byte == '\n';
+}
+
 bool intermediate(unsigned char byte) {
     return byte >= 0x20 && byte <= 0x2f;
 }
@@ -122,6 +127,8 @@ void InputFilter::feed(std::string_view bytes) {
             at = take_text(bytes, at);
         } else if (state_ == State::String) {
             at = take_string(bytes, at);
+        } else if (state_ == State::CsiParams) {
+            at = take_csi_params(bytes, at);
         } else {
             take_sequence_byte(static_cast<unsigned char>(bytes[at++]));
         }
@@ -146,8 +153,31 @@ std::size_t InputFilter::take_text(std::string_view bytes, std::size_t at) {
             begin_escape();
             return at + 1;
         }
+        if (line_text(byte) && !single_shift_ && text_is_plain()) {
+            // The common case: lines of ASCII text, handed on in chunks.
+            std::size_t end = at;
+            bool printed = false;
+            const std::size_t limit = std::min(bytes.size(), at + kChunk);
+            while (end < limit && line_text(static_cast<unsigned char>(bytes[end]))) {
+                printed = printed || printable_ascii(static_cast<unsigned char>(bytes[end]));
+                ++end;
+            }
+            if (printed) {
+                combining_run_ = 0;
+                repeat_safe_ = true;
+            }
+            if (end - at >= kMinTextRun) {
+                flush();
+                sink_.text(bytes.substr(at, end - at));
+            } else {
+                emit(bytes.substr(at, end - at));
+            }
+            at = end;
+            continue;
+        }
         if (printable_ascii(byte)) {
-            // The common case: a run of ASCII text, handed on in chunks.
+            // Text while a single shift or a character set other than ASCII
+            // is in use, or in insert, origin or new line mode.
             std::size_t end = at + 1;
             const std::size_t limit = std::min(bytes.size(), at + kChunk);
             while (end < limit && printable_ascii(static_cast<unsigned char>(bytes[end]))) {
@@ -164,12 +194,7 @@ std::size_t InputFilter::take_text(std::string_view bytes, std::size_t at) {
                 ++at;
                 continue;
             }
-            if (end - at >= kMinTextRun && text_is_plain()) {
-                flush();
-                sink_.text(bytes.substr(at, end - at));
-            } else {
-                emit(bytes.substr(at, end - at));
-            }
+            emit(bytes.substr(at, end - at));
             at = end;
             continue;
         }
@@ -248,6 +273,40 @@ std::size_t InputFilter::take_string(std::string_view bytes, std::size_t at) {
             pending_.clear();
         } else {
             pending_.append(bytes.substr(at, end - at));
+        }
+    }
+    if (end < bytes.size()) {
+        take_sequence_byte(static_cast<unsigned char>(bytes[end++]));
+    }
+    return end;
+}
+
+std::size_t InputFilter::take_csi_params(std::string_view bytes, std::size_t at) {
+    // The parameters of a CSI (SGR's above all) in one go, as
+    // take_sequence_byte would collect them one at a time.
+    std::size_t end = at;
+    int separators = separators_;
+    while (end < bytes.size()) {
+        const char c = bytes[end];
+        if (c == ';' || c == ':') {
+            ++separators;
+        } else if (c < '0' || c > '9') {
+            break;
+        }
+        ++end;
+    }
+    if (end > at) {
+        separators_ = separators;
+        if (separators_ > kMaxCsiSeparators) {
+            discarding_ = true; // libvterm 0.1.4 would write past its argument array
+        }
+        if (!discarding_) {
+            if (pending_.size() + (end - at) > kMaxSequence) {
+                discarding_ = true;
+                pending_.clear();
+            } else {
+                pending_.append(bytes.substr(at, end - at));
+            }
         }
     }
     if (end < bytes.size()) {
@@ -401,6 +460,7 @@ void InputFilter::dispatch_escape(unsigned char final) {
             flush();
             sink_.reset(true);
             reset_text_state();
+            ++margins_epoch_;
             break;
         case 'N': // SS2
         case 'O': // SS3
@@ -454,6 +514,15 @@ void InputFilter::dispatch_csi(unsigned char final) {
         return;
     }
     pending_.push_back(static_cast<char>(final));
+    if (final == 'r' || final == 's' || final == 'h' || final == 'l') {
+        ++margins_epoch_;
+    }
+    if (final != 'h' && final != 'l' && final != 'p' && final != 'b' && final != 'J') {
+        // Most sequences, SGR above all, need nothing below.
+        emit(pending_);
+        abandon();
+        return;
+    }
     const Csi csi = split_csi(pending_);
 
     if (dispatch_keyboard_request(csi.leader, csi.params, csi.intermediates, final)) {
@@ -489,8 +558,11 @@ void InputFilter::dispatch_csi(unsigned char final) {
         // sets stay.
     } else if (csi.leader.empty() && csi.intermediates.empty() && (final == 'h' || final == 'l')) {
         // SM and RM: libvterm acts on the first parameter only.
-        if (first_parameter(csi.params) == 4) {
+        const long mode = first_parameter(csi.params);
+        if (mode == 4) {
             insert_mode_ = final == 'h';
+        } else if (mode == 20) {
+            newline_mode_ = final == 'h';
         }
     } else if (csi.leader.empty() && csi.intermediates.empty() && final == 'b' && !repeat_safe_) {
         abandon(); // REP of a glyph without width: libvterm would never return
@@ -631,6 +703,7 @@ void InputFilter::note_control(unsigned char byte) {
 void InputFilter::reset_text_state() {
     // What libvterm's full reset (RIS) does to them.
     insert_mode_ = false;
+    newline_mode_ = false;
     origin_mode_ = false;
     single_shift_ = false;
     charset_is_ascii_.fill(true);

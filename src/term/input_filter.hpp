@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -42,14 +43,15 @@ public:
     public:
         // Bytes for libvterm, in order.
         virtual void forward(std::string_view bytes) = 0;
-        // A run of at least kMinTextRun printable ASCII characters for
-        // libvterm, in order with forward(), given when libvterm would print
-        // it as it is: its parser is between sequences, the character set in
-        // use maps ASCII to itself, and insert mode is off; and origin mode
-        // is off, so that a cursor movement (CUF) the sink adds is not held
-        // inside the margins. The sink may
-        // print most of it without libvterm's parser (Screen's fast path for
-        // plain text).
+        // A run of at least kMinTextRun bytes of printable ASCII, CR and LF
+        // for libvterm, in order with forward(), given when libvterm would
+        // print the text as it is and move the cursor as usual on the line
+        // ends: its parser is between sequences, the character set in use
+        // maps ASCII to itself, insert mode is off, and LF does not also
+        // return the carriage (LNM off); and origin mode is off, so that a
+        // cursor movement (CUP, CUF) the sink adds is not held inside the
+        // margins. The sink may handle most of it without libvterm's parser
+        // (Screen's fast path for plain text).
         virtual void text(std::string_view printable) = 0;
         // `CSI ? mode h` (enabled) or `l`, once per mode.
         virtual void private_mode(int mode, bool enabled) = 0;
@@ -92,6 +94,11 @@ public:
     // Bytes held between feeds (an unfinished sequence or code point); bounded.
     std::size_t buffered_bytes() const { return pending_.size() + out_.size(); }
 
+    // Grows whenever a sequence that may change libvterm's scrolling region
+    // or margins (CSI r, CSI s, any mode set or reset, RIS) is passed on, so
+    // that the sink knows when what it learnt about them may be stale.
+    std::uint64_t margins_epoch() const { return margins_epoch_; }
+
 private:
     enum class State {
         Normal,
@@ -106,6 +113,7 @@ private:
 
     std::size_t take_text(std::string_view bytes, std::size_t at);
     std::size_t take_string(std::string_view bytes, std::size_t at);
+    std::size_t take_csi_params(std::string_view bytes, std::size_t at);
     void take_utf8_byte(unsigned char byte);
     void take_sequence_byte(unsigned char byte);
 
@@ -137,7 +145,7 @@ private:
     // DECRC: the character sets saved by DECSC, given to libvterm again.
     void restore_character_sets();
     bool text_is_plain() const {
-        return !insert_mode_ && !origin_mode_ &&
+        return !insert_mode_ && !origin_mode_ && !newline_mode_ &&
                charset_is_ascii_[static_cast<std::size_t>(locking_shift_)];
     }
 
@@ -173,6 +181,9 @@ private:
     // shift; other text may not (an unfinished code point), so it leaves the
     // flag set.
     bool insert_mode_ = false;
+    // Line feed/new line mode (LNM, CSI 20 h), in which LF also returns the carriage.
+    bool newline_mode_ = false;
+    std::uint64_t margins_epoch_ = 0;
     // Origin mode (DECOM, CSI ? 6 h), in which libvterm keeps the cursor
     // inside the margins after every CSI, the sink's cursor moves included.
     bool origin_mode_ = false;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <new>
 
 #include <fmt/format.h>
@@ -46,6 +47,59 @@ Color to_color(const VTermColor& color) {
     return Color::rgb(color.rgb.red, color.rgb.green, color.rgb.blue);
 }
 
+// Where the printable text at the start of `text` ends: at its first CR or
+// LF, or its end. memchr rather than a loop: lines are long.
+std::size_t line_end(std::string_view text) {
+    // Short lines are quicker to look through byte by byte. Text here is
+    // printable ASCII, CR and LF, so a byte below a space is a line end.
+    constexpr std::size_t kShort = 16;
+    for (std::size_t at = 0; at < std::min(text.size(), kShort); ++at) {
+        if (static_cast<unsigned char>(text[at]) < 0x20) {
+            return at;
+        }
+    }
+    if (text.size() <= kShort) {
+        return text.size();
+    }
+    std::size_t end = text.size();
+    if (const void* cr = std::memchr(text.data(), '\r', end)) {
+        end = static_cast<std::size_t>(static_cast<const char*>(cr) - text.data());
+    }
+    if (const void* lf = std::memchr(text.data(), '\n', end)) {
+        end = static_cast<std::size_t>(static_cast<const char*>(lf) - text.data());
+    }
+    return end;
+}
+
+// Appends a non-negative number in decimal.
+char* append_number(char* out, int value) {
+    std::array<char, 12> digits; // NOLINT: written before it is read
+    std::size_t count = 0;
+    do {
+        digits[count++] = static_cast<char>('0' + value % 10);
+        value /= 10;
+    } while (value > 0);
+    while (count > 0) {
+        *out++ = digits[--count];
+    }
+    return out;
+}
+
+// Appends CSI first ; second final, or CSI first final when second < 0:
+// the cursor movements the fast path for text gives libvterm, made without
+// fmt's format-string parsing, which costs more than the sequence saves.
+char* append_csi(char* out, int first, int second, char final) {
+    *out++ = '\x1b';
+    *out++ = '[';
+    out = append_number(out, first);
+    if (second >= 0) {
+        *out++ = ';';
+        out = append_number(out, second);
+    }
+    *out++ = final;
+    return out;
+}
+
 char32_t to_code_point(std::uint32_t value) {
     // libvterm's decoder accepts 5- and 6-byte sequences; nothing past
     // U+10FFFF is a character.
@@ -60,9 +114,11 @@ struct VTermGlue {
 
     static int putglyph(VTermGlyphInfo* info, VTermPos pos, void* user) {
         Screen& s = self(user);
-        if (pos.row < 0 || pos.row >= s.active_->rows()) {
+        if (s.muted_ || pos.row < 0 || pos.row >= s.active_->rows()) {
             return 1;
         }
+        s.last_glyph_row_ = pos.row;
+        s.last_glyph_col_ = pos.col;
         // The common case, most of the bytes a program prints: one character
         // of one column, without combining marks.
         if (info->width == 1 && info->chars[0] != 0 && info->chars[0] <= 0x10ffff &&
@@ -104,6 +160,9 @@ struct VTermGlue {
 
     static int movecursor(VTermPos pos, VTermPos /*oldpos*/, int visible, void* user) {
         Screen& s = self(user);
+        if (s.muted_) {
+            return 1;
+        }
         s.cursor_.row = pos.row;
         s.cursor_.col = pos.col;
         s.cursor_.visible = visible != 0;
@@ -114,21 +173,23 @@ struct VTermGlue {
     static int scrollrect(VTermRect rect, int downward, int rightward, void* user) {
         Screen& s = self(user);
         RowRing& buffer = *s.active_;
-        if (rightward == 0 && rect.start_col == 0 && rect.end_col == buffer.cols()) {
-            // Whole rows: the ring moves rows, not cells. Lines leaving the top
-            // of the primary screen go to the scrollback, as in xterm, even
-            // when a scroll region keeps a status line at the bottom.
+        const bool whole_rows =
+            rightward == 0 && rect.start_col == 0 && rect.end_col == buffer.cols();
+        if (s.watching_scroll_) {
+            // A line feed from print_text scrolled this region: later line
+            // feeds at its bottom row scroll it too until the margins change.
+            s.region_.known = whole_rows && downward == 1;
+            s.region_.top = rect.start_row;
+            s.region_.bottom = rect.end_row;
+            s.region_.margins_epoch = s.filter_.margins_epoch();
+        }
+        if (whole_rows) {
             if (downward > 0) {
-                const bool keep =
-                    rect.start_row == 0 && s.active_ == &s.primary_ && s.scrollback_.capacity() > 0;
-                buffer.scroll_up(
-                    rect.start_row, rect.end_row, downward, s.pen_,
-                    keep ? RowRing::Leaving([&s](const Row& row) { s.scrollback_.push(row); })
-                         : RowRing::Leaving());
+                s.scroll_rows_up(rect.start_row, rect.end_row, downward);
             } else {
                 buffer.scroll_down(rect.start_row, rect.end_row, -downward, s.pen_);
+                s.damage(rect.start_row, rect.end_row);
             }
-            s.damage(rect.start_row, rect.end_row);
             return 1;
         }
 
@@ -377,18 +438,206 @@ void Screen::feed(std::string_view bytes) {
 
 // The fast path for plain text, most of what programs print. libvterm's
 // parser costs about 185 instructions a character (UTF-8 decoding, width and
-// combining lookups, a callback per glyph); here the characters that cannot
-// wrap or combine with anything are written straight into the row with the
-// current pen, and libvterm is told only where its cursor went (CUF). What
-// libvterm must decide itself it still sees as text: the first character,
-// which may wrap a line end left pending by the glyph before it (libvterm
-// keeps that state to itself), or follow an unfinished UTF-8 sequence or a
-// single shift; and the character in the last column, which leaves a line
-// end pending, and the last of the run, which a following combining mark or
-// REP (CSI b) refers to. InputFilter hands over only text that libvterm
-// would print as it is (no insert mode, an ASCII character set); rows of
-// double width are left to libvterm.
-void Screen::print_text(std::string_view printable) {
+// combining lookups, a callback per glyph) and several hundred a line end
+// (a callback for every cursor move); here text that cannot wrap or combine
+// with anything is written straight into the rows with the current pen, and
+// CR and LF move a cursor of our own (DirectCursor) and scroll the rows,
+// while libvterm is told only where its cursor ended up and which glyph was
+// printed last (sync_libvterm), once per call rather than once per line.
+//
+// That needs to know what libvterm would do. Its "phantom" column (a line
+// end left pending by a glyph in the last column, kept to itself) can only
+// be pending with the cursor in the last column, so a cursor left of it has
+// none. libvterm 0.1.4 never records line attributes (DECDWL and the like
+// take effect only when a setlineinfo callback accepts them, and we set
+// none), so every row is of single width and a scroll has no line
+// attributes to move. Where a line feed scrolls is the scrolling region,
+// which is learnt from libvterm itself: a line feed is passed to it until
+// one scrolls, and the region it scrolled (scrollrect) stands until a
+// sequence that may change the margins (InputFilter::margins_epoch) or a
+// resize. The first character of each call still goes through libvterm,
+// which may hold an unfinished UTF-8 sequence that turns into U+FFFD
+// before it; text that reaches the last column goes through print_plain,
+// where libvterm wraps it. InputFilter hands over only text that libvterm
+// would print as it is (no insert mode, an ASCII character set, no LNM).
+void Screen::print_text(std::string_view text) {
+    // Inactive until libvterm's cursor is looked at: text that starts with
+    // a character looks at it after libvterm printed that.
+    DirectCursor direct;
+    if (!text.empty() && (text.front() == '\r' || text.front() == '\n')) {
+        direct_cursor_from_libvterm(direct, false);
+    }
+    bool first_printed = false;
+    while (!text.empty()) {
+        const char c = text.front();
+        if (c == '\r') {
+            text.remove_prefix(1);
+            if (direct.active) {
+                direct.col = 0;
+                continue;
+            }
+            vterm_input_write(vt_.get(), "\r", 1);
+            direct_cursor_from_libvterm(direct, false);
+            continue;
+        }
+        if (c == '\n') {
+            text.remove_prefix(1);
+            line_feed(direct);
+            continue;
+        }
+        std::string_view printable = text.substr(0, line_end(text));
+        if (!first_printed || !direct.active) {
+            // libvterm prints the first character itself (see above).
+            sync_libvterm(direct);
+            vterm_input_write(vt_.get(), printable.data(), 1);
+            first_printed = true;
+            printable.remove_prefix(1);
+            text.remove_prefix(1);
+            direct_cursor_from_libvterm(direct, true);
+            if (printable.empty()) {
+                continue;
+            }
+        }
+        // Columns before the last: a character there neither wraps nor
+        // leaves a line end pending.
+        const auto room = static_cast<std::size_t>(std::max(cols() - 1 - direct.col, 0));
+        const std::size_t count = direct.active ? std::min(room, printable.size()) : 0;
+        if (count > 0) {
+            active_->row(direct.row).put_text(direct.col, printable.substr(0, count), pen_);
+            damage_row(direct.row);
+            fast_text_chars_ += count;
+            direct.col += static_cast<int>(count);
+            direct.glyph_pending = true;
+            direct.glyph_scrolled = false;
+            direct.glyph = printable[count - 1];
+            direct.glyph_row = direct.row;
+            direct.glyph_col = direct.col - 1;
+            printable.remove_prefix(count);
+            text.remove_prefix(count);
+        }
+        if (!printable.empty()) {
+            // The rest reaches the last column: libvterm wraps it.
+            sync_libvterm(direct);
+            print_plain(printable);
+            text.remove_prefix(printable.size());
+            direct_cursor_from_libvterm(direct, true);
+        }
+    }
+    sync_libvterm(direct);
+}
+
+// Takes libvterm's cursor as the direct cursor if no line end can be
+// pending there: left of the last column, or right after a glyph libvterm
+// just printed.
+void Screen::direct_cursor_from_libvterm(DirectCursor& direct, bool after_glyph) {
+    VTermPos pos;
+    vterm_state_get_cursorpos(state_, &pos);
+    const bool no_phantom = after_glyph
+                                ? pos.row == last_glyph_row_ && pos.col == last_glyph_col_ + 1
+                                : pos.col < cols() - 1;
+    // libvterm 0.1.4 can leave its cursor off the screen (a saved cursor
+    // restored after a resize); it is left to libvterm then.
+    const bool on_screen = pos.row >= 0 && pos.row < rows() && pos.col >= 0 && pos.col < cols();
+    direct = DirectCursor{.active = no_phantom && on_screen,
+                          .row = pos.row,
+                          .col = pos.col,
+                          .libvterm_row = pos.row,
+                          .libvterm_col = pos.col};
+}
+
+void Screen::line_feed(DirectCursor& direct) {
+    if (direct.active && region_.known && region_.margins_epoch == filter_.margins_epoch()) {
+        // What libvterm's linefeed() does, for a cursor without a pending line end.
+        if (direct.row == region_.bottom - 1) {
+            scroll_rows_up(region_.top, region_.bottom, 1);
+            direct.glyph_scrolled = true;
+        } else if (direct.row < rows() - 1) {
+            ++direct.row;
+        }
+        return;
+    }
+    sync_libvterm(direct);
+    const bool was_active = direct.active;
+    watching_scroll_ = true;
+    vterm_input_write(vt_.get(), "\n", 1);
+    watching_scroll_ = false;
+    // A line feed that does not move the cursor leaves a pending line end
+    // as it was: none if there was none.
+    VTermPos pos;
+    vterm_state_get_cursorpos(state_, &pos);
+    const bool moved = pos.row != direct.libvterm_row || pos.col != direct.libvterm_col;
+    direct_cursor_from_libvterm(direct, false);
+    direct.active = direct.active || was_active || moved;
+}
+
+// Brings libvterm's cursor, and the glyph it would combine a mark with or
+// repeat, to where the direct cursor left them.
+void Screen::sync_libvterm(DirectCursor& direct) {
+    if (!direct.active) {
+        return;
+    }
+    std::array<char, 64> buffer; // NOLINT: written before it is read
+    char* out = buffer.data();
+    if (direct.glyph_pending) {
+        const bool right_after = !direct.glyph_scrolled && direct.row == direct.glyph_row &&
+                                 direct.col == direct.glyph_col + 1 &&
+                                 direct.libvterm_row == direct.glyph_row &&
+                                 direct.libvterm_col <= direct.glyph_col;
+        if (right_after) {
+            // libvterm prints the glyph again where it is, and its cursor
+            // ends up where ours is: the common case, the end of a line of text.
+            if (direct.glyph_col > direct.libvterm_col) {
+                out = append_csi(out, direct.glyph_col - direct.libvterm_col, -1, 'C');
+            }
+            *out++ = direct.glyph;
+            vterm_input_write(vt_.get(), buffer.data(),
+                              static_cast<std::size_t>(out - buffer.data()));
+        } else {
+            // The glyph is elsewhere (the line ended since, and may have
+            // scrolled): libvterm prints it where it was printed, in its own
+            // coordinates, without touching the rows, then moves the cursor.
+            out = append_csi(out, direct.glyph_row + 1, direct.glyph_col + 1, 'H');
+            *out++ = direct.glyph;
+            out = append_csi(out, direct.row + 1, direct.col + 1, 'H');
+            write_muted(
+                std::string_view(buffer.data(), static_cast<std::size_t>(out - buffer.data())));
+            cursor_.row = direct.row;
+            cursor_.col = direct.col;
+            ++generation_;
+        }
+    } else if (direct.row != direct.libvterm_row || direct.col != direct.libvterm_col) {
+        out = append_csi(out, direct.row + 1, direct.col + 1, 'H');
+        vterm_input_write(vt_.get(), buffer.data(), static_cast<std::size_t>(out - buffer.data()));
+    }
+    direct.glyph_pending = false;
+    direct.libvterm_row = direct.row;
+    direct.libvterm_col = direct.col;
+}
+
+void Screen::write_muted(std::string_view bytes) {
+    muted_ = true;
+    vterm_input_write(vt_.get(), bytes.data(), bytes.size());
+    muted_ = false;
+}
+
+// Whole rows scrolled up inside [top, bottom). The ring moves rows, not
+// cells. Lines leaving the top of the primary screen go to the scrollback,
+// as in xterm, even when a scroll region keeps a status line at the bottom.
+void Screen::scroll_rows_up(int top, int bottom, int count) {
+    const bool keep = top == 0 && active_ == &primary_ && scrollback_.capacity() > 0;
+    active_->scroll_up(top, bottom, count, pen_,
+                       keep ? RowRing::Leaving([this](const Row& row) { scrollback_.push(row); })
+                            : RowRing::Leaving());
+    damage(top, bottom);
+}
+
+// Printable ASCII through libvterm, with the columns that cannot wrap
+// written straight into the row: libvterm sees the first character, which
+// may wrap a line end left pending by the glyph before it; the character in
+// the last column, which leaves a line end pending; and the last of the
+// run, which a following combining mark or REP refers to; and a CUF for
+// the columns between.
+void Screen::print_plain(std::string_view printable) {
     // Fewer characters than this are cheaper through libvterm than a CUF.
     constexpr std::size_t kMinDirect = 4;
     VTerm* vt = vt_.get();
@@ -424,8 +673,8 @@ void Screen::print_text(std::string_view printable) {
         damage_row(pos.row);
         fast_text_chars_ += direct;
         // libvterm's cursor moves past them, and it prints the next one.
-        std::array<char, 24> move{};
-        const auto end = fmt::format_to_n(move.data(), move.size() - 1, "\x1b[{}C", direct).out;
+        std::array<char, 24> move; // NOLINT: written before it is read
+        char* const end = append_csi(move.data(), static_cast<int>(direct), -1, 'C');
         *end = printable[direct];
         vterm_input_write(vt, move.data(), static_cast<std::size_t>(end + 1 - move.data()));
         printable.remove_prefix(direct + 1);
@@ -449,6 +698,7 @@ void Screen::resize(int rows, int cols) {
         return;
     }
     vterm_set_size(vt_.get(), rows, cols);
+    region_.known = false;
     VTermPos pos;
     vterm_state_get_cursorpos(state_, &pos);
     cursor_.row = std::clamp(pos.row, 0, rows - 1);

@@ -171,8 +171,45 @@ private:
         void operator()(VTerm* vt) const;
     };
 
+    // Where the fast path for text has taken the cursor, while libvterm's
+    // cursor may still be elsewhere (see print_text).
+    struct DirectCursor {
+        // Whether row and col are known to be libvterm's cursor with no line
+        // end pending (libvterm's "phantom" column).
+        bool active = false;
+        int row = 0;
+        int col = 0;
+        // Where libvterm's own cursor is.
+        int libvterm_row = 0;
+        int libvterm_col = 0;
+        // The last character written without libvterm, at glyph_row and
+        // glyph_col, which libvterm must still be told of: a combining mark
+        // or REP (CSI b) after it refers to it.
+        bool glyph_pending = false;
+        // Whether the rows scrolled since it was written: it is no longer
+        // where it was printed, even with the cursor right after that place.
+        bool glyph_scrolled = false;
+        char glyph = 0;
+        int glyph_row = 0;
+        int glyph_col = 0;
+    };
+    // The scrolling region libvterm scrolled when it last got a line feed
+    // from print_text, and whether it is still valid.
+    struct LearntRegion {
+        bool known = false;
+        int top = 0;
+        int bottom = 0;
+        std::uint64_t margins_epoch = 0;
+    };
+
     void reply(std::string_view bytes) const;
-    void print_text(std::string_view printable);
+    void print_text(std::string_view text);
+    void print_plain(std::string_view printable);
+    void direct_cursor_from_libvterm(DirectCursor& direct, bool after_glyph);
+    void line_feed(DirectCursor& direct);
+    void sync_libvterm(DirectCursor& direct);
+    void write_muted(std::string_view bytes);
+    void scroll_rows_up(int top, int bottom, int count);
     void damage(int first, int last_exclusive);
     // damage() of one row, cheap when the row is already damaged.
     void damage_row(int row) {
@@ -200,6 +237,16 @@ private:
     bool reverse_video_ = false;
     bool fast_text_ = true;
     std::uint64_t fast_text_chars_ = 0;
+    // Set while print_text brings libvterm's state up to date with cells
+    // already written: libvterm's glyphs and cursor moves are not ours to apply.
+    bool muted_ = false;
+    // Where libvterm printed its last glyph (putglyph).
+    int last_glyph_row_ = -1;
+    int last_glyph_col_ = -1;
+    // Set while print_text passes a line feed to libvterm, to learn the
+    // scrolling region from the scroll it causes.
+    bool watching_scroll_ = false;
+    LearntRegion region_;
     std::string title_;
     ReplyHandler reply_handler_;
 

@@ -1,5 +1,6 @@
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
@@ -895,11 +896,40 @@ std::string random_output(std::mt19937& random, int cols, int pieces) {
                                              "\x1b"
                                              "E",
                                              "\x1b[2X",
-                                             "\x07"};
+                                             "\x07",
+                                             "\r\n\r\n",
+                                             "\n\n\n",
+                                             "\x1b[20h",
+                                             "\x1b[20l",
+                                             "\x1b[3;20r",
+                                             "\x1b[1;3r",
+                                             "\x1b[?69l",
+                                             "\x1b[?69h\x1b[2;50s",
+                                             "\x1b[S",
+                                             "\x1b[2T",
+                                             "\x1b[?1047h",
+                                             "\x1b[?1047l",
+                                             "\x1b[6n",
+                                             "\x1b[1;31m",
+                                             "\x1b[0m",
+                                             "\x1b[44m"};
     std::string out;
     for (int i = 0; i < pieces; ++i) {
-        const int kind = pick(10);
-        if (kind < 5) {
+        const int kind = pick(12);
+        if (kind >= 10) {
+            // Lines like `seq` prints, or short lines of words, with CR LF or
+            // LF alone, some reaching or passing the last column.
+            const int lines = 1 + pick(kind == 10 ? 40 : 8);
+            for (int line = 0; line < lines; ++line) {
+                const int length = pick(8) == 0   ? cols - 2 + pick(4)
+                                   : pick(3) == 0 ? pick(3)
+                                                  : 1 + pick(9);
+                for (int c = 0; c < length; ++c) {
+                    out += static_cast<char>(kind == 10 ? '0' + pick(10) : 0x20 + pick(0x5f));
+                }
+                out += pick(6) == 0 ? "\n" : pick(10) == 0 ? "\r" : "\r\n";
+            }
+        } else if (kind < 5) {
             // Plain text: short, about a line, or several lines' worth.
             const int length = kind < 2   ? 1 + pick(20)
                                : kind < 4 ? cols - 3 + pick(6)
@@ -924,7 +954,9 @@ std::string random_output(std::mt19937& random, int cols, int pieces) {
 std::vector<std::string_view> random_pieces(std::string_view bytes, std::mt19937& random) {
     std::vector<std::string_view> pieces;
     while (!bytes.empty()) {
-        const std::size_t size = std::min<std::size_t>(bytes.size(), 1 + random() % 200);
+        // Mostly short reads, sometimes one longer than InputFilter's chunks.
+        const std::size_t longest = random() % 10 == 0 ? 6000 : 200;
+        const std::size_t size = std::min<std::size_t>(bytes.size(), 1 + random() % longest);
         pieces.push_back(bytes.substr(0, size));
         bytes.remove_prefix(size);
     }
@@ -941,7 +973,12 @@ TEST_SUITE("term") {
         };
         const Size sizes[] = {{5, 10}, {4, 21}, {24, 80}, {3, 17}, {10, 50}};
         std::uint64_t fast_chars = 0;
-        for (unsigned seed = 1; seed <= 1000; ++seed) {
+        // SB_TERM_SEEDS=N runs N seeds instead, to search further by hand.
+        const char* const seeds_from_environment = std::getenv("SB_TERM_SEEDS");
+        const unsigned seeds = seeds_from_environment != nullptr
+                                   ? static_cast<unsigned>(std::atol(seeds_from_environment))
+                                   : 1000;
+        for (unsigned seed = 1; seed <= seeds; ++seed) {
             const Size size = sizes[seed % std::size(sizes)];
             std::mt19937 random(seed);
             const std::string output = random_output(random, size.cols, 150);
@@ -952,17 +989,40 @@ TEST_SUITE("term") {
             // Both get the same pieces: libvterm prints ASCII after a UTF-8
             // character in the same write as UTF-8, not through the DEC
             // graphics set, so with that set in use where writes end matters.
-            for (const auto piece : random_pieces(output, random)) {
-                fast.feed(piece);
-                plain.feed(piece);
+            const auto pieces = random_pieces(output, random);
+            // Now and then a resize, which changes where line feeds scroll.
+            // Rows are only added: taking rows away past the cursor leaves
+            // libvterm's cursor above the screen (see Screen::resize_buffer).
+            std::vector<std::pair<int, int>> resizes(pieces.size());
+            int rows = size.rows;
+            for (auto& resize : resizes) {
+                if (random() % 60 == 0) {
+                    rows += static_cast<int>(random() % 3);
+                    resize = {rows, 4 + static_cast<int>(random() % 60)};
+                }
             }
+            const auto feed = [&](Screen& screen, std::size_t count, std::size_t last_bytes) {
+                for (std::size_t i = 0; i < count; ++i) {
+                    screen.feed(i + 1 == count ? pieces[i].substr(0, last_bytes) : pieces[i]);
+                    if (resizes[i].first > 0 && (i + 1 < count || last_bytes == pieces[i].size())) {
+                        screen.resize(resizes[i].first, resizes[i].second);
+                    }
+                }
+            };
+            feed(fast, pieces.size(), pieces.back().size());
+            feed(plain, pieces.size(), pieces.back().size());
             INFO("seed ", seed);
             check_identical_screens(fast, plain);
             // What libvterm keeps to itself shows in what comes next: a line
             // end pending at the last column, the glyph a combining mark or
-            // REP joins, the character sets.
-            const std::string probe =
-                "Zq\xcc\x81\x1b[3bxy" + std::string(size.cols, 'q') + "\x1b[2;1H";
+            // REP joins (the last one the fast path wrote, wherever the
+            // cursor went since), the character sets.
+            static const char* const kProbePrefixes[] = {"", "\xcc\x81\x1b[2b", "\n\xcc\x81W\r\n",
+                                                         "\x1b[2b\x1b[A\xcc\x81"};
+            const std::string probe = kProbePrefixes[seed % std::size(kProbePrefixes)] +
+                                      std::string("Zq\xcc\x81\x1b[3bxy") +
+                                      std::string(static_cast<std::size_t>(fast.cols()), 'q') +
+                                      "\x1b[2;1H";
             fast.feed(probe);
             plain.feed(probe);
             check_identical_screens(fast, plain);
@@ -971,6 +1031,32 @@ TEST_SUITE("term") {
         }
         // The comparison means something only if the fast path printed most of the text.
         CHECK(fast_chars > 100000);
+    }
+
+    TEST_CASE("lines like seq's go through the fast path, in a scrolling region too") {
+        std::string lines;
+        for (int n = 1; n <= 300; ++n) {
+            lines += std::to_string(n) + "\r\n";
+        }
+        // A status line kept below a scrolling region, as full-screen programs do.
+        const std::string region =
+            "\x1b[2;20r\x1b[20;1H" + lines + "\x1b[24;1Hstatus\x1b[20;1H" + lines;
+        for (const std::string& output : {lines, region, lines + "\x1b[r" + lines}) {
+            Screen fast(ScreenOptions{.rows = 24, .cols = 80, .scrollback_lines = 500});
+            Screen plain(
+                ScreenOptions{.rows = 24, .cols = 80, .scrollback_lines = 500, .fast_text = false});
+            fast.feed(output);
+            plain.feed(output);
+            check_identical_screens(fast, plain);
+            // All but the first character of each run of lines, after the first lines.
+            CHECK(fast.fast_text_chars() > 700);
+        }
+        Screen screen(24, 80, 500);
+        screen.feed(lines);
+        CHECK(screen.scrollback_size() == 277);
+        CHECK(screen.scrollback_lines(1) == std::vector<std::string>{"277"});
+        CHECK(screen.row_text(22) == "300");
+        CHECK(screen.cursor() == sb::term::Cursor{.row = 23, .col = 0});
     }
 
     TEST_CASE("the fast path for plain text wraps, scrolls and keeps the pen as libvterm does") {
