@@ -517,7 +517,12 @@ void InputFilter::dispatch_csi(unsigned char final) {
     if (final == 'r' || final == 's' || final == 'h' || final == 'l') {
         ++margins_epoch_;
     }
-    if (final != 'h' && final != 'l' && final != 'p' && final != 'b' && final != 'J') {
+    // The keyboard protocols' requests (CSI > 1 u, CSI ? u, CSI > 4 ; 2 m...)
+    // have a leader; SGR never does.
+    const bool keyboard_request = (final == 'u' || final == 'm' || final == 'n') &&
+                                  pending_.size() > 2 && pending_[2] >= '<' && pending_[2] <= '?';
+    if (!keyboard_request && final != 'h' && final != 'l' && final != 'p' && final != 'b' &&
+        final != 'J') {
         // Most sequences, SGR above all, need nothing below.
         emit(pending_);
         abandon();
