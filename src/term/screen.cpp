@@ -733,7 +733,15 @@ void Screen::resize_buffer(RowRing& buffer, int rows, int cols, bool active, int
             ++from_bottom;
         }
         buffer.remove_bottom(from_bottom);
-        const int from_top = excess - from_bottom;
+        int from_top = excess - from_bottom;
+        if (active && from_top > keep) {
+            // No higher than the cursor's row may go, or the cursor would
+            // leave the screen (libvterm would then read above its line
+            // table): the rest goes from the bottom, content or not, as in
+            // tmux.
+            buffer.remove_bottom(from_top - keep);
+            from_top = keep;
+        }
         const bool keep_lines = &buffer == &primary_ && scrollback_.capacity() > 0;
         buffer.remove_top(from_top, keep_lines ? RowRing::Leaving([this](const Row& row) {
                               scrollback_.push(row);

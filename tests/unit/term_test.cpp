@@ -1137,3 +1137,21 @@ TEST_SUITE("term") {
         CHECK(screen.cursor() == sb::term::Cursor{.row = 21, .col = 13});
     }
 }
+
+TEST_SUITE("term") {
+    TEST_CASE("shrinking keeps the cursor's row on the screen when rows below it have content") {
+        Screen screen(10, 20, 100);
+        for (int row = 0; row < 10; ++row) {
+            screen.feed("\x1b[" + std::to_string(row + 1) + ";1Hr" + std::to_string(row));
+        }
+        screen.feed("\x1b[3;1H");
+        screen.resize(5, 20);
+        // Rows above the cursor go to the scrollback, the rest from the
+        // bottom: the cursor stays on its row, now the top one.
+        CHECK(screen.visible_lines() == std::vector<std::string>{"r2", "r3", "r4", "r5", "r6"});
+        CHECK(screen.cursor().row == 0);
+        screen.feed("X");
+        CHECK(screen.row_text(0) == "X2");
+        CHECK(screen.scrollback_size() == 2);
+    }
+}
