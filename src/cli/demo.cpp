@@ -446,6 +446,21 @@ int run_demo(const DemoOptions& options) {
             for (const auto& event : tally.events) {
                 std::cout << "  " << event_text(event) << '\n';
             }
+            if (sender && completed) {
+                // The last answer counts once its echo is on the planner's
+                // screen, which is before the planner's shell has run it:
+                // its verdict follows a moment later.
+                const std::string verdict = fmt::format("square({}) = ", options.exchanges);
+                const auto until = Clock::now() + 5s;
+                while (Clock::now() < until) {
+                    const auto screen = call(*sender, "capture", {{"worker", "planner"}});
+                    if (!screen ||
+                        (*screen)["text"].get<std::string>().find(verdict) != std::string::npos) {
+                        break;
+                    }
+                    std::this_thread::sleep_for(50ms);
+                }
+            }
             if (sender) {
                 if (auto screen = call(*sender, "capture", {{"worker", "planner"}})) {
                     std::cout << "\nthe planner's screen:\n";

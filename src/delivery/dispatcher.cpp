@@ -637,12 +637,15 @@ void Dispatcher::press_submit() {
                      [](bool) {});
 }
 
-void Dispatcher::set_state(Followed& f, const std::string& state, const std::string& reason) {
+void Dispatcher::set_state(Followed& f, const std::string& state, const std::string& reason,
+                           bool save) {
     Delivery& d = f.delivery;
     d.state = state;
     d.state_reason = reason;
     ++d.state_sequence;
-    journal_.record(d);
+    if (save) {
+        journal_.record(d);
+    }
     nlohmann::json fields = {
         {"id", d.id}, {"from", d.from}, {"state", state}, {"sequence", d.state_sequence}};
     if (!reason.empty()) {
@@ -683,11 +686,15 @@ void Dispatcher::follow_up() {
         Followed& f = *it;
         if (f.in_composer()) {
             if (!in_composer(f.needle)) {
-                set_state(f, "submitted");
+                // Without an accept_timeout, submitted is accepted: the store
+                // gets the two in one write, so that a crash between them
+                // cannot leave it submitted for good.
+                const bool accepted_at_once = profile.accept_timeout.count() == 0;
+                set_state(f, "submitted", "", !accepted_at_once);
                 f.phase = Phase::Accepting;
                 f.submitted_at = now;
                 f.deadline = now + profile.accept_timeout;
-                if (profile.accept_timeout.count() == 0) {
+                if (accepted_at_once) {
                     set_state(f, "accepted");
                     it = followed_.erase(it);
                     continue;

@@ -171,7 +171,10 @@ private:
     // Moves followed deliveries on (submitted, accepted, stalled), presses
     // submit again when one sits in the composer too long.
     void follow_up();
-    void set_state(Followed& followed, const std::string& state, const std::string& reason = "");
+    // A state of a followed delivery: its event, and unless `save` is false
+    // (a state the next one replaces at once) the store.
+    void set_state(Followed& followed, const std::string& state, const std::string& reason = "",
+                   bool save = true);
     void press_submit();
     // Why the composer cannot take a message now: "" when it can.
     std::string composer_busy() const;
