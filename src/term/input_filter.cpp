@@ -267,18 +267,23 @@ std::size_t InputFilter::take_string(std::string_view bytes, std::size_t at) {
         }
         ++end;
     }
-    if (!discarding_) {
-        if (pending_.size() + (end - at) > kMaxString) {
-            discarding_ = true;
-            pending_.clear();
-        } else {
-            pending_.append(bytes.substr(at, end - at));
-        }
-    }
+    collect(bytes.substr(at, end - at), kMaxString);
     if (end < bytes.size()) {
         take_sequence_byte(static_cast<unsigned char>(bytes[end++]));
     }
     return end;
+}
+
+void InputFilter::collect(std::string_view part, std::size_t limit) {
+    if (discarding_) {
+        return;
+    }
+    if (pending_.size() + part.size() > limit) {
+        discarding_ = true;
+        pending_.clear();
+    } else {
+        pending_.append(part);
+    }
 }
 
 std::size_t InputFilter::take_csi_params(std::string_view bytes, std::size_t at) {
@@ -300,14 +305,7 @@ std::size_t InputFilter::take_csi_params(std::string_view bytes, std::size_t at)
         if (separators_ > kMaxCsiSeparators) {
             discarding_ = true; // libvterm 0.1.4 would write past its argument array
         }
-        if (!discarding_) {
-            if (pending_.size() + (end - at) > kMaxSequence) {
-                discarding_ = true;
-                pending_.clear();
-            } else {
-                pending_.append(bytes.substr(at, end - at));
-            }
-        }
+        collect(bytes.substr(at, end - at), kMaxSequence);
     }
     if (end < bytes.size()) {
         take_sequence_byte(static_cast<unsigned char>(bytes[end++]));

@@ -114,6 +114,9 @@ private:
     std::size_t take_text(std::string_view bytes, std::size_t at);
     std::size_t take_string(std::string_view bytes, std::size_t at);
     std::size_t take_csi_params(std::string_view bytes, std::size_t at);
+    // Adds bytes to the sequence being collected, or gives the sequence up
+    // (it is discarded) when it would grow past `limit`.
+    void collect(std::string_view part, std::size_t limit);
     void take_utf8_byte(unsigned char byte);
     void take_sequence_byte(unsigned char byte);
 
