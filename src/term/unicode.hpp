@@ -3,6 +3,8 @@
 #include <string>
 #include <string_view>
 
+#include "util/strings.hpp"
+
 namespace sb::term {
 
 // Whether libvterm may treat the code point as a combining mark, that is
@@ -12,9 +14,8 @@ namespace sb::term {
 // combines.
 bool is_combining(char32_t code_point);
 
-// Appends the UTF-8 encoding of the code point; anything past U+10FFFF or a
-// surrogate becomes U+FFFD.
-void append_utf8(std::string& out, char32_t code_point);
+// util::append_utf8, which the screen model uses throughout.
+using util::append_utf8;
 
 // The text as valid UTF-8 without control characters: malformed bytes become
 // U+FFFD and C0 controls and DEL are dropped. For strings an application

@@ -43,6 +43,27 @@ std::optional<std::string_view> closest_match(std::string_view word,
     return std::nullopt;
 }
 
+void append_utf8(std::string& out, char32_t code_point) {
+    if (code_point > 0x10ffff || (code_point >= 0xd800 && code_point <= 0xdfff)) {
+        code_point = 0xfffd;
+    }
+    if (code_point < 0x80) {
+        out.push_back(static_cast<char>(code_point));
+    } else if (code_point < 0x800) {
+        out.push_back(static_cast<char>(0xc0 | (code_point >> 6)));
+        out.push_back(static_cast<char>(0x80 | (code_point & 0x3f)));
+    } else if (code_point < 0x10000) {
+        out.push_back(static_cast<char>(0xe0 | (code_point >> 12)));
+        out.push_back(static_cast<char>(0x80 | ((code_point >> 6) & 0x3f)));
+        out.push_back(static_cast<char>(0x80 | (code_point & 0x3f)));
+    } else {
+        out.push_back(static_cast<char>(0xf0 | (code_point >> 18)));
+        out.push_back(static_cast<char>(0x80 | ((code_point >> 12) & 0x3f)));
+        out.push_back(static_cast<char>(0x80 | ((code_point >> 6) & 0x3f)));
+        out.push_back(static_cast<char>(0x80 | (code_point & 0x3f)));
+    }
+}
+
 std::size_t utf8_sequence_length(unsigned char lead) {
     if (lead < 0x80) {
         return 1;

@@ -20,6 +20,10 @@ std::optional<std::string_view> closest_match(std::string_view word,
 // malformed), or nothing when the whole text is valid.
 std::optional<std::size_t> first_invalid_utf8(std::string_view text);
 
+// Appends the UTF-8 encoding of the code point; anything past U+10FFFF or a
+// surrogate becomes U+FFFD.
+void append_utf8(std::string& out, char32_t code_point);
+
 // The length of the UTF-8 sequence `lead` starts (1 for a byte that cannot
 // start one, so a scan always moves on).
 std::size_t utf8_sequence_length(unsigned char lead);
