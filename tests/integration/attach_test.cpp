@@ -14,6 +14,7 @@
 
 #include "process.hpp"
 #include "protocol/screen_wire.hpp"
+#include "vttest_screens.hpp"
 #include "workspace_server.hpp"
 
 using namespace std::chrono_literals;
@@ -627,17 +628,7 @@ TEST_SUITE("attach") {
         // (3, and 4 in 132-column mode) tmux breaks lines where a backspace
         // follows a character in the last column.
         const auto autowrap_shown = [&] {
-            std::vector<std::string> expected = {
-                "Test of autowrap, mixing control and print characters.",
-                "The left/right margins should have letters in order:"};
-            for (char letter = 'I'; letter <= 'Z'; ++letter) {
-                expected.push_back(letter + std::string(78, ' ') +
-                                   static_cast<char>(letter - 'A' + 'a'));
-            }
-            expected.push_back("");
-            expected.push_back("Push <RETURN>");
-            expected.push_back("");
-            expected.push_back("");
+            const auto expected = sb::test::vttest_autowrap_screen();
             const bool ok = eventually([&] { return top(attached) == expected; }, 15s);
             if (!ok) {
                 MESSAGE("the autowrap screen through attach:\n" << attached.screen());

@@ -10,6 +10,7 @@
 #include "term/render.hpp"
 #include "term/row.hpp"
 #include "term/screen.hpp"
+#include "vttest_screens.hpp"
 
 using sb::term::AnsiOptions;
 using sb::term::CellView;
@@ -1122,18 +1123,7 @@ TEST_SUITE("term") {
         Screen screen(24, 80, 100);
         screen.feed("\x1b[2;5r\x1b[?6h\x1b[3;1H" + std::string(80 * 30, '*'));
         screen.feed(autowrap);
-        std::vector<std::string> expected = {
-            "Test of autowrap, mixing control and print characters.",
-            "The left/right margins should have letters in order:"};
-        for (char letter = 'I'; letter <= 'Z'; ++letter) {
-            expected.push_back(letter + std::string(78, ' ') +
-                               static_cast<char>(letter - 'A' + 'a'));
-        }
-        expected.push_back("");
-        expected.push_back("Push <RETURN>");
-        expected.push_back("");
-        expected.push_back("");
-        CHECK(screen.visible_lines() == expected);
+        CHECK(screen.visible_lines() == sb::test::vttest_autowrap_screen());
         CHECK(screen.cursor() == sb::term::Cursor{.row = 21, .col = 13});
     }
 }
