@@ -175,7 +175,9 @@ std::optional<char32_t> text_key_code(std::string_view name, bool& upper) {
         return U' ';
     }
     const auto length = util::utf8_sequence_length(static_cast<unsigned char>(name[0]));
-    if (length == 0 || name.size() != length) {
+    // utf8_sequence_length counts a byte that cannot start a sequence as
+    // one: such a byte is typed as it is, not taken for a code point.
+    if (name.size() != length || (length == 1 && static_cast<unsigned char>(name[0]) >= 0x80)) {
         return std::nullopt;
     }
     if (length == 1) {
