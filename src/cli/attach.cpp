@@ -1,6 +1,8 @@
 #include "cli/attach.hpp"
 
+#include <cstdlib>
 #include <iostream>
+#include <unistd.h>
 
 #include <uv.h>
 
@@ -66,12 +68,20 @@ int attach_terminal(const std::string& socket_path, const std::string& workspace
         options.prefix = util::prefix_key_bytes(*prefix).value_or("\x02");
         options.prefix_given = true;
     }
+    if (const char* term = std::getenv("TERM")) {
+        options.term = term;
+    }
+    if (const char* colorterm = std::getenv("COLORTERM")) {
+        options.colorterm = colorterm;
+    }
     uv_loop_t loop;
     uv_loop_init(&loop);
     std::string farewell;
     int status = 0;
     {
-        client::attach::Session session(&loop, client, std::move(options));
+        client::attach::SocketLink link(&loop, client);
+        client::attach::Session session(&loop, link, std::move(options),
+                                        {.in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO});
         status = session.run(farewell);
     }
     // Let the handles the session closed finish closing.

@@ -57,7 +57,15 @@ std::variant<ControlClient, ClientError> ControlClient::connect(const std::strin
 
 std::variant<std::uint64_t, ClientError> ControlClient::send(const std::string& method,
                                                              nlohmann::json params) {
-    const auto id = next_id_++;
+    const auto id = allocate_id();
+    if (auto error = send(id, method, std::move(params))) {
+        return *error;
+    }
+    return id;
+}
+
+std::optional<ClientError> ControlClient::send(std::uint64_t id, const std::string& method,
+                                               nlohmann::json params) {
     const std::string line = protocol::encode(protocol::request(id, method, std::move(params)));
     std::size_t written = 0;
     while (written < line.size()) {
@@ -71,7 +79,7 @@ std::variant<std::uint64_t, ClientError> ControlClient::send(const std::string& 
         }
         written += static_cast<std::size_t>(n);
     }
-    return id;
+    return std::nullopt;
 }
 
 std::variant<std::optional<nlohmann::json>, ClientError>

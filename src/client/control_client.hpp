@@ -38,6 +38,11 @@ public:
     // Sends a request without waiting; returns its id.
     std::variant<std::uint64_t, ClientError> send(const std::string& method,
                                                   nlohmann::json params = nlohmann::json::object());
+    // The same with an id from allocate_id() (so that its answer can be
+    // waited for before it is sent).
+    std::optional<ClientError> send(std::uint64_t id, const std::string& method,
+                                    nlohmann::json params);
+    std::uint64_t allocate_id() { return next_id_++; }
 
     // The next message from the server; nothing at end of stream. With a
     // timeout, a ClientError says it passed.

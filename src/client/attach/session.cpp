@@ -23,19 +23,6 @@ constexpr std::chrono::milliseconds frame_interval{8};
 constexpr std::chrono::milliseconds escape_time{25};
 constexpr std::chrono::milliseconds message_time{3000};
 
-void write_all(int fd, std::string_view data) {
-    while (!data.empty()) {
-        const ssize_t n = ::write(fd, data.data(), data.size());
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return;
-        }
-        data.remove_prefix(static_cast<std::size_t>(n));
-    }
-}
-
 // Splits bytes into keys: one escape sequence, or one UTF-8 character.
 std::vector<std::string> split_keys(std::string_view bytes) {
     std::vector<std::string> keys;
@@ -124,29 +111,47 @@ const char* help_lines[] = {
 
 } // namespace
 
-Session::Session(uv_loop_t* loop, ControlClient& client, SessionOptions options)
-    : loop_(loop), client_(client), options_(std::move(options)), terminal_(STDIN_FILENO),
-      renderer_(detect_color_depth(std::getenv("COLORTERM"), std::getenv("TERM"))) {}
+Session::Session(uv_loop_t* loop, SessionLink& link, SessionOptions options,
+                 SessionTerminal terminal)
+    : loop_(loop), link_(link), options_(std::move(options)), io_(terminal),
+      output_(loop, terminal.out_fd, !terminal.hosted),
+      terminal_(
+          terminal.in_fd, [this](std::string_view data) { output_.write(data); }, !terminal.hosted),
+      renderer_(detect_color_depth(options_.colorterm ? options_.colorterm->c_str() : nullptr,
+                                   options_.term ? options_.term->c_str() : nullptr)) {}
 
 Session::~Session() = default;
 
 int Session::run(std::string& farewell) {
+    start({});
+    if (!finished_) {
+        uv_run(loop_, UV_RUN_DEFAULT);
+    }
+    terminal_.restore();
+    farewell = farewell_;
+    return status_;
+}
+
+void Session::start(EndHandler on_end) {
+    on_end_ = std::move(on_end);
     if (!terminal_.active()) {
-        farewell = "switchboard attach: standard input is " + terminal_.error() +
-                   "; attach needs a terminal";
-        return 1;
+        quit(1, "switchboard attach: standard input is " + terminal_.error() +
+                    "; attach needs a terminal");
+        return;
     }
-    auto listed = client_.call("ls");
-    if (auto* error = std::get_if<ClientError>(&listed)) {
-        terminal_.restore();
-        farewell = "switchboard attach: " + error->message;
-        return 1;
-    }
-    const json& ls = std::get<json>(listed);
+    output_.on_drained([this] { arm_render(); });
+    output_.on_failed([this] { quit(1, "[the terminal went away]"); });
+    link_.listen([this](const json& message) { handle_message(message); },
+                 [this](const std::string& why) {
+                     quit(0, why.empty() ? "[server exited]" : "[lost the server: " + why + "]");
+                 });
+    request("ls", json::object(), [this](const json& response) { on_listed(response); });
+}
+
+void Session::on_listed(const json& ls) {
     if (ls.contains("error")) {
-        terminal_.restore();
-        farewell = "switchboard attach: " + ls["error"].value("message", "ls failed");
-        return 1;
+        quit(1, "switchboard attach: " + ls["error"].value("message", "ls failed"));
+        return;
     }
     workspace_ = ls["result"].value("workspace", "");
     for (const auto& w : ls["result"]["workers"]) {
@@ -157,9 +162,8 @@ int Session::run(std::string& farewell) {
                             .held = w.value("held", false)});
     }
     if (workers_.empty()) {
-        terminal_.restore();
-        farewell = "switchboard attach: workspace \"" + workspace_ + "\" has no workers";
-        return 1;
+        quit(1, "switchboard attach: workspace \"" + workspace_ + "\" has no workers");
+        return;
     }
     if (!options_.worker.empty()) {
         const auto found = std::find_if(workers_.begin(), workers_.end(),
@@ -169,20 +173,32 @@ int Session::run(std::string& farewell) {
             for (const auto& w : workers_) {
                 names += (names.empty() ? "" : ", ") + w.name;
             }
-            terminal_.restore();
-            farewell = "switchboard attach: no worker \"" + options_.worker + "\" in workspace \"" +
-                       workspace_ + "\" (workers: " + names + ")";
-            return 1;
+            quit(1, "switchboard attach: no worker \"" + options_.worker + "\" in workspace \"" +
+                        workspace_ + "\" (workers: " + names + ")");
+            return;
         }
         focused_ = static_cast<std::size_t>(found - workers_.begin());
     }
-    TerminalMode::size(STDOUT_FILENO, rows_, cols_);
+    TerminalMode::size(io_.out_fd, rows_, cols_);
     layout();
     json panes = json::array();
     for (const auto& tile : tiles_) {
         panes.push_back({{"worker", tile.worker},
                          {"cols", std::max(10, tile.cols)},
                          {"rows", std::max(5, tile.rows)}});
+    }
+    frame_timer_ = std::make_unique<util::Timer>(loop_);
+    escape_timer_ = std::make_unique<util::Timer>(loop_);
+    message_timer_ = std::make_unique<util::Timer>(loop_);
+    stdin_poll_ = std::make_unique<util::Poll>(loop_, io_.in_fd);
+    stdin_poll_->start(UV_READABLE, [this](int, int) { on_stdin_readable(); });
+    if (!io_.hosted) {
+        winch_ = std::make_unique<util::Signal>(loop_);
+        winch_->start(SIGWINCH, [this] { terminal_resized(); });
+        term_ = std::make_unique<util::Signal>(loop_);
+        term_->start(SIGTERM, [this] { quit(1, "[terminated]"); });
+        hup_ = std::make_unique<util::Signal>(loop_);
+        hup_->start(SIGHUP, [this] { quit(1, ""); });
     }
     stream_id_ = request("attach", {{"panes", panes}}, [this](const json& response) {
         if (response.contains("error")) {
@@ -198,28 +214,11 @@ int Session::run(std::string& farewell) {
             }
         }
     });
-
-    server_poll_ = std::make_unique<util::Poll>(loop_, client_.fd());
-    server_poll_->start(UV_READABLE | UV_DISCONNECT, [this](int, int) { on_server_readable(); });
-    stdin_poll_ = std::make_unique<util::Poll>(loop_, STDIN_FILENO);
-    stdin_poll_->start(UV_READABLE, [this](int, int) { on_stdin_readable(); });
-    winch_ = std::make_unique<util::Signal>(loop_);
-    winch_->start(SIGWINCH, [this] { on_resize(); });
-    term_ = std::make_unique<util::Signal>(loop_);
-    term_->start(SIGTERM, [this] { quit(1, "[terminated]"); });
-    hup_ = std::make_unique<util::Signal>(loop_);
-    hup_->start(SIGHUP, [this] { quit(1, ""); });
-    frame_timer_ = std::make_unique<util::Timer>(loop_);
-    escape_timer_ = std::make_unique<util::Timer>(loop_);
-    message_timer_ = std::make_unique<util::Timer>(loop_);
-    // Frames may have come with the answers already read.
-    on_server_readable();
     schedule_render();
+}
 
-    uv_run(loop_, UV_RUN_DEFAULT);
-    terminal_.restore();
-    farewell = farewell_;
-    return status_;
+void Session::end(int status, std::string farewell) {
+    quit(status, std::move(farewell));
 }
 
 void Session::quit(int status, std::string farewell) {
@@ -229,7 +228,7 @@ void Session::quit(int status, std::string farewell) {
     finished_ = true;
     status_ = status;
     farewell_ = std::move(farewell);
-    server_poll_.reset();
+    link_.stop();
     stdin_poll_.reset();
     winch_.reset();
     term_.reset();
@@ -237,38 +236,32 @@ void Session::quit(int status, std::string farewell) {
     frame_timer_.reset();
     escape_timer_.reset();
     message_timer_.reset();
+    // What was not drawn yet is not owed: the terminal gets its settings back.
+    output_.discard();
     terminal_.restore();
+    output_.finish(100);
+    if (on_end_) {
+        auto on_end = std::move(on_end_);
+        on_end_ = nullptr;
+        on_end(status_, farewell_);
+    }
 }
 
 std::uint64_t Session::request(const std::string& method, json params,
                                std::function<void(const json&)> on_response) {
-    auto sent = client_.send(method, std::move(params));
-    if (auto* error = std::get_if<ClientError>(&sent)) {
-        quit(1, "[lost the server: " + error->message + "]");
+    if (finished_) {
         return 0;
     }
-    const auto id = std::get<std::uint64_t>(sent);
+    const auto id = link_.next_id();
     if (on_response) {
         waiting_[id] = std::move(on_response);
     }
+    if (auto error = link_.send(id, method, std::move(params))) {
+        waiting_.erase(id);
+        quit(1, "[lost the server: " + *error + "]");
+        return 0;
+    }
     return id;
-}
-
-void Session::on_server_readable() {
-    if (finished_) {
-        return;
-    }
-    auto available = client_.read_available();
-    for (const auto& message : available.messages) {
-        handle_message(message);
-        if (finished_) {
-            return;
-        }
-    }
-    if (available.closed) {
-        quit(0, available.error ? "[lost the server: " + available.error->message + "]"
-                                : "[server exited]");
-    }
 }
 
 void Session::handle_message(const json& message) {
@@ -414,8 +407,11 @@ void Session::set_tiled(bool tiled) {
     schedule_render();
 }
 
-void Session::on_resize() {
-    TerminalMode::size(STDOUT_FILENO, rows_, cols_);
+void Session::terminal_resized() {
+    if (finished_ || !frame_timer_) {
+        return;
+    }
+    TerminalMode::size(io_.out_fd, rows_, cols_);
     layout();
     send_view();
     renderer_.invalidate();
@@ -458,7 +454,7 @@ void Session::on_stdin_readable() {
         return;
     }
     char buffer[4096];
-    const ssize_t n = ::read(STDIN_FILENO, buffer, sizeof buffer);
+    const ssize_t n = ::read(io_.in_fd, buffer, sizeof buffer);
     if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
         return;
     }
@@ -1016,7 +1012,9 @@ void Session::arm_render() {
 }
 
 void Session::render_now() {
-    if (finished_) {
+    // While the terminal has not taken the last frame, what changes waits
+    // (in `dirty_rows_`, `redraw_all_`) and is drawn once it has.
+    if (finished_ || output_.busy()) {
         return;
     }
     last_render_ = std::chrono::steady_clock::now();
@@ -1034,7 +1032,7 @@ void Session::render_now() {
                          dirty_rows_.size() == static_cast<std::size_t>(rows_);
     if (!partial) {
         canvas_ = compose();
-        write_all(STDOUT_FILENO, renderer_.render(canvas_));
+        output_.write(renderer_.render(canvas_));
     } else {
         // A pane's rows changed and nothing else: compose those rows, the
         // cursor, the title and the status line only.
@@ -1056,7 +1054,7 @@ void Session::render_now() {
         }
         draw_status(canvas_);
         dirty_rows_[static_cast<std::size_t>(rows_ - 1)] = 1;
-        write_all(STDOUT_FILENO, renderer_.render(canvas_, &dirty_rows_));
+        output_.write(renderer_.render(canvas_, &dirty_rows_));
     }
     redraw_all_ = false;
     dirty_rows_.assign(static_cast<std::size_t>(rows_), 0);

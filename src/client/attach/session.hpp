@@ -14,10 +14,10 @@
 
 #include "client/attach/canvas.hpp"
 #include "client/attach/input.hpp"
+#include "client/attach/link.hpp"
 #include "client/attach/pane_model.hpp"
 #include "client/attach/renderer.hpp"
 #include "client/attach/tty.hpp"
-#include "client/control_client.hpp"
 #include "util/uv.hpp"
 
 namespace sb::client::attach {
@@ -30,20 +30,44 @@ struct SessionOptions {
     std::string prefix_name = "C-b";
     std::string prefix = "\x02";
     bool prefix_given = false;
+    // The person's TERM and COLORTERM (how many colours to draw with).
+    std::optional<std::string> term;
+    std::optional<std::string> colorterm;
+};
+
+// The terminal a session draws on.
+struct SessionTerminal {
+    int in_fd = 0;
+    int out_fd = 1;
+    // Run by the server on a terminal a client handed it (attach_terminal):
+    // its output does not block, and signals (a resize, SIGTERM) and crashes
+    // are the client's to tell.
+    bool hosted = false;
 };
 
 // `switchboard attach`: shows workers of a workspace in the person's
 // terminal (switchboard(1), ATTACH) and sends them what the person types.
 class Session {
 public:
-    Session(uv_loop_t* loop, ControlClient& client, SessionOptions options);
+    // The exit status, with what to print once the terminal is restored.
+    using EndHandler = std::function<void(int status, const std::string& farewell)>;
+
+    Session(uv_loop_t* loop, SessionLink& link, SessionOptions options, SessionTerminal terminal);
     ~Session();
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
 
-    // Runs until the person detaches, the server goes away or a signal ends
-    // it; the exit status, with what to print after the terminal is restored.
+    // Runs the loop until the person detaches, the server goes away or a
+    // signal ends it: the exit status and the farewell.
     int run(std::string& farewell);
+    // Starts on the caller's loop; `on_end` runs once it has ended and the
+    // terminal is restored (the session may be destroyed after it returns,
+    // not inside it).
+    void start(EndHandler on_end);
+    // The terminal's size changed.
+    void terminal_resized();
+    // Ends it from outside (the client that handed over its terminal went).
+    void end(int status, std::string farewell);
 
 private:
     enum class Overlay { None, Help, Chooser, Scrollback, Prompt, Search };
@@ -65,7 +89,7 @@ private:
     };
 
     // Server side.
-    void on_server_readable();
+    void on_listed(const nlohmann::json& ls);
     void handle_message(const nlohmann::json& message);
     std::uint64_t request(const std::string& method, nlohmann::json params,
                           std::function<void(const nlohmann::json&)> on_response = {});
@@ -80,7 +104,6 @@ private:
     void send_to_focused(const std::string& bytes, bool keystroke);
     void focus(std::size_t index);
     void set_tiled(bool tiled);
-    void on_resize();
 
     // Scrollback.
     void enter_scrollback();
@@ -121,13 +144,15 @@ private:
     void quit(int status, std::string farewell);
 
     uv_loop_t* loop_;
-    ControlClient& client_;
+    SessionLink& link_;
     SessionOptions options_;
+    SessionTerminal io_;
+    TerminalOutput output_;
     TerminalMode terminal_;
     Renderer renderer_;
     InputParser parser_;
 
-    std::unique_ptr<util::Poll> server_poll_;
+    EndHandler on_end_;
     std::unique_ptr<util::Poll> stdin_poll_;
     std::unique_ptr<util::Signal> winch_;
     std::unique_ptr<util::Signal> term_;

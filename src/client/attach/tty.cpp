@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -46,18 +47,13 @@ void write_all(int fd, const char* data, std::size_t size) {
     }
 }
 
-void restore_now() {
-    if (terminal_changed == 0) {
-        return;
-    }
-    terminal_changed = 0;
-    write_all(saved_fd, restore_sequence, sizeof restore_sequence - 1);
-    ::tcsetattr(saved_fd, TCSAFLUSH, &saved_termios);
-}
-
 extern "C" void on_fatal_signal(int signum) {
     const int saved_errno = errno;
-    restore_now();
+    if (terminal_changed != 0) {
+        terminal_changed = 0;
+        write_all(saved_fd, restore_sequence, sizeof restore_sequence - 1);
+        ::tcsetattr(saved_fd, TCSAFLUSH, &saved_termios);
+    }
     errno = saved_errno;
     // SA_RESETHAND put the default action back: die of the same signal.
     ::raise(signum);
@@ -65,17 +61,29 @@ extern "C" void on_fatal_signal(int signum) {
 
 } // namespace
 
-TerminalMode::TerminalMode(int fd) : fd_(fd) {
+std::string_view terminal_enter_sequence() {
+    return {enter_sequence, sizeof enter_sequence - 1};
+}
+
+std::string_view terminal_restore_sequence() {
+    return {restore_sequence, sizeof restore_sequence - 1};
+}
+
+TerminalMode::TerminalMode(int fd, Writer write, bool crash_restore)
+    : fd_(fd), write_(std::move(write)), crash_restore_(crash_restore) {
     if (::isatty(fd) == 0) {
         error_ = "not a terminal";
         return;
     }
-    if (::tcgetattr(fd, &saved_termios) != 0) {
+    if (::tcgetattr(fd, &saved_) != 0) {
         error_ = std::string("cannot read the terminal's settings: ") + std::strerror(errno);
         return;
     }
-    saved_fd = fd;
-    termios raw = saved_termios;
+    if (crash_restore_) {
+        saved_fd = fd;
+        saved_termios = saved_;
+    }
+    termios raw = saved_;
     ::cfmakeraw(&raw);
     raw.c_cc[VMIN] = 1;
     raw.c_cc[VTIME] = 0;
@@ -83,16 +91,18 @@ TerminalMode::TerminalMode(int fd) : fd_(fd) {
         error_ = std::string("cannot put the terminal in raw mode: ") + std::strerror(errno);
         return;
     }
-    struct sigaction action {};
-    action.sa_handler = on_fatal_signal;
-    action.sa_flags = SA_RESETHAND | SA_NODEFER;
-    sigemptyset(&action.sa_mask);
-    for (const int signum : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGQUIT}) {
-        ::sigaction(signum, &action, nullptr);
+    if (crash_restore_) {
+        struct sigaction action {};
+        action.sa_handler = on_fatal_signal;
+        action.sa_flags = SA_RESETHAND | SA_NODEFER;
+        sigemptyset(&action.sa_mask);
+        for (const int signum : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGQUIT}) {
+            ::sigaction(signum, &action, nullptr);
+        }
+        terminal_changed = 1;
     }
-    terminal_changed = 1;
     active_ = true;
-    write_all(fd, enter_sequence, sizeof enter_sequence - 1);
+    write_(terminal_enter_sequence());
 }
 
 TerminalMode::~TerminalMode() {
@@ -104,7 +114,11 @@ void TerminalMode::restore() {
         return;
     }
     active_ = false;
-    restore_now();
+    if (crash_restore_) {
+        terminal_changed = 0;
+    }
+    write_(terminal_restore_sequence());
+    ::tcsetattr(fd_, TCSAFLUSH, &saved_);
 }
 
 void TerminalMode::set_mouse(const std::string& level) {
@@ -122,7 +136,7 @@ void TerminalMode::set_mouse(const std::string& level) {
     } else {
         out += "\x1b[?1006l";
     }
-    write_all(fd_, out.data(), out.size());
+    write_(out);
 }
 
 void TerminalMode::size(int fd, int& rows, int& cols) {
@@ -134,6 +148,106 @@ void TerminalMode::size(int fd, int& rows, int& cols) {
     }
     rows = 24;
     cols = 80;
+}
+
+TerminalOutput::TerminalOutput(uv_loop_t* loop, int fd, bool blocking)
+    : fd_(fd), blocking_(blocking) {
+    if (!blocking_) {
+        poll_ = std::make_unique<util::Poll>(loop, fd);
+    }
+}
+
+TerminalOutput::~TerminalOutput() = default;
+
+void TerminalOutput::write(std::string_view data) {
+    if (blocking_) {
+        write_all(fd_, data.data(), data.size());
+        return;
+    }
+    if (failed_) {
+        return;
+    }
+    pending_ += data;
+    if (pending_.size() == data.size()) {
+        write_pending();
+    }
+}
+
+void TerminalOutput::write_pending() {
+    std::size_t done = 0;
+    while (done < pending_.size()) {
+        const ssize_t n = ::write(fd_, pending_.data() + done, pending_.size() - done);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0 && errno == EAGAIN) {
+            break;
+        }
+        if (n <= 0) {
+            pending_.clear();
+            poll_->stop();
+            if (!failed_) {
+                failed_ = true;
+                if (on_failed_) {
+                    on_failed_();
+                }
+            }
+            return;
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    pending_.erase(0, done);
+    if (pending_.empty()) {
+        if (poll_->events() != 0) {
+            poll_->stop();
+            if (on_drained_) {
+                on_drained_();
+            }
+        }
+        return;
+    }
+    if (poll_->events() == 0) {
+        poll_->start(UV_WRITABLE, [this](int status, int) {
+            if (status < 0) {
+                pending_.clear();
+                poll_->stop();
+                if (!failed_) {
+                    failed_ = true;
+                    if (on_failed_) {
+                        on_failed_();
+                    }
+                }
+                return;
+            }
+            write_pending();
+        });
+    }
+}
+
+void TerminalOutput::finish(int timeout_ms) {
+    if (blocking_ || failed_) {
+        return;
+    }
+    poll_->stop();
+    std::size_t done = 0;
+    while (done < pending_.size()) {
+        const ssize_t n = ::write(fd_, pending_.data() + done, pending_.size() - done);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0 && errno == EAGAIN) {
+            pollfd ready{.fd = fd_, .events = POLLOUT, .revents = 0};
+            if (::poll(&ready, 1, timeout_ms) <= 0) {
+                break;
+            }
+            continue;
+        }
+        if (n <= 0) {
+            break;
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    pending_.clear();
 }
 
 } // namespace sb::client::attach

@@ -1,21 +1,36 @@
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <termios.h>
+
+#include <uv.h>
+
+#include "util/uv.hpp"
 
 namespace sb::client::attach {
 
-// The person's terminal while attached: raw mode, the alternate screen,
+// What a person's terminal is told on attaching (the alternate screen,
 // bracketed paste and focus reports on, modified keys reported in kitty's or
-// xterm's unambiguous forms, the title saved. Restored by the
-// destructor, and, for the exits no destructor sees (a crash, an abort), by
-// a signal handler that does only async-signal-safe work: tcsetattr and
-// write of a restore sequence prepared in advance.
+// xterm's unambiguous forms, the title saved) and what gives it back.
+std::string_view terminal_enter_sequence();
+std::string_view terminal_restore_sequence();
+
+// The person's terminal while attached: raw mode and the enter sequence,
+// undone by restore() or the destructor. With `crash_restore` (the attach
+// client, one at a time in a process) the exits no destructor sees (a crash,
+// an abort) restore it too, through a signal handler that does only
+// async-signal-safe work: tcsetattr and write of the restore sequence.
 class TerminalMode {
 public:
+    // Writes to the terminal, in order with everything else drawn on it.
+    using Writer = std::function<void(std::string_view)>;
+
     // Nothing is changed when `fd` is not a terminal (an error is in
     // `error()` then).
-    explicit TerminalMode(int fd);
+    TerminalMode(int fd, Writer write, bool crash_restore);
     ~TerminalMode();
     TerminalMode(const TerminalMode&) = delete;
     TerminalMode& operator=(const TerminalMode&) = delete;
@@ -32,9 +47,48 @@ public:
 
 private:
     int fd_;
+    Writer write_;
+    bool crash_restore_;
+    termios saved_{};
     bool active_ = false;
     std::string error_;
     std::string mouse_ = "none";
+};
+
+// Writes what is drawn to the person's terminal. The attach client's
+// standard output is shared with the shell, so it blocks; the server's own
+// file description of a client's terminal (attach_terminal) does not, and
+// what the terminal has not taken yet waits here: the session draws nothing
+// new while `busy()`, so a slow terminal costs one frame, never a backlog.
+class TerminalOutput {
+public:
+    TerminalOutput(uv_loop_t* loop, int fd, bool blocking);
+    ~TerminalOutput();
+    TerminalOutput(const TerminalOutput&) = delete;
+    TerminalOutput& operator=(const TerminalOutput&) = delete;
+
+    void write(std::string_view data);
+    bool busy() const { return !pending_.empty(); }
+    // Runs once what waited has been written.
+    void on_drained(std::function<void()> callback) { on_drained_ = std::move(callback); }
+    // Runs once when the terminal cannot be written (hung up).
+    void on_failed(std::function<void()> callback) { on_failed_ = std::move(callback); }
+    // Gives up what waits (the session ends; a full redraw is not owed).
+    void discard() { pending_.clear(); }
+    // Writes what waits, waiting up to `timeout_ms` for the terminal to take
+    // it (the last words of a session: the restore sequence).
+    void finish(int timeout_ms);
+
+private:
+    void write_pending();
+
+    int fd_;
+    bool blocking_;
+    std::string pending_;
+    std::unique_ptr<util::Poll> poll_;
+    std::function<void()> on_drained_;
+    std::function<void()> on_failed_;
+    bool failed_ = false;
 };
 
 } // namespace sb::client::attach
