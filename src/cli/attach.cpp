@@ -8,6 +8,7 @@
 
 #include "cli/command.hpp"
 #include "cli/server_connection.hpp"
+#include "client/attach/handover.hpp"
 #include "client/attach/session.hpp"
 #include "util/prefix_key.hpp"
 
@@ -78,7 +79,16 @@ int attach_terminal(const std::string& socket_path, const std::string& workspace
     uv_loop_init(&loop);
     std::string farewell;
     int status = 0;
-    {
+    // The server draws on this terminal itself unless it cannot reach it
+    // (or SWITCHBOARD_ATTACH=client asks for the session to run here).
+    const char* where = std::getenv("SWITCHBOARD_ATTACH");
+    std::optional<int> handed_over;
+    if (where == nullptr || std::string_view(where) != "client") {
+        handed_over = client::attach::attach_through_server(&loop, client, options, farewell);
+    }
+    if (handed_over) {
+        status = *handed_over;
+    } else {
         client::attach::SocketLink link(&loop, client);
         client::attach::Session session(&loop, link, std::move(options),
                                         {.in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO});

@@ -30,6 +30,7 @@ inline constexpr const char* shutting_down = "shutting_down";
 inline constexpr const char* store_failed = "store_failed";
 inline constexpr const char* unknown_delivery = "unknown_delivery";
 inline constexpr const char* inbox_full = "inbox_full";
+inline constexpr const char* terminal_unavailable = "terminal_unavailable";
 inline constexpr const char* internal = "internal";
 } // namespace errors
 

@@ -99,7 +99,14 @@ std::size_t Connection::queued_bytes() const {
 }
 
 void Connection::send(const nlohmann::json& message) {
-    if (closing_ || pipe_ == nullptr) {
+    if (closing_) {
+        return;
+    }
+    if (sink_) {
+        sink_(message);
+        return;
+    }
+    if (pipe_ == nullptr) {
         return;
     }
     auto* write = new WriteRequest;
@@ -154,6 +161,7 @@ void Connection::close(const std::string& reason) {
     if (pipe_ != nullptr) {
         uv_read_stop(reinterpret_cast<uv_stream_t*>(pipe_));
     }
+    sink_ = nullptr;
     auto cleanups = std::move(cleanups_);
     cleanups_.clear();
     for (auto& cleanup : cleanups) {
@@ -273,6 +281,13 @@ void ControlServer::on_connection(int status) {
     connections_.emplace(id, connection);
     logger()->debug("client {}: connected (pid {})", id, peer.pid);
     connection->start_reading();
+}
+
+std::shared_ptr<Connection> ControlServer::open_local(Connection::Sink sink) {
+    auto connection = std::make_shared<Connection>(*this, next_id_++);
+    connection->sink_ = std::move(sink);
+    connection->set_greeted();
+    return connection;
 }
 
 void ControlServer::forget(std::uint64_t id) {

@@ -20,10 +20,15 @@ class ControlServer;
 // One client of the control socket. Requests arrive as lines; responses and
 // stream frames go out through a bounded buffer: a client that stops reading
 // is dropped rather than let the server's memory grow.
+//
+// A connection may instead be local: a client inside the server (an attach
+// session the server runs on a client's terminal) whose messages go to a
+// function as they are sent, never through a socket.
 class Connection : public std::enable_shared_from_this<Connection> {
 public:
     // Bytes queued for a client before it is considered gone.
     static constexpr std::size_t max_queued_bytes = 8 * 1024 * 1024;
+    using Sink = std::function<void(const nlohmann::json& message)>;
 
     Connection(ControlServer& server, std::uint64_t id);
     ~Connection();
@@ -54,6 +59,7 @@ private:
     ControlServer& server_;
     std::uint64_t id_;
     uv_pipe_t* pipe_ = nullptr;
+    Sink sink_;
     protocol::LineReader reader_;
     bool greeted_ = false;
     bool closing_ = false;
@@ -84,6 +90,9 @@ public:
     void on_drained(std::function<void()> callback) { on_drained_ = std::move(callback); }
     const std::filesystem::path& socket_path() const { return socket_path_; }
     std::size_t connection_count() const { return connections_.size(); }
+    // A local connection, already greeted, whose messages go to `sink`. It
+    // is not among the socket's connections: its owner closes it.
+    std::shared_ptr<Connection> open_local(Connection::Sink sink);
 
 private:
     friend class Connection;

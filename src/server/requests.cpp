@@ -6,6 +6,7 @@
 #include "protocol/protocol.hpp"
 #include "protocol/screen_wire.hpp"
 #include "server/server.hpp"
+#include "util/prefix_key.hpp"
 #include "util/strings.hpp"
 #include "worker/keys.hpp"
 
@@ -195,6 +196,9 @@ void Requests::handle(const std::shared_ptr<Connection>& connection, const json&
         {"attach_view", &Requests::attach_view},
         {"attach_input", &Requests::attach_input},
         {"attach_scrollback", &Requests::attach_scrollback},
+        {"attach_terminal", &Requests::attach_terminal},
+        {"attach_terminal_resize", &Requests::attach_terminal_resize},
+        {"attach_terminal_end", &Requests::attach_terminal_end},
     };
     const auto handler = handlers.find(method);
     if (handler == handlers.end()) {
@@ -657,6 +661,50 @@ void Requests::attach_scrollback(const Reply& c, const json& id, const json& par
         result["screen"] = std::move(rows);
     }
     c->send(protocol::result(id, std::move(result)));
+}
+
+void Requests::attach_terminal(const Reply& c, const json& id, const json& params) {
+    string_param(params, "tty");
+    if (!params.contains("device") || !params["device"].is_number_unsigned()) {
+        throw BadParams{errors::invalid_argument,
+                        "\"device\" must be the terminal's device number (st_rdev)"};
+    }
+    if (params.contains("prefix") &&
+        (!params["prefix"].is_string() ||
+         !util::prefix_key_bytes(params["prefix"].get<std::string>()))) {
+        throw BadParams{errors::invalid_argument,
+                        "\"prefix\" must be a key written like C-b, C-a, C-Space or M-a"};
+    }
+    auto* hosted = server_.hosted_attaches();
+    if (hosted == nullptr) {
+        throw BadParams{errors::terminal_unavailable, "this server has no control socket"};
+    }
+    if (auto error = hosted->open(c, id, params)) {
+        throw BadParams{errors::terminal_unavailable, *error};
+    }
+}
+
+void Requests::attach_terminal_resize(const Reply& c, const json& id, const json&) {
+    auto* hosted = server_.hosted_attaches();
+    if (hosted == nullptr || !hosted->resized(c->id())) {
+        throw BadParams{errors::invalid_argument, "this connection has handed over no terminal; "
+                                                  "send \"attach_terminal\" first"};
+    }
+    c->send(protocol::result(id, {{"resized", true}}));
+}
+
+void Requests::attach_terminal_end(const Reply& c, const json& id, const json& params) {
+    const auto status = int_param(params, "status", 0, 0, 255);
+    const std::string message =
+        params.contains("message") ? string_param(params, "message") : std::string();
+    auto* hosted = server_.hosted_attaches();
+    if (hosted == nullptr || !hosted->hosting(c->id())) {
+        throw BadParams{errors::invalid_argument, "this connection has handed over no terminal; "
+                                                  "send \"attach_terminal\" first"};
+    }
+    // Answered before the session's `detached` frame, which follows.
+    c->send(protocol::result(id, {{"ending", true}}));
+    hosted->end(c->id(), static_cast<int>(status), message);
 }
 
 } // namespace sb::server

@@ -47,6 +47,11 @@ private:
     void attach_view(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
     void attach_input(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
     void attach_scrollback(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
+    void attach_terminal(const Reply& c, const nlohmann::json& id, const nlohmann::json& params);
+    void attach_terminal_resize(const Reply& c, const nlohmann::json& id,
+                                const nlohmann::json& params);
+    void attach_terminal_end(const Reply& c, const nlohmann::json& id,
+                             const nlohmann::json& params);
 
     Server& server_;
 };

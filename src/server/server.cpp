@@ -37,6 +37,8 @@ Server::Server(uv_loop_t* loop, workspace::Workspace workspace, worker::WorkerCo
 }
 
 Server::~Server() {
+    // Sessions on clients' terminals are local clients of the socket's.
+    hosted_.reset();
     control_.reset();
     attach_.reset();
     // Workers first: their destructors kill what is still running.
@@ -80,6 +82,11 @@ std::optional<std::string> Server::start() {
             control_.reset();
             return error;
         }
+        hosted_ = std::make_unique<HostedAttaches>(
+            loop_, *control_,
+            [this](const std::shared_ptr<Connection>& connection, const nlohmann::json& request) {
+                requests_->handle(connection, request);
+            });
     }
     const auto on_signal = [this](const char* name) {
         if (shutting_down_) {
@@ -285,16 +292,26 @@ void Server::release_handles() {
     sigint_.reset();
     sigterm_.reset();
     sighup_.reset();
+    if (hosted_) {
+        // The terminals go back to their clients before their connections close.
+        hosted_->end_all("[server exited]");
+    }
     if (control_) {
         control_->close();
-        if (control_->connection_count() == 0) {
+        // On a later turn of the loop: this may run inside a request of a
+        // session on a client's terminal (its `down`).
+        const auto close_control = [this] {
+            hosted_.reset();
             control_.reset();
+        };
+        if (control_->connection_count() == 0) {
+            flush_timer_->start(std::chrono::milliseconds(0), close_control);
         } else {
             // Clients get a moment to read their last responses; one that
             // does not read is cut off when the grace ends.
-            flush_timer_->start(client_flush_grace, [this] { control_.reset(); });
-            control_->on_drained([this] {
-                flush_timer_->start(std::chrono::milliseconds(0), [this] { control_.reset(); });
+            flush_timer_->start(client_flush_grace, close_control);
+            control_->on_drained([this, close_control] {
+                flush_timer_->start(std::chrono::milliseconds(0), close_control);
             });
         }
     }

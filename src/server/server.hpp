@@ -15,6 +15,7 @@
 #include "server/control.hpp"
 #include "server/deliveries.hpp"
 #include "server/events.hpp"
+#include "server/hosted_attach.hpp"
 #include "util/uv.hpp"
 #include "worker/environment.hpp"
 #include "worker/reaper.hpp"
@@ -62,6 +63,8 @@ public:
     EventBus& events() { return events_; }
     Deliveries& deliveries() { return *deliveries_; }
     AttachHub& attach() { return *attach_; }
+    // Null without a control socket.
+    HostedAttaches* hosted_attaches() { return hosted_.get(); }
     bool shutting_down() const { return shutting_down_; }
     worker::Clock::time_point started_at() const { return started_at_; }
 
@@ -85,6 +88,7 @@ private:
     std::vector<std::unique_ptr<worker::Worker>> retiring_;
     std::unique_ptr<Requests> requests_;
     std::unique_ptr<ControlServer> control_;
+    std::unique_ptr<HostedAttaches> hosted_;
     std::unique_ptr<util::Signal> sigint_;
     std::unique_ptr<util::Signal> sigterm_;
     std::unique_ptr<util::Signal> sighup_;

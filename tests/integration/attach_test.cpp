@@ -5,6 +5,7 @@
 #include <fstream>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -733,6 +734,101 @@ TEST_SUITE("attach") {
         CHECK(at_menu());
         CHECK(screens >= 10); // 14 in vttest 2.7
         CHECK(same("the main menu after test 8"));
+    }
+
+    TEST_CASE("the server draws on the client's terminal, and whichever side is left gives it "
+              "back") {
+        // The client hands its terminal to the server unless
+        // SWITCHBOARD_ATTACH=client (this suite runs both ways).
+        const char* where = std::getenv("SWITCHBOARD_ATTACH");
+        const bool hosted = where == nullptr || std::string(where) != "client";
+        const auto server_holds = [&](WorkspaceServer& ws, const std::string& tty) {
+            const auto fds = "/proc/" + std::to_string(ws.server().pid()) + "/fd";
+            std::error_code error;
+            for (const auto& entry : std::filesystem::directory_iterator(fds, error)) {
+                if (std::filesystem::read_symlink(entry.path(), error) == tty) {
+                    return true;
+                }
+            }
+            return false;
+        };
+        // After the client ends, the shell around it tells the terminal's
+        // settings and whether it is back on the main screen.
+        const auto command = [](const WorkspaceServer& ws) {
+            return attach_command(ws).substr(5) + "; echo status=$?; stty -a | tr ' ' '\\n' | grep "
+                                                  "-x -e icanon -e -icanon -e echo "
+                                                  "-e -echo | tr '\\n' ' '; echo; sleep 60";
+        };
+        {
+            WorkspaceServer ws(two_workers);
+            REQUIRE(ws.start());
+            Tmux tmux(ws, command(ws));
+            REQUIRE(tmux.shows("red rgb"));
+            const auto tty = tmux.format("#{pane_tty}");
+            CHECK(server_holds(ws, tty) == hosted);
+            // The client is killed outright: the server gives the terminal
+            // back (in the client's own mode, nobody can: its shell here
+            // finds it in raw mode).
+            const auto shell = std::stoi(tmux.format("#{pane_pid}"));
+            const auto client = sb::test::run({"pgrep", "-P", std::to_string(shell)}).out;
+            REQUIRE(!client.empty());
+            ::kill(std::stoi(client), SIGKILL);
+            REQUIRE(tmux.printed("status=137"));
+            if (hosted) {
+                CHECK(tmux.printed("icanon echo"));
+                CHECK(tmux.format("#{alternate_on}") == "0");
+                CHECK(eventually([&] { return !server_holds(ws, tty); }, 10s));
+            }
+        }
+        WorkspaceServer ws(two_workers);
+        REQUIRE(ws.start());
+        Tmux tmux(ws, command(ws));
+        REQUIRE(tmux.shows("red rgb"));
+        // The server is killed outright: the client gives the terminal back.
+        ws.crash();
+        CHECK(tmux.printed("status=0"));
+        CHECK(tmux.printed("[server exited]"));
+        CHECK(tmux.printed("icanon echo"));
+        CHECK(tmux.format("#{alternate_on}") == "0");
+    }
+
+    TEST_CASE("attach_terminal refuses a terminal the server cannot use as the client's") {
+        WorkspaceServer ws(two_workers);
+        REQUIRE(ws.start());
+        ProtocolClient client(ws.socket());
+        REQUIRE(client.connected());
+        client.send({{"id", 1}, {"method", "hello"}, {"params", {{"protocol", 1}}}});
+        REQUIRE(client.next().contains("result"));
+        const auto error_of = [&](int id, const std::string& method, const json& params) {
+            client.send({{"id", id}, {"method", method}, {"params", params}});
+            const json answer = client.next();
+            REQUIRE(answer.is_object());
+            CHECK(answer["id"] == id);
+            return answer.contains("error") ? answer["error"] : json();
+        };
+        // Not a terminal; a terminal with another device number than the
+        // client's (as from another mount namespace); a missing one.
+        struct stat null_device {};
+        REQUIRE(::stat("/dev/null", &null_device) == 0);
+        auto error = error_of(
+            2, "attach_terminal",
+            {{"tty", "/dev/null"}, {"device", static_cast<std::uint64_t>(null_device.st_rdev)}});
+        CHECK(error.value("code", "") == "terminal_unavailable");
+        CHECK(error.value("message", "").find("/dev/null") != std::string::npos);
+        error = error_of(3, "attach_terminal", {{"tty", "/dev/ptmx"}, {"device", 1}});
+        CHECK(error.value("code", "") == "terminal_unavailable");
+        error = error_of(4, "attach_terminal", {{"tty", "/dev/pts/999999"}, {"device", 1}});
+        CHECK(error.value("code", "") == "terminal_unavailable");
+        error = error_of(5, "attach_terminal", {{"tty", "/dev/ptmx"}});
+        CHECK(error.value("code", "") == "invalid_argument");
+        error = error_of(6, "attach_terminal",
+                         {{"tty", "/dev/ptmx"}, {"device", 1}, {"prefix", "not a key"}});
+        CHECK(error.value("code", "") == "invalid_argument");
+        // Nothing was handed over to resize or end.
+        CHECK(error_of(7, "attach_terminal_resize", json::object()).value("code", "") ==
+              "invalid_argument");
+        CHECK(error_of(8, "attach_terminal_end", json::object()).value("code", "") ==
+              "invalid_argument");
     }
 
     TEST_CASE("a client that falls behind gets a full redraw, not a backlog") {
