@@ -93,31 +93,32 @@ const char* shape_name(term::CursorShape shape) {
     return "block";
 }
 
-json screen_meta(const worker::Worker& worker) {
+// A frame of the worker's screen without its rows.
+protocol::ScreenFrame screen_meta(const worker::Worker& worker) {
     const auto& screen = worker.screen();
     const auto cursor = screen.cursor();
     const auto& modes = screen.modes();
     return {
-        {"cols", screen.cols()},
-        {"rows", screen.rows()},
-        {"cursor",
-         {{"row", cursor.row},
-          {"col", cursor.col},
-          {"visible", cursor.visible},
-          {"shape", shape_name(cursor.shape)},
-          {"blink", cursor.blink}}},
-        {"title", screen.title()},
-        {"alternate_screen", screen.alternate_screen()},
-        {"reverse_video", screen.reverse_video()},
-        {"modes",
-         {{"application_cursor_keys", modes.application_cursor_keys},
-          {"application_keypad", modes.application_keypad},
-          {"bracketed_paste", modes.bracketed_paste},
-          {"focus_reporting", modes.focus_reporting},
-          {"mouse", mouse_name(modes.mouse_tracking)},
-          {"mouse_encoding", encoding_name(modes.mouse_encoding)},
-          {"kitty_keyboard_flags", modes.kitty_keyboard_flags},
-          {"modify_other_keys", modes.modify_other_keys}}},
+        .worker = worker.name(),
+        .cols = screen.cols(),
+        .rows = screen.rows(),
+        .cursor = {.row = cursor.row,
+                   .col = cursor.col,
+                   .visible = cursor.visible,
+                   .shape = shape_name(cursor.shape),
+                   .blink = cursor.blink},
+        .title = screen.title(),
+        .alternate_screen = screen.alternate_screen(),
+        .reverse_video = screen.reverse_video(),
+        .state = std::string(worker::to_string(worker.state())),
+        .modes = {.application_cursor_keys = modes.application_cursor_keys,
+                  .application_keypad = modes.application_keypad,
+                  .bracketed_paste = modes.bracketed_paste,
+                  .focus_reporting = modes.focus_reporting,
+                  .mouse = mouse_name(modes.mouse_tracking),
+                  .mouse_encoding = encoding_name(modes.mouse_encoding),
+                  .kitty_keyboard_flags = modes.kitty_keyboard_flags,
+                  .modify_other_keys = modes.modify_other_keys},
     };
 }
 
@@ -137,18 +138,23 @@ std::string encode_cells(int cols, CellAt cell_at) {
         }
         cells.push_back(std::move(cell));
     }
-    return protocol::base64_encode(protocol::encode_row(cells));
+    return protocol::encode_row(cells);
+}
+
+std::string screen_row_bytes(const term::Screen& screen, int row) {
+    return encode_cells(screen.cols(), [&](int col) { return screen.cell(row, col); });
 }
 
 } // namespace
 
 std::string encode_screen_row(const term::Screen& screen, int row) {
-    return encode_cells(screen.cols(), [&](int col) { return screen.cell(row, col); });
+    return protocol::base64_encode(screen_row_bytes(screen, row));
 }
 
 std::string encode_scrollback_row(const term::Screen& screen, std::size_t index) {
     const term::Row row = screen.scrollback_row(index);
-    return encode_cells(row.cols(), [&](int col) { return row.view(col); });
+    return protocol::base64_encode(
+        encode_cells(row.cols(), [&](int col) { return row.view(col); }));
 }
 
 AttachHub::AttachHub(uv_loop_t* loop, Server& server)
@@ -363,9 +369,8 @@ void AttachHub::flush_session(Session& session) {
         if (w == nullptr) {
             continue;
         }
-        json frame = pane_frame(state, *w);
-        if (!frame.is_null()) {
-            connection->send(protocol::stream_frame(session.stream_id, "screen", std::move(frame)));
+        if (const auto frame = pane_frame(state, *w)) {
+            connection->send_screen(session.stream_id, *frame);
             last_frame_ = std::chrono::steady_clock::now();
         }
     }
@@ -380,36 +385,32 @@ void AttachHub::flush_session(Session& session) {
     }
 }
 
-json AttachHub::pane_frame(PaneState& state, worker::Worker& worker) {
+std::optional<protocol::ScreenFrame> AttachHub::pane_frame(PaneState& state,
+                                                           worker::Worker& worker) {
     const auto& screen = worker.screen();
     if (state.screen_serial != worker.screen_serial() || state.screen_cols != screen.cols() ||
         state.screen_rows != screen.rows()) {
         state.full = true;
     }
-    json meta = screen_meta(worker);
-    meta["state"] = std::string(worker::to_string(worker.state()));
-    std::string meta_text = meta.dump();
+    protocol::ScreenFrame frame = screen_meta(worker);
     const bool any_dirty = std::any_of(state.dirty.begin(), state.dirty.end(),
                                        [](std::uint8_t dirty) { return dirty != 0; });
-    if (!state.full && !any_dirty && meta_text == state.last_meta) {
-        return nullptr;
+    if (!state.full && !any_dirty && state.last_meta && frame.same_meta(*state.last_meta)) {
+        return std::nullopt;
     }
-    json lines = json::array();
+    state.last_meta = frame;
     for (int row = 0; row < screen.rows(); ++row) {
         if (state.full || state.dirty[static_cast<std::size_t>(row)] != 0) {
-            lines.push_back(json::array({row, encode_screen_row(screen, row)}));
+            frame.lines.emplace_back(row, screen_row_bytes(screen, row));
         }
     }
-    meta["worker"] = worker.name();
-    meta["full"] = state.full;
-    meta["lines"] = std::move(lines);
+    frame.full = state.full;
     state.full = false;
     state.screen_serial = worker.screen_serial();
     state.screen_cols = screen.cols();
     state.screen_rows = screen.rows();
     state.dirty.assign(static_cast<std::size_t>(screen.rows()), 0);
-    state.last_meta = std::move(meta_text);
-    return meta;
+    return frame;
 }
 
 bool AttachHub::typing_hold(const worker::Worker& worker) const {

@@ -4,12 +4,14 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 #include <uv.h>
 
+#include "protocol/screen_frame.hpp"
 #include "server/control.hpp"
 #include "util/uv.hpp"
 
@@ -85,7 +87,8 @@ private:
         int screen_rows = 0;
         bool full = true;
         std::vector<std::uint8_t> dirty;
-        std::string last_meta;
+        // What the last frame said besides the rows.
+        std::optional<protocol::ScreenFrame> last_meta;
     };
     struct Session {
         std::weak_ptr<Connection> connection;
@@ -98,7 +101,7 @@ private:
     void schedule_flush();
     void flush();
     void flush_session(Session& session);
-    nlohmann::json pane_frame(PaneState& state, worker::Worker& worker);
+    std::optional<protocol::ScreenFrame> pane_frame(PaneState& state, worker::Worker& worker);
     nlohmann::json status() const;
     // Whether a person's typing holds the worker's deliveries now.
     bool typing_hold(const worker::Worker& worker) const;

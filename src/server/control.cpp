@@ -142,6 +142,17 @@ void Connection::send(const nlohmann::json& message) {
     }
 }
 
+void Connection::send_screen(const nlohmann::json& stream_id, const protocol::ScreenFrame& frame) {
+    if (closing_) {
+        return;
+    }
+    if (screen_sink_) {
+        screen_sink_(frame);
+        return;
+    }
+    send(protocol::stream_frame(stream_id, "screen", protocol::to_json(frame)));
+}
+
 void Connection::close_after_flush() {
     close_when_flushed_ = true;
     if (pending_writes_ == 0) {
@@ -162,6 +173,7 @@ void Connection::close(const std::string& reason) {
         uv_read_stop(reinterpret_cast<uv_stream_t*>(pipe_));
     }
     sink_ = nullptr;
+    screen_sink_ = nullptr;
     auto cleanups = std::move(cleanups_);
     cleanups_.clear();
     for (auto& cleanup : cleanups) {
@@ -283,9 +295,11 @@ void ControlServer::on_connection(int status) {
     connection->start_reading();
 }
 
-std::shared_ptr<Connection> ControlServer::open_local(Connection::Sink sink) {
+std::shared_ptr<Connection> ControlServer::open_local(Connection::Sink sink,
+                                                      Connection::ScreenSink screens) {
     auto connection = std::make_shared<Connection>(*this, next_id_++);
     connection->sink_ = std::move(sink);
+    connection->screen_sink_ = std::move(screens);
     connection->set_greeted();
     return connection;
 }

@@ -12,6 +12,7 @@
 #include <uv.h>
 
 #include "protocol/line_reader.hpp"
+#include "protocol/screen_frame.hpp"
 
 namespace sb::server {
 
@@ -29,6 +30,7 @@ public:
     // Bytes queued for a client before it is considered gone.
     static constexpr std::size_t max_queued_bytes = 8 * 1024 * 1024;
     using Sink = std::function<void(const nlohmann::json& message)>;
+    using ScreenSink = std::function<void(const protocol::ScreenFrame& frame)>;
 
     Connection(ControlServer& server, std::uint64_t id);
     ~Connection();
@@ -42,6 +44,9 @@ public:
 
     // Queues one message; drops the client when its queue is over the bound.
     void send(const nlohmann::json& message);
+    // A screen frame of the attach subscription `stream_id`: as JSON, or as
+    // it is to a local connection.
+    void send_screen(const nlohmann::json& stream_id, const protocol::ScreenFrame& frame);
     // Closes the connection once what is queued has been written.
     void close_after_flush();
     // Closes now; `reason` is logged.
@@ -60,6 +65,7 @@ private:
     std::uint64_t id_;
     uv_pipe_t* pipe_ = nullptr;
     Sink sink_;
+    ScreenSink screen_sink_;
     protocol::LineReader reader_;
     bool greeted_ = false;
     bool closing_ = false;
@@ -92,7 +98,7 @@ public:
     std::size_t connection_count() const { return connections_.size(); }
     // A local connection, already greeted, whose messages go to `sink`. It
     // is not among the socket's connections: its owner closes it.
-    std::shared_ptr<Connection> open_local(Connection::Sink sink);
+    std::shared_ptr<Connection> open_local(Connection::Sink sink, Connection::ScreenSink screens);
 
 private:
     friend class Connection;

@@ -4,9 +4,11 @@
 #include <cstring>
 #include <deque>
 #include <fcntl.h>
+#include <functional>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
+#include <variant>
 
 #include "client/attach/link.hpp"
 #include "client/attach/session.hpp"
@@ -32,9 +34,12 @@ std::shared_ptr<spdlog::logger> logger() {
 // handler, answered at once) waits until that one is done.
 class LocalLink : public client::attach::SessionLink {
 public:
-    LocalLink(ControlServer& control, const HostedAttaches::RequestHandler& handler)
-        : handler_(handler),
-          connection_(control.open_local([this](const json& message) { deliver(message); })) {}
+    LocalLink(ControlServer& control, const HostedAttaches::RequestHandler& handler,
+              const HostedAttaches::InputHandler& input)
+        : handler_(handler), input_(input),
+          connection_(control.open_local(
+              [this](const json& message) { deliver(Message(message)); },
+              [this](const protocol::ScreenFrame& frame) { deliver(Message(frame)); })) {}
     ~LocalLink() override { connection_->close("attach session ended"); }
     LocalLink(const LocalLink&) = delete;
     LocalLink& operator=(const LocalLink&) = delete;
@@ -50,9 +55,16 @@ public:
         return std::nullopt;
     }
 
-    void listen(MessageHandler on_message, ClosedHandler) override {
+    void listen(MessageHandler on_message, FrameHandler on_frame, ClosedHandler) override {
         on_message_ = std::move(on_message);
+        on_frame_ = std::move(on_frame);
         listening_ = true;
+    }
+
+    bool write_input(const std::string& worker, std::string_view bytes, bool keystroke,
+                     std::string& error) override {
+        error = input_(connection_, worker, bytes, keystroke).value_or("");
+        return true;
     }
 
     void stop() override {
@@ -61,28 +73,45 @@ public:
     }
 
 private:
-    void deliver(const json& message) {
+    // A message or a screen frame, borrowed while it is handed on at once,
+    // copied when it has to wait.
+    using Message = std::variant<std::reference_wrapper<const json>,
+                                 std::reference_wrapper<const protocol::ScreenFrame>>;
+    using Owned = std::variant<json, protocol::ScreenFrame>;
+
+    void hand_on(const Message& message) {
+        if (const auto* frame =
+                std::get_if<std::reference_wrapper<const protocol::ScreenFrame>>(&message)) {
+            on_frame_(frame->get());
+        } else {
+            on_message_(std::get<std::reference_wrapper<const json>>(message).get());
+        }
+    }
+
+    void deliver(const Message& message) {
         if (!listening_) {
             return;
         }
         if (delivering_) {
-            waiting_.push_back(message);
+            std::visit([&](const auto& item) { waiting_.emplace_back(item.get()); }, message);
             return;
         }
         delivering_ = true;
-        on_message_(message);
+        hand_on(message);
         while (listening_ && !waiting_.empty()) {
-            const json next = std::move(waiting_.front());
+            const Owned next = std::move(waiting_.front());
             waiting_.pop_front();
-            on_message_(next);
+            std::visit([&](const auto& item) { hand_on(Message(std::cref(item))); }, next);
         }
         delivering_ = false;
     }
 
     const HostedAttaches::RequestHandler& handler_;
+    const HostedAttaches::InputHandler& input_;
     std::shared_ptr<Connection> connection_;
     MessageHandler on_message_;
-    std::deque<json> waiting_;
+    FrameHandler on_frame_;
+    std::deque<Owned> waiting_;
     std::uint64_t next_id_ = 1;
     bool listening_ = false;
     bool delivering_ = false;
@@ -103,9 +132,10 @@ struct HostedAttaches::Hosted {
     std::unique_ptr<client::attach::Session> session;
 };
 
-HostedAttaches::HostedAttaches(uv_loop_t* loop, ControlServer& control, RequestHandler handler)
-    : loop_(loop), control_(control), handler_(std::move(handler)), reap_timer_(loop),
-      alive_(std::make_shared<bool>(true)) {}
+HostedAttaches::HostedAttaches(uv_loop_t* loop, ControlServer& control, RequestHandler handler,
+                               InputHandler input)
+    : loop_(loop), control_(control), handler_(std::move(handler)), input_(std::move(input)),
+      reap_timer_(loop), alive_(std::make_shared<bool>(true)) {}
 
 HostedAttaches::~HostedAttaches() {
     end_all("[server exited]");
@@ -166,7 +196,7 @@ std::optional<std::string> HostedAttaches::open(const std::shared_ptr<Connection
     auto hosted = std::make_unique<Hosted>();
     hosted->client = client;
     hosted->stream_id = id;
-    hosted->link = std::make_unique<LocalLink>(control_, handler_);
+    hosted->link = std::make_unique<LocalLink>(control_, handler_, input_);
     hosted->session = std::make_unique<client::attach::Session>(
         loop_, *hosted->link, std::move(options),
         client::attach::SessionTerminal{
@@ -183,9 +213,8 @@ std::optional<std::string> HostedAttaches::open(const std::shared_ptr<Connection
             end(key, 1, "");
         }
     });
-    session.start([this, key](int status, const std::string& farewell) {
-        finished(key, status, farewell);
-    });
+    session.start(
+        [this, key](int status, const std::string& farewell) { finished(key, status, farewell); });
     return std::nullopt;
 }
 

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -30,7 +31,14 @@ public:
     using RequestHandler =
         std::function<void(const std::shared_ptr<Connection>&, const nlohmann::json& request)>;
 
-    HostedAttaches(uv_loop_t* loop, ControlServer& control, RequestHandler handler);
+    // Writes a person's keys to a worker as attach_input does, without the
+    // request; why not when they were not written.
+    using InputHandler = std::function<std::optional<std::string>(
+        const std::shared_ptr<Connection>&, const std::string& worker, std::string_view bytes,
+        bool keystroke)>;
+
+    HostedAttaches(uv_loop_t* loop, ControlServer& control, RequestHandler handler,
+                   InputHandler input);
     ~HostedAttaches();
     HostedAttaches(const HostedAttaches&) = delete;
     HostedAttaches& operator=(const HostedAttaches&) = delete;
@@ -55,6 +63,7 @@ private:
     uv_loop_t* loop_;
     ControlServer& control_;
     RequestHandler handler_;
+    InputHandler input_;
     std::map<std::uint64_t, std::unique_ptr<Hosted>> sessions_;
     // Ended sessions, freed on the next loop turn (not inside their own
     // callbacks).

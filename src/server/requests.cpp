@@ -615,26 +615,40 @@ void Requests::attach_view(const Reply& c, const json& id, const json& params) {
 }
 
 void Requests::attach_input(const Reply& c, const json& id, const json& params) {
-    auto& w = worker_param(server_, params);
     const auto bytes = protocol::base64_decode(string_param(params, "data"));
     if (!bytes) {
         throw BadParams{errors::invalid_argument, "\"data\" must be base64"};
     }
-    if (w.state() != worker::State::Running) {
-        throw BadParams{errors::not_running, "worker \"" + w.name() + "\" is " +
-                                                 std::string(worker::to_string(w.state())) +
-                                                 ", not running"};
-    }
     // Without an acknowledgement a keystroke costs the client one wakeup
     // instead of two on its way to the echo; errors are still answered.
     const bool ack = !params.contains("ack") || bool_param(params, "ack");
-    if (!server_.attach().input(c->id(), w, *bytes, bool_param(params, "keystroke"))) {
-        throw BadParams{errors::invalid_argument, "this connection is not attached; send "
-                                                  "\"attach\" first"};
+    if (auto error = write_input(c->id(), string_param(params, "worker"), *bytes,
+                                 bool_param(params, "keystroke"))) {
+        throw BadParams{error->code, error->message};
     }
     if (ack) {
         c->send(protocol::result(id, {{"bytes", bytes->size()}}));
     }
+}
+
+std::optional<Requests::InputError> Requests::write_input(std::uint64_t connection,
+                                                          const std::string& worker,
+                                                          std::string_view bytes, bool keystroke) {
+    try {
+        auto& w = worker_param(server_, {{"worker", worker}});
+        if (w.state() != worker::State::Running) {
+            return InputError{errors::not_running, "worker \"" + w.name() + "\" is " +
+                                                       std::string(worker::to_string(w.state())) +
+                                                       ", not running"};
+        }
+        if (!server_.attach().input(connection, w, bytes, keystroke)) {
+            return InputError{errors::invalid_argument, "this connection is not attached; send "
+                                                        "\"attach\" first"};
+        }
+    } catch (const BadParams& bad) {
+        return InputError{bad.code, bad.message};
+    }
+    return std::nullopt;
 }
 
 void Requests::attach_scrollback(const Reply& c, const json& id, const json& params) {

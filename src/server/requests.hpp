@@ -1,7 +1,9 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -19,6 +21,16 @@ public:
     explicit Requests(Server& server) : server_(server) {}
 
     void handle(const std::shared_ptr<Connection>& connection, const nlohmann::json& request);
+
+    struct InputError {
+        std::string code;
+        std::string message;
+    };
+    // Writes a person's keys to a worker for an attached connection
+    // (attach_input, and sessions on clients' terminals, which skip the
+    // request); the error when they were not written.
+    std::optional<InputError> write_input(std::uint64_t connection, const std::string& worker,
+                                          std::string_view bytes, bool keystroke);
 
 private:
     using Reply = std::shared_ptr<Connection>;

@@ -86,6 +86,14 @@ std::optional<std::string> Server::start() {
             loop_, *control_,
             [this](const std::shared_ptr<Connection>& connection, const nlohmann::json& request) {
                 requests_->handle(connection, request);
+            },
+            [this](const std::shared_ptr<Connection>& connection, const std::string& worker,
+                   std::string_view bytes, bool keystroke) -> std::optional<std::string> {
+                if (auto error =
+                        requests_->write_input(connection->id(), worker, bytes, keystroke)) {
+                    return error->message;
+                }
+                return std::nullopt;
             });
     }
     const auto on_signal = [this](const char* name) {

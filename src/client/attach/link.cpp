@@ -12,7 +12,7 @@ std::optional<std::string> SocketLink::send(std::uint64_t id, const std::string&
     return std::nullopt;
 }
 
-void SocketLink::listen(MessageHandler on_message, ClosedHandler on_closed) {
+void SocketLink::listen(MessageHandler on_message, FrameHandler, ClosedHandler on_closed) {
     on_message_ = std::move(on_message);
     on_closed_ = std::move(on_closed);
     poll_ = std::make_unique<util::Poll>(loop_, client_.fd());

@@ -5,11 +5,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 #include <uv.h>
 
 #include "client/control_client.hpp"
+#include "protocol/screen_frame.hpp"
 #include "util/uv.hpp"
 
 namespace sb::client::attach {
@@ -21,6 +23,8 @@ namespace sb::client::attach {
 class SessionLink {
 public:
     using MessageHandler = std::function<void(const nlohmann::json& message)>;
+    // A screen frame given as it is (in process), not as a message.
+    using FrameHandler = std::function<void(const protocol::ScreenFrame& frame)>;
     // Why the server is gone ("" when it just closed).
     using ClosedHandler = std::function<void(const std::string& why)>;
 
@@ -30,9 +34,22 @@ public:
     // Sends a request with that id; why it could not be sent.
     virtual std::optional<std::string> send(std::uint64_t id, const std::string& method,
                                             nlohmann::json params) = 0;
-    // The server's messages go to `on_message` from now on, until stop().
-    virtual void listen(MessageHandler on_message, ClosedHandler on_closed) = 0;
+    // The server's messages go to `on_message` (or `on_frame`) from now
+    // on, until stop().
+    virtual void listen(MessageHandler on_message, FrameHandler on_frame,
+                        ClosedHandler on_closed) = 0;
     virtual void stop() = 0;
+    // Writes what the person typed to a worker without a request where the
+    // link can (in process); false when it cannot, and the session sends
+    // attach_input. `error` says why the bytes were not written.
+    virtual bool write_input(const std::string& worker, std::string_view bytes, bool keystroke,
+                             std::string& error) {
+        (void)worker;
+        (void)bytes;
+        (void)keystroke;
+        (void)error;
+        return false;
+    }
 };
 
 // Over the control socket of a connected client.
@@ -43,7 +60,7 @@ public:
     std::uint64_t next_id() override { return client_.allocate_id(); }
     std::optional<std::string> send(std::uint64_t id, const std::string& method,
                                     nlohmann::json params) override;
-    void listen(MessageHandler on_message, ClosedHandler on_closed) override;
+    void listen(MessageHandler on_message, FrameHandler on_frame, ClosedHandler on_closed) override;
     void stop() override { poll_.reset(); }
 
 private:

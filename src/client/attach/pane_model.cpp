@@ -18,12 +18,10 @@ int cursor_shape(const std::string& shape, bool blink) {
 
 } // namespace
 
-std::vector<Cell> decode_line(const std::string& base64, int cols) {
+std::vector<Cell> decode_line(std::string_view bytes, int cols) {
     std::vector<Cell> cells;
-    if (auto bytes = protocol::base64_decode(base64)) {
-        if (auto decoded = protocol::decode_row(*bytes)) {
-            cells = std::move(*decoded);
-        }
+    if (auto decoded = protocol::decode_row(bytes)) {
+        cells = std::move(*decoded);
     }
     if (cols >= 0) {
         cells.resize(static_cast<std::size_t>(cols));
@@ -32,57 +30,47 @@ std::vector<Cell> decode_line(const std::string& base64, int cols) {
 }
 
 bool PaneModel::apply(const nlohmann::json& frame) {
-    if (!frame.is_object() || !frame.contains("cols") || !frame.contains("rows")) {
-        return false;
-    }
-    const int new_rows = frame["rows"].get<int>();
-    const int new_cols = frame["cols"].get<int>();
-    if (new_rows <= 0 || new_cols <= 0 || new_rows > 10000 || new_cols > 10000) {
+    const auto decoded = protocol::screen_frame_from_json(frame);
+    return decoded && apply(*decoded);
+}
+
+bool PaneModel::apply(const protocol::ScreenFrame& frame) {
+    if (frame.rows <= 0 || frame.cols <= 0 || frame.rows > 10000 || frame.cols > 10000) {
         return false;
     }
     changed_rows.clear();
     changed_all = false;
-    if (frame.value("full", false) || new_rows != rows || new_cols != cols) {
+    if (frame.full || frame.rows != rows || frame.cols != cols) {
         changed_all = true;
-        rows = new_rows;
-        cols = new_cols;
+        rows = frame.rows;
+        cols = frame.cols;
         lines.assign(static_cast<std::size_t>(rows),
                      std::vector<Cell>(static_cast<std::size_t>(cols)));
     }
-    for (const auto& entry : frame.value("lines", nlohmann::json::array())) {
-        if (!entry.is_array() || entry.size() != 2 || !entry[0].is_number_integer() ||
-            !entry[1].is_string()) {
-            continue;
-        }
-        const int row = entry[0].get<int>();
+    for (const auto& [row, bytes] : frame.lines) {
         if (row < 0 || row >= rows) {
             continue;
         }
-        lines[static_cast<std::size_t>(row)] = decode_line(entry[1].get<std::string>(), cols);
+        lines[static_cast<std::size_t>(row)] = decode_line(bytes, cols);
         changed_rows.push_back(row);
     }
-    if (frame.contains("cursor")) {
-        const auto& c = frame["cursor"];
-        cursor.row = c.value("row", 0);
-        cursor.col = c.value("col", 0);
-        cursor.visible = c.value("visible", true);
-        cursor.shape = cursor_shape(c.value("shape", "block"), c.value("blink", true));
+    cursor.row = frame.cursor.row;
+    cursor.col = frame.cursor.col;
+    cursor.visible = frame.cursor.visible;
+    cursor.shape = cursor_shape(frame.cursor.shape, frame.cursor.blink);
+    title_changed = frame.title != title;
+    title = frame.title;
+    if (!frame.state.empty()) {
+        state = frame.state;
     }
-    std::string new_title = frame.value("title", "");
-    title_changed = new_title != title;
-    title = std::move(new_title);
-    state = frame.value("state", state);
-    if (frame.contains("modes")) {
-        const auto& m = frame["modes"];
-        modes.application_cursor_keys = m.value("application_cursor_keys", false);
-        modes.application_keypad = m.value("application_keypad", false);
-        modes.bracketed_paste = m.value("bracketed_paste", false);
-        modes.focus_reporting = m.value("focus_reporting", false);
-        modes.mouse = m.value("mouse", "none");
-        modes.mouse_encoding = m.value("mouse_encoding", "default");
-        modes.kitty_keyboard_flags = m.value("kitty_keyboard_flags", 0);
-        modes.modify_other_keys = m.value("modify_other_keys", 0);
-    }
+    modes.application_cursor_keys = frame.modes.application_cursor_keys;
+    modes.application_keypad = frame.modes.application_keypad;
+    modes.bracketed_paste = frame.modes.bracketed_paste;
+    modes.focus_reporting = frame.modes.focus_reporting;
+    modes.mouse = frame.modes.mouse;
+    modes.mouse_encoding = frame.modes.mouse_encoding;
+    modes.kitty_keyboard_flags = frame.modes.kitty_keyboard_flags;
+    modes.modify_other_keys = frame.modes.modify_other_keys;
     received = true;
     return true;
 }

@@ -7,6 +7,7 @@
 
 #include "client/attach/canvas.hpp"
 #include "client/attach/input.hpp"
+#include "protocol/screen_frame.hpp"
 
 namespace sb::client::attach {
 
@@ -29,11 +30,13 @@ struct PaneModel {
 
     // False (and the model unchanged) when the frame is malformed.
     bool apply(const nlohmann::json& frame);
+    bool apply(const protocol::ScreenFrame& frame);
     // The plain text of a row, for search.
     static std::string text(const std::vector<Cell>& line);
 };
 
-// A list of base64 row payloads decoded into rows `cols` wide.
-std::vector<Cell> decode_line(const std::string& base64, int cols);
+// A row in the binary row form decoded into `cols` cells (blank when it
+// does not decode).
+std::vector<Cell> decode_line(std::string_view bytes, int cols);
 
 } // namespace sb::client::attach

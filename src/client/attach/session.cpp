@@ -142,6 +142,7 @@ void Session::start(EndHandler on_end) {
     output_.on_drained([this] { arm_render(); });
     output_.on_failed([this] { quit(1, "[the terminal went away]"); });
     link_.listen([this](const json& message) { handle_message(message); },
+                 [this](const protocol::ScreenFrame& frame) { handle_screen(frame); },
                  [this](const std::string& why) {
                      quit(0, why.empty() ? "[server exited]" : "[lost the server: " + why + "]");
                  });
@@ -267,24 +268,8 @@ std::uint64_t Session::request(const std::string& method, json params,
 void Session::handle_message(const json& message) {
     if (message.contains("stream")) {
         if (message.contains("screen")) {
-            const auto& frame = message["screen"];
-            const std::string worker = frame.value("worker", "");
-            auto& pane = models_[worker];
-            if (pane.apply(frame)) {
-                if (pane.changed_all || pane.title_changed) {
-                    schedule_render();
-                } else {
-                    schedule_rows(worker, pane.changed_rows);
-                }
-                if (worker == focused_name() && !history_.empty() &&
-                    (overlay_ == Overlay::Scrollback || overlay_ == Overlay::Search)) {
-                    // New output while the person reads the scrollback.
-                    if (scrollback_fetching_) {
-                        scrollback_stale_ = true;
-                    } else {
-                        fetch_scrollback(256, false);
-                    }
-                }
+            if (auto frame = protocol::screen_frame_from_json(message["screen"])) {
+                handle_screen(*frame);
             }
         } else if (message.contains("status")) {
             const auto& status = message["status"];
@@ -332,6 +317,27 @@ void Session::handle_message(const json& message) {
         }
         if (message.contains("error")) {
             show_message(message["error"].value("message", "error"));
+        }
+    }
+}
+
+void Session::handle_screen(const protocol::ScreenFrame& frame) {
+    auto& pane = models_[frame.worker];
+    if (!pane.apply(frame)) {
+        return;
+    }
+    if (pane.changed_all || pane.title_changed) {
+        schedule_render();
+    } else {
+        schedule_rows(frame.worker, pane.changed_rows);
+    }
+    if (frame.worker == focused_name() && !history_.empty() &&
+        (overlay_ == Overlay::Scrollback || overlay_ == Overlay::Search)) {
+        // New output while the person reads the scrollback.
+        if (scrollback_fetching_) {
+            scrollback_stale_ = true;
+        } else {
+            fetch_scrollback(256, false);
         }
     }
 }
@@ -425,10 +431,7 @@ void Session::focus(std::size_t index) {
     // The application in a pane hears that it lost or got the person.
     if (const auto* old = model(focused_name());
         old && old->modes.focus_reporting && outer_focus_) {
-        request("attach_input", {{"worker", focused_name()},
-                                 {"data", protocol::base64_encode("\x1b[O")},
-                                 {"keystroke", false},
-                                 {"ack", false}});
+        write_to(focused_name(), "\x1b[O", false);
     }
     focused_ = index;
     if (tiled_ && !zoomed_ && !in_tiled_view(index)) {
@@ -437,10 +440,7 @@ void Session::focus(std::size_t index) {
     }
     if (const auto* now = model(focused_name());
         now && now->modes.focus_reporting && outer_focus_) {
-        request("attach_input", {{"worker", focused_name()},
-                                 {"data", protocol::base64_encode("\x1b[I")},
-                                 {"keystroke", false},
-                                 {"ack", false}});
+        write_to(focused_name(), "\x1b[I", false);
     }
     if (!tiled_ || zoomed_) {
         layout();
@@ -470,11 +470,22 @@ void Session::on_stdin_readable() {
 }
 
 void Session::send_to_focused(const std::string& bytes, bool keystroke) {
-    if (bytes.empty()) {
+    write_to(focused_name(), bytes, keystroke);
+}
+
+void Session::write_to(const std::string& worker, const std::string& bytes, bool keystroke) {
+    if (bytes.empty() || finished_) {
+        return;
+    }
+    std::string error;
+    if (link_.write_input(worker, bytes, keystroke, error)) {
+        if (!error.empty()) {
+            show_message(error);
+        }
         return;
     }
     // Unacknowledged: only an error is answered (handle_message shows it).
-    request("attach_input", {{"worker", focused_name()},
+    request("attach_input", {{"worker", worker},
                              {"data", protocol::base64_encode(bytes)},
                              {"keystroke", keystroke},
                              {"ack", false}});
@@ -851,11 +862,13 @@ bool Session::apply_scrollback(const json& result, bool entering, int& count) {
     const long long kept = result.value("scrollback", 0LL);
     std::vector<std::vector<Cell>> lines;
     for (const auto& line : result.value("lines", json::array())) {
-        lines.push_back(decode_line(line.get<std::string>(), cols));
+        lines.push_back(
+            decode_line(protocol::base64_decode(line.get<std::string>()).value_or(""), cols));
     }
     std::vector<std::vector<Cell>> screen;
     for (const auto& line : result.value("screen", json::array())) {
-        screen.push_back(decode_line(line.get<std::string>(), cols));
+        screen.push_back(
+            decode_line(protocol::base64_decode(line.get<std::string>()).value_or(""), cols));
     }
     const auto old_total = static_cast<int>(history_.size());
     std::size_t fresh = lines.size();

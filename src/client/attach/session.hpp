@@ -91,6 +91,7 @@ private:
     // Server side.
     void on_listed(const nlohmann::json& ls);
     void handle_message(const nlohmann::json& message);
+    void handle_screen(const protocol::ScreenFrame& frame);
     std::uint64_t request(const std::string& method, nlohmann::json params,
                           std::function<void(const nlohmann::json&)> on_response = {});
     void send_view();
@@ -102,6 +103,7 @@ private:
     void handle_prefix_command(const std::string& key);
     void handle_overlay_key(const std::string& key, const InputEvent& event);
     void send_to_focused(const std::string& bytes, bool keystroke);
+    void write_to(const std::string& worker, const std::string& bytes, bool keystroke);
     void focus(std::size_t index);
     void set_tiled(bool tiled);
 

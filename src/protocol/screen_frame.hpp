@@ -1,0 +1,62 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace sb::protocol {
+
+struct FrameCursor {
+    int row = 0;
+    int col = 0;
+    bool visible = true;
+    std::string shape = "block"; // block, underline or bar
+    bool blink = true;
+    bool operator==(const FrameCursor&) const = default;
+};
+
+// What the application in a worker asked of its terminal.
+struct FrameModes {
+    bool application_cursor_keys = false;
+    bool application_keypad = false;
+    bool bracketed_paste = false;
+    bool focus_reporting = false;
+    std::string mouse = "none";
+    std::string mouse_encoding = "default";
+    int kitty_keyboard_flags = 0;
+    int modify_other_keys = 0;
+    bool operator==(const FrameModes&) const = default;
+};
+
+// One pane's "screen" frame of attach (switchboard-protocol(7)): sent as
+// JSON to a client of the socket, handed as it is to a session the server
+// runs itself.
+struct ScreenFrame {
+    std::string worker;
+    bool full = false;
+    int cols = 0;
+    int rows = 0;
+    // The rows that changed (every row when `full`), each in the binary row
+    // form (screen_wire.hpp).
+    std::vector<std::pair<int, std::string>> lines;
+    FrameCursor cursor;
+    std::string title;
+    bool alternate_screen = false;
+    bool reverse_video = false;
+    std::string state;
+    FrameModes modes;
+
+    // Whether everything but the rows and `full` is the same.
+    bool same_meta(const ScreenFrame& other) const;
+};
+
+// The frame's JSON, rows in base64.
+nlohmann::json to_json(const ScreenFrame& frame);
+// Nothing when it has no usable size; rows that are malformed are left out,
+// rows that do not decode come as empty (blank) rows.
+std::optional<ScreenFrame> screen_frame_from_json(const nlohmann::json& frame);
+
+} // namespace sb::protocol
