@@ -1,7 +1,5 @@
 #include "protocol/screen_frame.hpp"
 
-#include "protocol/screen_wire.hpp"
-
 namespace sb::protocol {
 
 using nlohmann::json;
@@ -15,8 +13,8 @@ bool ScreenFrame::same_meta(const ScreenFrame& other) const {
 
 json to_json(const ScreenFrame& frame) {
     json lines = json::array();
-    for (const auto& [row, bytes] : frame.lines) {
-        lines.push_back(json::array({row, base64_encode(bytes)}));
+    for (const auto& [row, cells] : frame.lines) {
+        lines.push_back(json::array({row, base64_encode(encode_row(cells))}));
     }
     return {
         {"worker", frame.worker},
@@ -61,8 +59,11 @@ std::optional<ScreenFrame> screen_frame_from_json(const json& frame) {
             !entry[1].is_string()) {
             continue;
         }
-        out.lines.emplace_back(entry[0].get<int>(),
-                               base64_decode(entry[1].get<std::string>()).value_or(""));
+        std::vector<WireCell> cells;
+        if (const auto bytes = base64_decode(entry[1].get<std::string>())) {
+            cells = decode_row(*bytes).value_or(std::vector<WireCell>{});
+        }
+        out.lines.emplace_back(entry[0].get<int>(), std::move(cells));
     }
     if (frame.contains("cursor") && frame["cursor"].is_object()) {
         const auto& c = frame["cursor"];

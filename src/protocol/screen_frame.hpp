@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "protocol/screen_wire.hpp"
+
 namespace sb::protocol {
 
 struct FrameCursor {
@@ -39,9 +41,8 @@ struct ScreenFrame {
     bool full = false;
     int cols = 0;
     int rows = 0;
-    // The rows that changed (every row when `full`), each in the binary row
-    // form (screen_wire.hpp).
-    std::vector<std::pair<int, std::string>> lines;
+    // The rows that changed (every row when `full`), with their cells.
+    std::vector<std::pair<int, std::vector<WireCell>>> lines;
     FrameCursor cursor;
     std::string title;
     bool alternate_screen = false;
@@ -53,7 +54,7 @@ struct ScreenFrame {
     bool same_meta(const ScreenFrame& other) const;
 };
 
-// The frame's JSON, rows in base64.
+// The frame's JSON, rows in the binary row form in base64.
 nlohmann::json to_json(const ScreenFrame& frame);
 // Nothing when it has no usable size; rows that are malformed are left out,
 // rows that do not decode come as empty (blank) rows.

@@ -123,7 +123,7 @@ protocol::ScreenFrame screen_meta(const worker::Worker& worker) {
 }
 
 template <typename CellAt>
-std::string encode_cells(int cols, CellAt cell_at) {
+std::vector<protocol::WireCell> wire_cells(int cols, CellAt cell_at) {
     std::vector<protocol::WireCell> cells;
     cells.reserve(static_cast<std::size_t>(cols));
     for (int col = 0; col < cols; ++col) {
@@ -138,23 +138,23 @@ std::string encode_cells(int cols, CellAt cell_at) {
         }
         cells.push_back(std::move(cell));
     }
-    return protocol::encode_row(cells);
+    return cells;
 }
 
-std::string screen_row_bytes(const term::Screen& screen, int row) {
-    return encode_cells(screen.cols(), [&](int col) { return screen.cell(row, col); });
+std::vector<protocol::WireCell> screen_row_cells(const term::Screen& screen, int row) {
+    return wire_cells(screen.cols(), [&](int col) { return screen.cell(row, col); });
 }
 
 } // namespace
 
 std::string encode_screen_row(const term::Screen& screen, int row) {
-    return protocol::base64_encode(screen_row_bytes(screen, row));
+    return protocol::base64_encode(protocol::encode_row(screen_row_cells(screen, row)));
 }
 
 std::string encode_scrollback_row(const term::Screen& screen, std::size_t index) {
     const term::Row row = screen.scrollback_row(index);
     return protocol::base64_encode(
-        encode_cells(row.cols(), [&](int col) { return row.view(col); }));
+        protocol::encode_row(wire_cells(row.cols(), [&](int col) { return row.view(col); })));
 }
 
 AttachHub::AttachHub(uv_loop_t* loop, Server& server)
@@ -401,7 +401,7 @@ std::optional<protocol::ScreenFrame> AttachHub::pane_frame(PaneState& state,
     state.last_meta = frame;
     for (int row = 0; row < screen.rows(); ++row) {
         if (state.full || state.dirty[static_cast<std::size_t>(row)] != 0) {
-            frame.lines.emplace_back(row, screen_row_bytes(screen, row));
+            frame.lines.emplace_back(row, screen_row_cells(screen, row));
         }
     }
     frame.full = state.full;

@@ -1,5 +1,7 @@
 #include "client/attach/pane_model.hpp"
 
+#include <algorithm>
+
 #include "protocol/screen_wire.hpp"
 
 namespace sb::client::attach {
@@ -47,11 +49,15 @@ bool PaneModel::apply(const protocol::ScreenFrame& frame) {
         lines.assign(static_cast<std::size_t>(rows),
                      std::vector<Cell>(static_cast<std::size_t>(cols)));
     }
-    for (const auto& [row, bytes] : frame.lines) {
+    for (const auto& [row, cells] : frame.lines) {
         if (row < 0 || row >= rows) {
             continue;
         }
-        lines[static_cast<std::size_t>(row)] = decode_line(bytes, cols);
+        auto& line = lines[static_cast<std::size_t>(row)];
+        line.assign(cells.begin(),
+                    cells.begin() + std::min<std::ptrdiff_t>(static_cast<std::ptrdiff_t>(cols),
+                                                             std::ssize(cells)));
+        line.resize(static_cast<std::size_t>(cols));
         changed_rows.push_back(row);
     }
     cursor.row = frame.cursor.row;
