@@ -122,27 +122,28 @@ protocol::ScreenFrame screen_meta(const worker::Worker& worker) {
     };
 }
 
-template <typename CellAt>
-std::vector<protocol::WireCell> wire_cells(int cols, CellAt cell_at) {
-    std::vector<protocol::WireCell> cells;
-    cells.reserve(static_cast<std::size_t>(cols));
-    for (int col = 0; col < cols; ++col) {
-        const term::CellView view = cell_at(col);
-        protocol::WireCell cell{.width = static_cast<std::uint8_t>(view.width),
-                                .style = wire_style(view.style)};
+// The first `cols` cells of a row; those past the last one written are
+// plain blanks.
+std::vector<protocol::WireCell> wire_cells(const term::Row& row, int cols) {
+    std::vector<protocol::WireCell> cells(static_cast<std::size_t>(std::max(cols, 0)));
+    const int used = std::min(row.used(), cols);
+    for (int col = 0; col < used; ++col) {
+        const term::CellView view = row.view(col);
+        auto& cell = cells[static_cast<std::size_t>(col)];
+        cell.width = static_cast<std::uint8_t>(view.width);
+        cell.style = wire_style(view.style);
         if (view.code_point != 0 && view.width != 0) {
             term::append_utf8(cell.text, view.code_point);
             for (const char32_t mark : view.marks) {
                 term::append_utf8(cell.text, mark);
             }
         }
-        cells.push_back(std::move(cell));
     }
     return cells;
 }
 
 std::vector<protocol::WireCell> screen_row_cells(const term::Screen& screen, int row) {
-    return wire_cells(screen.cols(), [&](int col) { return screen.cell(row, col); });
+    return wire_cells(screen.screen_row(row), screen.cols());
 }
 
 } // namespace
@@ -153,8 +154,7 @@ std::string encode_screen_row(const term::Screen& screen, int row) {
 
 std::string encode_scrollback_row(const term::Screen& screen, std::size_t index) {
     const term::Row row = screen.scrollback_row(index);
-    return protocol::base64_encode(
-        protocol::encode_row(wire_cells(row.cols(), [&](int col) { return row.view(col); })));
+    return protocol::base64_encode(protocol::encode_row(wire_cells(row, row.cols())));
 }
 
 AttachHub::AttachHub(uv_loop_t* loop, Server& server)

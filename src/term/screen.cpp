@@ -863,6 +863,10 @@ CellView Screen::cell(int row, int col) const {
     return active_->row(row).view(col);
 }
 
+const Row& Screen::screen_row(int row) const {
+    return active_->row(row);
+}
+
 void Screen::damage(int first, int last_exclusive) {
     ++generation_;
     if (all_damaged_) {

@@ -118,6 +118,8 @@ public:
     std::string render_row_ansi(int row) const;
 
     CellView cell(int row, int col) const;
+    // A row of the screen in use (0 the top); `row` must be on the screen.
+    const Row& screen_row(int row) const;
 
     Cursor cursor() const { return cursor_; }
     // The style the next printed character gets (the current SGR state).

@@ -533,7 +533,8 @@ TEST_SUITE("attach") {
             const auto pid = std::stoi(tmux.format("#{pane_pid}"));
             ::kill(pid, SIGTERM);
             CHECK(eventually([&] { return tmux.dead(); }, 10s));
-            CHECK(tmux.format("#{alternate_on}") == "0");
+            // From the server, a moment after the client died, when it drew.
+            CHECK(eventually([&] { return tmux.format("#{alternate_on}") == "0"; }, 10s));
             CHECK(tmux.printed("[terminated]"));
         }
         {
@@ -542,7 +543,8 @@ TEST_SUITE("attach") {
             const auto pid = std::stoi(tmux.format("#{pane_pid}"));
             ::kill(pid, SIGHUP);
             CHECK(eventually([&] { return tmux.dead(); }, 10s));
-            CHECK(tmux.format("#{alternate_on}") == "0");
+            // From the server, a moment after the client died, when it drew.
+            CHECK(eventually([&] { return tmux.format("#{alternate_on}") == "0"; }, 10s));
             CHECK(tmux.hides("red rgb"));
         }
         {
@@ -551,14 +553,15 @@ TEST_SUITE("attach") {
             const auto pid = std::stoi(tmux.format("#{pane_pid}"));
             ::kill(pid, SIGSEGV);
             CHECK(eventually([&] { return tmux.dead(); }, 10s));
-            CHECK(tmux.format("#{alternate_on}") == "0");
+            // From the server, a moment after the client died, when it drew.
+            CHECK(eventually([&] { return tmux.format("#{alternate_on}") == "0"; }, 10s));
             CHECK(tmux.hides("red rgb"));
         }
         Tmux tmux(ws, attach_command(ws));
         REQUIRE(tmux.shows("red rgb"));
         REQUIRE(ws.cli({"down"}).exit_status == 0);
         CHECK(eventually([&] { return tmux.dead(); }, 20s));
-        CHECK(tmux.format("#{alternate_on}") == "0");
+        CHECK(eventually([&] { return tmux.format("#{alternate_on}") == "0"; }, 10s));
         CHECK(tmux.printed("[server exited]"));
     }
 
@@ -755,9 +758,10 @@ TEST_SUITE("attach") {
         // After the client ends, the shell around it tells the terminal's
         // settings and whether it is back on the main screen.
         const auto command = [](const WorkspaceServer& ws) {
-            return attach_command(ws).substr(5) + "; echo status=$?; stty -a | tr ' ' '\\n' | grep "
-                                                  "-x -e icanon -e -icanon -e echo "
-                                                  "-e -echo | tr '\\n' ' '; echo; sleep 60";
+            return attach_command(ws).substr(5) +
+                   "; echo status=$?; read go; stty -a | tr ' ' '\\n' | grep "
+                   "-x -e icanon -e -icanon -e echo "
+                   "-e -echo | tr '\\n' ' '; echo; sleep 60";
         };
         {
             WorkspaceServer ws(two_workers);
@@ -775,8 +779,10 @@ TEST_SUITE("attach") {
             ::kill(std::stoi(client), SIGKILL);
             REQUIRE(tmux.printed("status=137"));
             if (hosted) {
+                // The settings go back before the screen does.
+                CHECK(eventually([&] { return tmux.format("#{alternate_on}") == "0"; }, 10s));
+                tmux.keys({"Enter"});
                 CHECK(tmux.printed("icanon echo"));
-                CHECK(tmux.format("#{alternate_on}") == "0");
                 CHECK(eventually([&] { return !server_holds(ws, tty); }, 10s));
             }
         }
@@ -788,8 +794,9 @@ TEST_SUITE("attach") {
         ws.crash();
         CHECK(tmux.printed("status=0"));
         CHECK(tmux.printed("[server exited]"));
-        CHECK(tmux.printed("icanon echo"));
         CHECK(tmux.format("#{alternate_on}") == "0");
+        tmux.keys({"Enter"});
+        CHECK(tmux.printed("icanon echo"));
     }
 
     TEST_CASE("attach_terminal refuses a terminal the server cannot use as the client's") {

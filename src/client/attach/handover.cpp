@@ -104,8 +104,8 @@ std::optional<int> attach_through_server(uv_loop_t* loop, ControlClient& client,
         }
         if (available.closed) {
             // The server went without giving the terminal back.
-            write_all(STDOUT_FILENO, terminal_restore_sequence());
             ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+            write_all(STDOUT_FILENO, terminal_restore_sequence());
             done(0, available.error ? "[lost the server: " + available.error->message + "]"
                                     : "[server exited]");
         }

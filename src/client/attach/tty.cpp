@@ -117,8 +117,9 @@ void TerminalMode::restore() {
     if (crash_restore_) {
         terminal_changed = 0;
     }
-    write_(terminal_restore_sequence());
+    // The settings first: once the screen is back, so are they.
     ::tcsetattr(fd_, TCSAFLUSH, &saved_);
+    write_(terminal_restore_sequence());
 }
 
 void TerminalMode::set_mouse(const std::string& level) {
