@@ -64,6 +64,7 @@ std::optional<int> attach_through_server(uv_loop_t* loop, ControlClient& client,
     util::Signal hup(loop);
     util::Poll server(loop, client.fd());
     const auto done = [&](int code, std::string message) {
+        forget_crash_restore();
         status = code;
         farewell = std::move(message);
         winch.stop();
@@ -91,6 +92,9 @@ std::optional<int> attach_through_server(uv_loop_t* loop, ControlClient& client,
         return 1;
     }
     const json stream = answer["id"];
+    // The server restores the terminal when this process goes; a crash
+    // restores it at once as well, as it does when the client draws.
+    restore_on_crash(STDIN_FILENO, saved);
 
     const auto read = [&] {
         auto available = client.read_available();

@@ -61,6 +61,23 @@ extern "C" void on_fatal_signal(int signum) {
 
 } // namespace
 
+void restore_on_crash(int fd, const termios& settings) {
+    saved_fd = fd;
+    saved_termios = settings;
+    struct sigaction action {};
+    action.sa_handler = on_fatal_signal;
+    action.sa_flags = SA_RESETHAND | SA_NODEFER;
+    sigemptyset(&action.sa_mask);
+    for (const int signum : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGQUIT}) {
+        ::sigaction(signum, &action, nullptr);
+    }
+    terminal_changed = 1;
+}
+
+void forget_crash_restore() {
+    terminal_changed = 0;
+}
+
 std::string_view terminal_enter_sequence() {
     return {enter_sequence, sizeof enter_sequence - 1};
 }
@@ -79,27 +96,19 @@ TerminalMode::TerminalMode(int fd, Writer write, bool crash_restore)
         error_ = std::string("cannot read the terminal's settings: ") + std::strerror(errno);
         return;
     }
-    if (crash_restore_) {
-        saved_fd = fd;
-        saved_termios = saved_;
-    }
     termios raw = saved_;
     ::cfmakeraw(&raw);
     raw.c_cc[VMIN] = 1;
     raw.c_cc[VTIME] = 0;
-    if (::tcsetattr(fd, TCSAFLUSH, &raw) != 0) {
+    if (!crash_restore_) {
+        ::tcflush(fd, TCIFLUSH);
+    }
+    if (::tcsetattr(fd, crash_restore_ ? TCSAFLUSH : TCSANOW, &raw) != 0) {
         error_ = std::string("cannot put the terminal in raw mode: ") + std::strerror(errno);
         return;
     }
     if (crash_restore_) {
-        struct sigaction action {};
-        action.sa_handler = on_fatal_signal;
-        action.sa_flags = SA_RESETHAND | SA_NODEFER;
-        sigemptyset(&action.sa_mask);
-        for (const int signum : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGQUIT}) {
-            ::sigaction(signum, &action, nullptr);
-        }
-        terminal_changed = 1;
+        restore_on_crash(fd, saved_);
     }
     active_ = true;
     write_(terminal_enter_sequence());
@@ -115,10 +124,17 @@ void TerminalMode::restore() {
     }
     active_ = false;
     if (crash_restore_) {
-        terminal_changed = 0;
+        forget_crash_restore();
     }
-    // The settings first: once the screen is back, so are they.
-    ::tcsetattr(fd_, TCSAFLUSH, &saved_);
+    // The settings first: once the screen is back, so are they. The server
+    // (no `crash_restore`) must not wait on a terminal that is not read any
+    // more: it drops the unread input without waiting for output to drain.
+    if (crash_restore_) {
+        ::tcsetattr(fd_, TCSAFLUSH, &saved_);
+    } else {
+        ::tcflush(fd_, TCIFLUSH);
+        ::tcsetattr(fd_, TCSANOW, &saved_);
+    }
     write_(terminal_restore_sequence());
 }
 

@@ -18,11 +18,18 @@ namespace sb::client::attach {
 std::string_view terminal_enter_sequence();
 std::string_view terminal_restore_sequence();
 
+// Until forget_crash_restore(), a crash of this process (SIGSEGV, SIGABRT,
+// ...) gives terminal `fd` these settings and the restore sequence before it
+// dies, in a handler that does only async-signal-safe work.
+void restore_on_crash(int fd, const termios& settings);
+void forget_crash_restore();
+
 // The person's terminal while attached: raw mode and the enter sequence,
 // undone by restore() or the destructor. With `crash_restore` (the attach
 // client, one at a time in a process) the exits no destructor sees (a crash,
-// an abort) restore it too, through a signal handler that does only
-// async-signal-safe work: tcsetattr and write of the restore sequence.
+// an abort) restore it too (restore_on_crash).
+// Without it (the server, on a client's terminal) nothing waits on the
+// terminal: its settings change at once, unread input is dropped.
 class TerminalMode {
 public:
     // Writes to the terminal, in order with everything else drawn on it.
