@@ -505,6 +505,7 @@ std::optional<std::string> Store::run(const char* sql) {
 }
 
 std::vector<Delivery> Store::unfinished() {
+    settle();
     std::vector<Delivery> out;
     auto* statement =
         prepare((std::string(select_columns) + "WHERE (outcome IS NULL AND stage != 'done') OR " +
@@ -703,6 +704,7 @@ Store::commit_reply(Delivery& reply, const std::vector<Delivery>& updates) {
 }
 
 std::optional<Delivery> Store::find(const std::string& id) {
+    settle();
     auto* s = prepare((std::string(select_columns) + "WHERE seq = ?1").c_str());
     Step step(s);
     sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(id_number(id)));
@@ -724,6 +726,7 @@ std::optional<std::string> Store::mark_handed(const std::string& id) {
 }
 
 std::optional<Delivery> Store::first_reply(const std::string& id) {
+    settle();
     auto* s =
         prepare((std::string(select_columns) + "WHERE reply_to = ?1 ORDER BY seq LIMIT 1").c_str());
     Step step(s);
@@ -735,8 +738,20 @@ std::optional<Delivery> Store::first_reply(const std::string& id) {
 }
 
 std::optional<std::string> Store::record(const Delivery& delivery) {
-    unsaved_[id_number(delivery.id)] = delivery;
+    stage(delivery);
     return flush();
+}
+
+void Store::stage(const Delivery& delivery) {
+    unsaved_[id_number(delivery.id)] = delivery;
+}
+
+void Store::settle() {
+    if (dirty()) {
+        if (auto error = flush()) {
+            logger()->warn("{}", *error);
+        }
+    }
 }
 
 std::optional<std::string> Store::flush() {
@@ -767,6 +782,7 @@ std::vector<Store::KeyMatch> Store::find_key(const std::string& key,
 }
 
 std::vector<Delivery> Store::history(const std::string& worker, SystemClock::time_point since) {
+    settle();
     auto* s = prepare((std::string(select_columns) +
                        "WHERE stage = 'done' AND finished_at >= ?1 AND "
                        "(?2 = '' OR recipient = ?2) ORDER BY finished_at, seq")
