@@ -105,7 +105,8 @@ Dispatcher::Dispatcher(uv_loop_t* loop, std::string worker, Settings settings, W
       throttle_(settings_.throttle_min, settings_.throttle_max),
       ready_pattern_(compile(settings_.profile.ready_pattern)),
       busy_pattern_(compile(settings_.profile.busy_pattern)),
-      composer_pattern_(compile(settings_.profile.composer_pattern)), timer_(loop) {
+      composer_pattern_(compile(settings_.profile.composer_pattern)),
+      placeholder_pattern_(compile(settings_.profile.placeholder_pattern)), timer_(loop) {
     if (!journal_.commit) {
         journal_.commit = [](const Delivery&) { return true; };
     }
@@ -125,6 +126,8 @@ void Dispatcher::set_settings(Settings settings) {
     ready_pattern_ = compile(settings_.profile.ready_pattern);
     busy_pattern_ = compile(settings_.profile.busy_pattern);
     composer_pattern_ = compile(settings_.profile.composer_pattern);
+    placeholder_pattern_ = compile(settings_.profile.placeholder_pattern);
+    busy_shown_.reset();
     pump();
 }
 
@@ -305,6 +308,7 @@ void Dispatcher::release() {
 }
 
 void Dispatcher::on_worker_started() {
+    busy_shown_.reset();
     running_ = true;
     ready_ = false;
     run_started_ = Clock::now();
@@ -312,6 +316,7 @@ void Dispatcher::on_worker_started() {
 }
 
 void Dispatcher::on_worker_stopped() {
+    busy_shown_.reset();
     running_ = false;
     ready_ = false;
     // A message that never left the composer of a process that is gone is
@@ -383,7 +388,19 @@ void Dispatcher::check_ready() {
 }
 
 bool Dispatcher::busy() const {
-    return !settings_.profile.queues_input && screen_matches(port_.screen(), busy_pattern_);
+    return !settings_.profile.queues_input && shows_busy_pattern();
+}
+
+bool Dispatcher::shows_busy_pattern() const {
+    if (!busy_pattern_) {
+        return false;
+    }
+    const auto& screen = port_.screen();
+    if (!busy_shown_ || busy_shown_->screen != &screen ||
+        busy_shown_->generation != screen.generation()) {
+        busy_shown_ = Shown{&screen, screen.generation(), screen_shows(screen, *busy_pattern_)};
+    }
+    return busy_shown_->shows;
 }
 
 std::string Dispatcher::waiting_for() const {
@@ -500,7 +517,7 @@ void Dispatcher::inject() {
     Delivery& d = *in_flight_;
     const Profile& profile = settings_.profile;
     const std::string header = profile.header ? header_of(d) + " " : "";
-    verifier_.emplace(header, d.body, profile.placeholder_pattern);
+    verifier_.emplace(header, d.body, placeholder_pattern_);
     verifier_->take_baseline(port_.screen());
 
     std::vector<WorkerPort::Segment> segments;
@@ -668,18 +685,11 @@ void Dispatcher::follow_up() {
     // Read from the screen once for all the followed deliveries, and only
     // when one needs it: this runs on every read of the worker's output.
     std::optional<std::string> composer;
-    std::optional<bool> busy_now;
     const auto in_composer = [&](const std::string& needle) {
         if (!composer) {
             composer = composer_text(screen, composer_pattern_);
         }
         return !needle.empty() && composer->find(needle) != std::string::npos;
-    };
-    const auto shows_busy = [&] {
-        if (!busy_now) {
-            busy_now = screen_matches(screen, busy_pattern_);
-        }
-        return *busy_now;
     };
     std::optional<Clock::time_point> next;
     for (auto it = followed_.begin(); it != followed_.end();) {
@@ -718,7 +728,8 @@ void Dispatcher::follow_up() {
             }
         }
         if (!f.in_composer()) {
-            const bool taken = busy_pattern_ ? shows_busy() : port_.last_output() > f.submitted_at;
+            const bool taken =
+                busy_pattern_ ? shows_busy_pattern() : port_.last_output() > f.submitted_at;
             if (taken) {
                 set_state(f, "accepted");
                 it = followed_.erase(it);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -192,6 +193,19 @@ private:
     std::optional<util::Regex> ready_pattern_;
     std::optional<util::Regex> busy_pattern_;
     std::optional<util::Regex> composer_pattern_;
+    std::optional<util::Regex> placeholder_pattern_;
+    // Whether the screen showed the busy pattern when it was last looked at,
+    // and the screen's generation then: a screen that has not changed is not
+    // searched again (the search is a regex over every row, asked for on
+    // every output and every pump). Forgotten when the worker starts or
+    // stops (a new run has a new screen) and when the settings change.
+    struct Shown {
+        const term::Screen* screen = nullptr;
+        std::uint64_t generation = 0;
+        bool shows = false;
+    };
+    mutable std::optional<Shown> busy_shown_;
+    bool shows_busy_pattern() const;
     std::deque<Followed> followed_;
     std::deque<Delivery> queue_;
     std::optional<Delivery> in_flight_;
