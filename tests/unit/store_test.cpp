@@ -271,6 +271,62 @@ TEST_SUITE("store") {
         CHECK(open[0].id == "d-2");
     }
 
+    TEST_CASE("stage() writes nothing; the next commit or a read saves what it kept, the latest "
+              "per delivery") {
+        sb::test::TempDir dir;
+        const auto file = dir.path() / "deliveries.db";
+        auto store = open_store(file);
+        auto first = make(1, "bob", "first");
+        auto second = make(2, "carol", "second");
+        REQUIRE_FALSE(store->commit({first, second}, {}));
+        const auto saved = [&](const char* outcome) {
+            return pragma(file, (std::string("SELECT count(*) FROM deliveries WHERE outcome = '") +
+                                 outcome + "'")
+                                    .c_str());
+        };
+
+        first.outcome = Outcome::Unverified;
+        first.finished_at = sb::delivery::SystemClock::now();
+        store->stage(first);
+        first.outcome = Outcome::Verified;
+        store->stage(first);
+        second.outcome = Outcome::Verified;
+        second.finished_at = sb::delivery::SystemClock::now();
+        store->stage(second);
+        CHECK(store->dirty());
+        // Another connection (a crash now) sees none of it.
+        CHECK(saved("verified") == 0);
+        CHECK(saved("unverified") == 0);
+
+        // The next commit carries both, as they were last staged.
+        REQUIRE_FALSE(store->commit({make(3, "bob", "third")}, {}));
+        CHECK_FALSE(store->dirty());
+        CHECK(saved("verified") == 2);
+        CHECK(saved("unverified") == 0);
+
+        // A read saves what is staged before it reads.
+        auto third = make(3, "bob", "third");
+        mark_dropped(third, "cancelled");
+        store->stage(third);
+        CHECK(saved("dropped") == 0);
+        CHECK(store->history("", sb::delivery::SystemClock::time_point{}).size() == 3);
+        CHECK_FALSE(store->dirty());
+        CHECK(saved("dropped") == 1);
+
+        // What cannot be saved stays staged for a later flush.
+        auto fourth = make(4, "bob", "fourth");
+        REQUIRE_FALSE(store->commit({fourth}, {}));
+        {
+            WriteLock lock(file);
+            mark_dropped(fourth, "cancelled");
+            store->stage(fourth);
+            CHECK(store->find("d-4").has_value());
+            CHECK(store->dirty());
+        }
+        CHECK_FALSE(store->flush());
+        CHECK(saved("dropped") == 2);
+    }
+
     TEST_CASE("durability is SQLite's synchronous setting, in WAL mode") {
         sb::test::TempDir dir;
         auto process = Store::open(dir.path() / "process.db", Durability::Process);
