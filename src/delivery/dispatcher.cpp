@@ -128,6 +128,7 @@ void Dispatcher::set_settings(Settings settings) {
     composer_pattern_ = compile(settings_.profile.composer_pattern);
     placeholder_pattern_ = compile(settings_.profile.placeholder_pattern);
     busy_shown_.reset();
+    busy_rows_.clear();
     pump();
 }
 
@@ -309,6 +310,7 @@ void Dispatcher::release() {
 
 void Dispatcher::on_worker_started() {
     busy_shown_.reset();
+    busy_rows_.clear();
     running_ = true;
     ready_ = false;
     run_started_ = Clock::now();
@@ -317,6 +319,7 @@ void Dispatcher::on_worker_started() {
 
 void Dispatcher::on_worker_stopped() {
     busy_shown_.reset();
+    busy_rows_.clear();
     running_ = false;
     ready_ = false;
     // A message that never left the composer of a process that is gone is
@@ -398,7 +401,17 @@ bool Dispatcher::shows_busy_pattern() const {
     const auto& screen = port_.screen();
     if (!busy_shown_ || busy_shown_->screen != &screen ||
         busy_shown_->generation != screen.generation()) {
-        busy_shown_ = Shown{&screen, screen.generation(), screen_shows(screen, *busy_pattern_)};
+        const auto lines = screen.visible_lines();
+        busy_rows_.resize(lines.size());
+        bool shows = false;
+        for (std::size_t row = 0; row < lines.size() && !shows; ++row) {
+            auto& known = busy_rows_[row];
+            if (!known || known->text != lines[row]) {
+                known = RowShown{lines[row], busy_pattern_->found_in(lines[row])};
+            }
+            shows = known->shows;
+        }
+        busy_shown_ = Shown{&screen, screen.generation(), shows};
     }
     return busy_shown_->shows;
 }

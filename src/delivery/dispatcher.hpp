@@ -205,6 +205,14 @@ private:
         bool shows = false;
     };
     mutable std::optional<Shown> busy_shown_;
+    // Each row's text when the busy pattern was last searched in it, and
+    // whether it matched: a changed screen is searched again only in the
+    // rows that changed (most outputs change one or two).
+    struct RowShown {
+        std::string text;
+        bool shows = false;
+    };
+    mutable std::vector<std::optional<RowShown>> busy_rows_;
     bool shows_busy_pattern() const;
     std::deque<Followed> followed_;
     std::deque<Delivery> queue_;
