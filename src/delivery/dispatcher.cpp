@@ -132,7 +132,7 @@ void Dispatcher::set_settings(Settings settings) {
     pump();
 }
 
-void Dispatcher::enqueue(Delivery delivery, bool restored) {
+nlohmann::json Dispatcher::queued_fields(const Delivery& delivery, bool restored) {
     nlohmann::json fields = {
         {"id", delivery.id}, {"from", delivery.from}, {"bytes", delivery.body.size()}};
     if (delivery.removed_bytes > 0) {
@@ -145,6 +145,11 @@ void Dispatcher::enqueue(Delivery delivery, bool restored) {
         fields["redelivery"] = true;
         fields["reason"] = delivery.redelivery;
     }
+    return fields;
+}
+
+void Dispatcher::enqueue(Delivery delivery, bool restored) {
+    auto fields = queued_fields(delivery, restored);
     while (static_cast<int>(depth()) >= settings_.max_pending && !queue_.empty()) {
         Delivery evicted = std::move(queue_.front());
         queue_.pop_front();
@@ -429,6 +434,41 @@ void Dispatcher::schedule(Clock::time_point when) {
     timer_.start(std::chrono::milliseconds(delay), [this] { pump(); });
 }
 
+Dispatcher::Gate Dispatcher::gate(Clock::time_point now) const {
+    if (!port_.running() || !running_) {
+        return {"not running"};
+    }
+    if (!ready_) {
+        return {"not ready", run_started_ + settings_.ready_timeout};
+    }
+    if (held_) {
+        return {"held"};
+    }
+    const auto keystroke = port_.last_keystroke();
+    if (keystroke.time_since_epoch().count() != 0 && now - keystroke < settings_.hold) {
+        return {"typing", keystroke + settings_.hold};
+    }
+    if (auto reason = composer_busy(); !reason.empty()) {
+        // Re-checked on output and on the follow-up's deadlines.
+        return {std::move(reason)};
+    }
+    // The previous delivery's Enter counts as activity: the worker may not
+    // have shown yet that it is busy with that message.
+    const auto quiet_since = std::max(port_.last_output(), last_finished_);
+    if (now - quiet_since < settings_.idle) {
+        return {"output", quiet_since + settings_.idle};
+    }
+    if (last_finished_.time_since_epoch().count() != 0 &&
+        now - last_finished_ < throttle_.delay()) {
+        return {"throttle", last_finished_ + throttle_.delay()};
+    }
+    if (busy()) {
+        // Re-checked on output; the screen changes when the work ends.
+        return {"busy"};
+    }
+    return {};
+}
+
 void Dispatcher::pump() {
     if (stopping_) {
         waiting_for_ = "server stopping";
@@ -457,47 +497,48 @@ void Dispatcher::pump() {
         return;
     }
     check_ready();
-    if (!ready_) {
-        waiting_for_ = "not ready";
-        schedule(run_started_ + settings_.ready_timeout);
-        return;
-    }
-    if (held_) {
-        waiting_for_ = "held";
-        return;
-    }
-    const auto keystroke = port_.last_keystroke();
-    if (keystroke.time_since_epoch().count() != 0 && now - keystroke < settings_.hold) {
-        waiting_for_ = "typing";
-        schedule(keystroke + settings_.hold);
-        return;
-    }
-    if (auto reason = composer_busy(); !reason.empty()) {
-        // Re-checked on output and on the follow-up's deadlines.
-        waiting_for_ = std::move(reason);
-        return;
-    }
-    // The previous delivery's Enter counts as activity: the worker may not
-    // have shown yet that it is busy with that message.
-    const auto quiet_since = std::max(port_.last_output(), last_finished_);
-    if (now - quiet_since < settings_.idle) {
-        waiting_for_ = "output";
-        schedule(quiet_since + settings_.idle);
-        return;
-    }
-    if (last_finished_.time_since_epoch().count() != 0 &&
-        now - last_finished_ < throttle_.delay()) {
-        waiting_for_ = "throttle";
-        schedule(last_finished_ + throttle_.delay());
-        return;
-    }
-    if (busy()) {
-        // Re-checked on output; the screen changes when the work ends.
-        waiting_for_ = "busy";
+    auto closed = gate(now);
+    if (!closed.waiting_for.empty()) {
+        waiting_for_ = std::move(closed.waiting_for);
+        if (closed.open_at) {
+            schedule(*closed.open_at);
+        }
         return;
     }
     waiting_for_.clear();
     inject();
+}
+
+std::optional<Delivery> Dispatcher::typed_at_once(const Delivery& incoming) {
+    // What pump() would look at before deciding, brought up to date as it
+    // would bring it.
+    if (stopping_ || in_flight_ || !queue_.empty() || expired(incoming, SystemClock::now())) {
+        return std::nullopt;
+    }
+    follow_up();
+    if (!port_.running() || !running_) {
+        return std::nullopt;
+    }
+    check_ready();
+    if (!gate(Clock::now()).waiting_for.empty()) {
+        return std::nullopt;
+    }
+    return injecting(incoming);
+}
+
+Delivery Dispatcher::injecting(Delivery d) {
+    d.stage = Stage::Injecting;
+    ++d.attempts;
+    d.injected_at = Clock::now();
+    d.injected_wall = SystemClock::now();
+    return d;
+}
+
+void Dispatcher::enqueue_typed(Delivery injecting) {
+    events_("delivery_queued", queued_fields(injecting, false));
+    store_failures_ = 0;
+    waiting_for_.clear();
+    type(std::move(injecting));
 }
 
 void Dispatcher::inject() {
@@ -512,11 +553,7 @@ void Dispatcher::inject() {
     }
     // Typed only once the store has it as being typed: after a crash it is
     // then known to have reached a worker process that died with the server.
-    Delivery next = queue_.front();
-    next.stage = Stage::Injecting;
-    ++next.attempts;
-    next.injected_at = Clock::now();
-    next.injected_wall = SystemClock::now();
+    Delivery next = injecting(queue_.front());
     if (!journal_.commit(next)) {
         ++store_failures_;
         const auto backoff = std::min<long long>(5000, 100LL << std::min(store_failures_, 6));
@@ -526,6 +563,10 @@ void Dispatcher::inject() {
     }
     store_failures_ = 0;
     queue_.pop_front();
+    type(std::move(next));
+}
+
+void Dispatcher::type(Delivery next) {
     in_flight_ = std::move(next);
     Delivery& d = *in_flight_;
     const Profile& profile = settings_.profile;

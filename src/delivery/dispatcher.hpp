@@ -111,6 +111,16 @@ public:
     // oldest queued one is evicted with delivery_dropped {reason:
     // queue_full}. `restored` marks one loaded from the store at start.
     void enqueue(Delivery delivery, bool restored = false);
+    // When `incoming` would be typed at once if it were enqueued now
+    // (nothing queued or in flight, and the gate open): the
+    // delivery as the store must have it before it is typed (injecting,
+    // its attempt counted). A sender saves that with the send, in one
+    // transaction, and hands it to enqueue_typed(), which types it without
+    // a commit of its own.
+    std::optional<Delivery> typed_at_once(const Delivery& incoming);
+    // Queues and types at once a delivery that typed_at_once() returned and
+    // the store has since saved (delivery_queued, then delivery_injected).
+    void enqueue_typed(Delivery injecting);
     // The queued deliveries that enqueueing `incoming` more would evict,
     // marked dropped (so a sender can save the evictions with its send).
     std::vector<Delivery> evictions(std::size_t incoming) const;
@@ -161,6 +171,18 @@ public:
     std::string waiting_for() const;
 
 private:
+    // Why nothing may be typed now ("" when the gate is open), and when to
+    // look again if that is known.
+    struct Gate {
+        std::string waiting_for;
+        std::optional<Clock::time_point> open_at;
+    };
+    Gate gate(Clock::time_point now) const;
+    static nlohmann::json queued_fields(const Delivery& delivery, bool restored);
+    // A delivery as it is saved before it is typed.
+    static Delivery injecting(Delivery delivery);
+    // Types a delivery the store has as injecting, and verifies its echo.
+    void type(Delivery delivery);
     void pump();
     void schedule(Clock::time_point when);
     void inject();
