@@ -634,7 +634,21 @@ Deliveries::send(const SendRequest& request) {
         next_id_ = first_id;
         return *full;
     }
-    if (auto error = store_->commit(created, evicted)) {
+    // One the worker can take now is saved as being typed in the same
+    // transaction as the send, and typed once that is committed: one write
+    // to the disk instead of two.
+    std::vector<std::optional<delivery::Delivery>> typed(created.size());
+    auto updates = std::move(evicted);
+    for (std::size_t i = 0; i < created.size(); ++i) {
+        if (!created[i].inbox_reason.empty()) {
+            continue;
+        }
+        typed[i] = dispatcher(created[i].to)->typed_at_once(created[i]);
+        if (typed[i]) {
+            updates.push_back(*typed[i]);
+        }
+    }
+    if (auto error = store_->commit(created, updates)) {
         next_id_ = first_id;
         store_failed(*error);
         return SendError{errors::store_failed,
@@ -642,9 +656,17 @@ Deliveries::send(const SendRequest& request) {
                              "; nothing was queued. Free space (or fix the file) and send again"};
     }
     std::vector<Sent> sent;
-    for (auto& d : created) {
+    for (std::size_t i = 0; i < created.size(); ++i) {
+        auto& d = created[i];
         sent.push_back({d.id, d.to, false, d.inbox_reason});
-        place(std::move(d));
+        if (typed[i]) {
+            if (d.expires_at.time_since_epoch().count() != 0) {
+                arm_expiry(d.expires_at);
+            }
+            dispatcher(d.to)->enqueue_typed(std::move(*typed[i]));
+        } else {
+            place(std::move(d));
+        }
     }
     return sent;
 }
