@@ -37,7 +37,7 @@ enum class Durability { Process, Power };
 class Store {
 public:
     // The schema this build writes; older databases are migrated on open.
-    static constexpr int schema_version = 2;
+    static constexpr int schema_version = 3;
 
     // Opens the database at `file`, creating it when missing (":memory:"
     // keeps it in memory, for tests). A file that is not a switchboard
