@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iterator>
 #include <optional>
+#include <utility>
 
 #include "delivery/sanitize.hpp"
 #include "protocol/protocol.hpp"
@@ -72,7 +73,9 @@ void Deliveries::publish(const std::string& type, const std::string& worker,
 }
 
 void Deliveries::end_turn() {
-    if (store_ && store_->dirty()) {
+    // Only what this turn staged is tried here: what an earlier save could
+    // not keep waits for the retry timer, as its backoff says.
+    if (std::exchange(staged_, false) && store_ && store_->dirty()) {
         if (auto error = store_->flush()) {
             // What could not be saved is kept and retried; its events are
             // not held back for that (store_error tells of it).
@@ -166,6 +169,7 @@ delivery::Journal Deliveries::journal() {
                     return;
                 }
                 store_->stage(d);
+                staged_ = true;
                 turn_end_.arm();
                 if (d.outcome != delivery::Outcome::None) {
                     prune_history();

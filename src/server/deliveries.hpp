@@ -177,6 +177,8 @@ private:
         nlohmann::json fields;
     };
     std::vector<HeldEvent> held_;
+    // Something was staged in this turn.
+    bool staged_ = false;
     util::TurnEnd turn_end_;
 };
 
