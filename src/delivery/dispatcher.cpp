@@ -105,7 +105,8 @@ Dispatcher::Dispatcher(uv_loop_t* loop, std::string worker, Settings settings, W
       throttle_(settings_.throttle_min, settings_.throttle_max),
       ready_pattern_(compile(settings_.profile.ready_pattern)),
       busy_pattern_(compile(settings_.profile.busy_pattern)),
-      composer_pattern_(compile(settings_.profile.composer_pattern)), timer_(loop) {
+      composer_pattern_(compile(settings_.profile.composer_pattern)),
+      placeholder_pattern_(compile(settings_.profile.placeholder_pattern)), timer_(loop) {
     if (!journal_.commit) {
         journal_.commit = [](const Delivery&) { return true; };
     }
@@ -125,10 +126,13 @@ void Dispatcher::set_settings(Settings settings) {
     ready_pattern_ = compile(settings_.profile.ready_pattern);
     busy_pattern_ = compile(settings_.profile.busy_pattern);
     composer_pattern_ = compile(settings_.profile.composer_pattern);
+    placeholder_pattern_ = compile(settings_.profile.placeholder_pattern);
+    busy_shown_.reset();
+    busy_rows_.clear();
     pump();
 }
 
-void Dispatcher::enqueue(Delivery delivery, bool restored) {
+nlohmann::json Dispatcher::queued_fields(const Delivery& delivery, bool restored) {
     nlohmann::json fields = {
         {"id", delivery.id}, {"from", delivery.from}, {"bytes", delivery.body.size()}};
     if (delivery.removed_bytes > 0) {
@@ -141,6 +145,11 @@ void Dispatcher::enqueue(Delivery delivery, bool restored) {
         fields["redelivery"] = true;
         fields["reason"] = delivery.redelivery;
     }
+    return fields;
+}
+
+void Dispatcher::enqueue(Delivery delivery, bool restored) {
+    auto fields = queued_fields(delivery, restored);
     while (static_cast<int>(depth()) >= settings_.max_pending && !queue_.empty()) {
         Delivery evicted = std::move(queue_.front());
         queue_.pop_front();
@@ -305,6 +314,8 @@ void Dispatcher::release() {
 }
 
 void Dispatcher::on_worker_started() {
+    busy_shown_.reset();
+    busy_rows_.clear();
     running_ = true;
     ready_ = false;
     run_started_ = Clock::now();
@@ -312,6 +323,8 @@ void Dispatcher::on_worker_started() {
 }
 
 void Dispatcher::on_worker_stopped() {
+    busy_shown_.reset();
+    busy_rows_.clear();
     running_ = false;
     ready_ = false;
     // A message that never left the composer of a process that is gone is
@@ -383,7 +396,29 @@ void Dispatcher::check_ready() {
 }
 
 bool Dispatcher::busy() const {
-    return !settings_.profile.queues_input && screen_matches(port_.screen(), busy_pattern_);
+    return !settings_.profile.queues_input && shows_busy_pattern();
+}
+
+bool Dispatcher::shows_busy_pattern() const {
+    if (!busy_pattern_) {
+        return false;
+    }
+    const auto& screen = port_.screen();
+    if (!busy_shown_ || busy_shown_->screen != &screen ||
+        busy_shown_->generation != screen.generation()) {
+        const auto lines = screen.visible_lines();
+        busy_rows_.resize(lines.size());
+        bool shows = false;
+        for (std::size_t row = 0; row < lines.size() && !shows; ++row) {
+            auto& known = busy_rows_[row];
+            if (!known || known->text != lines[row]) {
+                known = RowShown{lines[row], busy_pattern_->found_in(lines[row])};
+            }
+            shows = known->shows;
+        }
+        busy_shown_ = Shown{&screen, screen.generation(), shows};
+    }
+    return busy_shown_->shows;
 }
 
 std::string Dispatcher::waiting_for() const {
@@ -397,6 +432,41 @@ void Dispatcher::schedule(Clock::time_point when) {
     timer_at_ = when;
     const auto delay = std::max<long long>(0, ms_between(Clock::now(), when) + 1);
     timer_.start(std::chrono::milliseconds(delay), [this] { pump(); });
+}
+
+Dispatcher::Gate Dispatcher::gate(Clock::time_point now) const {
+    if (!port_.running() || !running_) {
+        return {"not running"};
+    }
+    if (!ready_) {
+        return {"not ready", run_started_ + settings_.ready_timeout};
+    }
+    if (held_) {
+        return {"held"};
+    }
+    const auto keystroke = port_.last_keystroke();
+    if (keystroke.time_since_epoch().count() != 0 && now - keystroke < settings_.hold) {
+        return {"typing", keystroke + settings_.hold};
+    }
+    if (auto reason = composer_busy(); !reason.empty()) {
+        // Re-checked on output and on the follow-up's deadlines.
+        return {std::move(reason)};
+    }
+    // The previous delivery's Enter counts as activity: the worker may not
+    // have shown yet that it is busy with that message.
+    const auto quiet_since = std::max(port_.last_output(), last_finished_);
+    if (now - quiet_since < settings_.idle) {
+        return {"output", quiet_since + settings_.idle};
+    }
+    if (last_finished_.time_since_epoch().count() != 0 &&
+        now - last_finished_ < throttle_.delay()) {
+        return {"throttle", last_finished_ + throttle_.delay()};
+    }
+    if (busy()) {
+        // Re-checked on output; the screen changes when the work ends.
+        return {"busy"};
+    }
+    return {};
 }
 
 void Dispatcher::pump() {
@@ -427,47 +497,48 @@ void Dispatcher::pump() {
         return;
     }
     check_ready();
-    if (!ready_) {
-        waiting_for_ = "not ready";
-        schedule(run_started_ + settings_.ready_timeout);
-        return;
-    }
-    if (held_) {
-        waiting_for_ = "held";
-        return;
-    }
-    const auto keystroke = port_.last_keystroke();
-    if (keystroke.time_since_epoch().count() != 0 && now - keystroke < settings_.hold) {
-        waiting_for_ = "typing";
-        schedule(keystroke + settings_.hold);
-        return;
-    }
-    if (auto reason = composer_busy(); !reason.empty()) {
-        // Re-checked on output and on the follow-up's deadlines.
-        waiting_for_ = std::move(reason);
-        return;
-    }
-    // The previous delivery's Enter counts as activity: the worker may not
-    // have shown yet that it is busy with that message.
-    const auto quiet_since = std::max(port_.last_output(), last_finished_);
-    if (now - quiet_since < settings_.idle) {
-        waiting_for_ = "output";
-        schedule(quiet_since + settings_.idle);
-        return;
-    }
-    if (last_finished_.time_since_epoch().count() != 0 &&
-        now - last_finished_ < throttle_.delay()) {
-        waiting_for_ = "throttle";
-        schedule(last_finished_ + throttle_.delay());
-        return;
-    }
-    if (busy()) {
-        // Re-checked on output; the screen changes when the work ends.
-        waiting_for_ = "busy";
+    auto closed = gate(now);
+    if (!closed.waiting_for.empty()) {
+        waiting_for_ = std::move(closed.waiting_for);
+        if (closed.open_at) {
+            schedule(*closed.open_at);
+        }
         return;
     }
     waiting_for_.clear();
     inject();
+}
+
+std::optional<Delivery> Dispatcher::typed_at_once(const Delivery& incoming) {
+    // What pump() would look at before deciding, brought up to date as it
+    // would bring it.
+    if (stopping_ || in_flight_ || !queue_.empty() || expired(incoming, SystemClock::now())) {
+        return std::nullopt;
+    }
+    follow_up();
+    if (!port_.running() || !running_) {
+        return std::nullopt;
+    }
+    check_ready();
+    if (!gate(Clock::now()).waiting_for.empty()) {
+        return std::nullopt;
+    }
+    return injecting(incoming);
+}
+
+Delivery Dispatcher::injecting(Delivery d) {
+    d.stage = Stage::Injecting;
+    ++d.attempts;
+    d.injected_at = Clock::now();
+    d.injected_wall = SystemClock::now();
+    return d;
+}
+
+void Dispatcher::enqueue_typed(Delivery injecting) {
+    events_("delivery_queued", queued_fields(injecting, false));
+    store_failures_ = 0;
+    waiting_for_.clear();
+    type(std::move(injecting));
 }
 
 void Dispatcher::inject() {
@@ -482,11 +553,7 @@ void Dispatcher::inject() {
     }
     // Typed only once the store has it as being typed: after a crash it is
     // then known to have reached a worker process that died with the server.
-    Delivery next = queue_.front();
-    next.stage = Stage::Injecting;
-    ++next.attempts;
-    next.injected_at = Clock::now();
-    next.injected_wall = SystemClock::now();
+    Delivery next = injecting(queue_.front());
     if (!journal_.commit(next)) {
         ++store_failures_;
         const auto backoff = std::min<long long>(5000, 100LL << std::min(store_failures_, 6));
@@ -496,11 +563,15 @@ void Dispatcher::inject() {
     }
     store_failures_ = 0;
     queue_.pop_front();
+    type(std::move(next));
+}
+
+void Dispatcher::type(Delivery next) {
     in_flight_ = std::move(next);
     Delivery& d = *in_flight_;
     const Profile& profile = settings_.profile;
     const std::string header = profile.header ? header_of(d) + " " : "";
-    verifier_.emplace(header, d.body, profile.placeholder_pattern);
+    verifier_.emplace(header, d.body, placeholder_pattern_);
     verifier_->take_baseline(port_.screen());
 
     std::vector<WorkerPort::Segment> segments;
@@ -668,18 +739,11 @@ void Dispatcher::follow_up() {
     // Read from the screen once for all the followed deliveries, and only
     // when one needs it: this runs on every read of the worker's output.
     std::optional<std::string> composer;
-    std::optional<bool> busy_now;
     const auto in_composer = [&](const std::string& needle) {
         if (!composer) {
             composer = composer_text(screen, composer_pattern_);
         }
         return !needle.empty() && composer->find(needle) != std::string::npos;
-    };
-    const auto shows_busy = [&] {
-        if (!busy_now) {
-            busy_now = screen_matches(screen, busy_pattern_);
-        }
-        return *busy_now;
     };
     std::optional<Clock::time_point> next;
     for (auto it = followed_.begin(); it != followed_.end();) {
@@ -718,7 +782,8 @@ void Dispatcher::follow_up() {
             }
         }
         if (!f.in_composer()) {
-            const bool taken = busy_pattern_ ? shows_busy() : port_.last_output() > f.submitted_at;
+            const bool taken =
+                busy_pattern_ ? shows_busy_pattern() : port_.last_output() > f.submitted_at;
             if (taken) {
                 set_state(f, "accepted");
                 it = followed_.erase(it);

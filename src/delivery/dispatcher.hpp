@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -110,6 +111,16 @@ public:
     // oldest queued one is evicted with delivery_dropped {reason:
     // queue_full}. `restored` marks one loaded from the store at start.
     void enqueue(Delivery delivery, bool restored = false);
+    // When `incoming` would be typed at once if it were enqueued now
+    // (nothing queued or in flight, and the gate open): the
+    // delivery as the store must have it before it is typed (injecting,
+    // its attempt counted). A sender saves that with the send, in one
+    // transaction, and hands it to enqueue_typed(), which types it without
+    // a commit of its own.
+    std::optional<Delivery> typed_at_once(const Delivery& incoming);
+    // Queues and types at once a delivery that typed_at_once() returned and
+    // the store has since saved (delivery_queued, then delivery_injected).
+    void enqueue_typed(Delivery injecting);
     // The queued deliveries that enqueueing `incoming` more would evict,
     // marked dropped (so a sender can save the evictions with its send).
     std::vector<Delivery> evictions(std::size_t incoming) const;
@@ -160,6 +171,18 @@ public:
     std::string waiting_for() const;
 
 private:
+    // Why nothing may be typed now ("" when the gate is open), and when to
+    // look again if that is known.
+    struct Gate {
+        std::string waiting_for;
+        std::optional<Clock::time_point> open_at;
+    };
+    Gate gate(Clock::time_point now) const;
+    static nlohmann::json queued_fields(const Delivery& delivery, bool restored);
+    // A delivery as it is saved before it is typed.
+    static Delivery injecting(Delivery delivery);
+    // Types a delivery the store has as injecting, and verifies its echo.
+    void type(Delivery delivery);
     void pump();
     void schedule(Clock::time_point when);
     void inject();
@@ -192,6 +215,27 @@ private:
     std::optional<util::Regex> ready_pattern_;
     std::optional<util::Regex> busy_pattern_;
     std::optional<util::Regex> composer_pattern_;
+    std::optional<util::Regex> placeholder_pattern_;
+    // Whether the screen showed the busy pattern when it was last looked at,
+    // and the screen's generation then: a screen that has not changed is not
+    // searched again (the search is a regex over every row, asked for on
+    // every output and every pump). Forgotten when the worker starts or
+    // stops (a new run has a new screen) and when the settings change.
+    struct Shown {
+        const term::Screen* screen = nullptr;
+        std::uint64_t generation = 0;
+        bool shows = false;
+    };
+    mutable std::optional<Shown> busy_shown_;
+    // Each row's text when the busy pattern was last searched in it, and
+    // whether it matched: a changed screen is searched again only in the
+    // rows that changed (most outputs change one or two).
+    struct RowShown {
+        std::string text;
+        bool shows = false;
+    };
+    mutable std::vector<std::optional<RowShown>> busy_rows_;
+    bool shows_busy_pattern() const;
     std::deque<Followed> followed_;
     std::deque<Delivery> queue_;
     std::optional<Delivery> in_flight_;

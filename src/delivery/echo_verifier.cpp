@@ -45,7 +45,13 @@ std::string EchoVerifier::normalise(const std::string& text) {
 
 EchoVerifier::EchoVerifier(std::string header, const std::string& body,
                            const std::string& placeholder_pattern)
-    : header_(normalise(header)) {
+    : EchoVerifier(std::move(header), body,
+                   placeholder_pattern.empty() ? std::nullopt
+                                               : std::optional(util::Regex(placeholder_pattern))) {}
+
+EchoVerifier::EchoVerifier(std::string header, const std::string& body,
+                           std::optional<util::Regex> placeholder)
+    : header_(normalise(header)), placeholder_(std::move(placeholder)) {
     std::string first_line = body.substr(0, body.find('\n'));
     // Cut at a character boundary.
     std::size_t chars = 0;
@@ -55,9 +61,6 @@ EchoVerifier::EchoVerifier(std::string header, const std::string& body,
         ++chars;
     }
     body_prefix_ = normalise(first_line.substr(0, std::min(end, first_line.size())));
-    if (!placeholder_pattern.empty()) {
-        placeholder_ = util::Regex(placeholder_pattern);
-    }
 }
 
 std::string EchoVerifier::screen_text(const term::Screen& screen) const {
@@ -83,7 +86,10 @@ int EchoVerifier::count(const std::string& haystack_raw) const {
         // body elsewhere on the screen is not the message as it was sent
         // (Claude Code once put a paste before the typed header).
         int n = occurrences(header_ + body_prefix_);
-        if (placeholder_) {
+        // A placeholder counts only right after the header: without the
+        // header on the screen there is none to look for (the search is the
+        // costly part of a check, made on every output).
+        if (placeholder_ && haystack.find(header_) != std::string::npos) {
             for (const auto placeholder : placeholder_->find_all(haystack_raw)) {
                 const std::string before = normalise(haystack_raw.substr(0, placeholder.position));
                 if (before.ends_with(header_)) {

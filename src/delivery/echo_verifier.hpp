@@ -22,6 +22,10 @@ class EchoVerifier {
 public:
     EchoVerifier(std::string header, const std::string& body,
                  const std::string& placeholder_pattern);
+    // With the placeholder pattern compiled already (a dispatcher compiles
+    // its profile's once, not for every delivery).
+    EchoVerifier(std::string header, const std::string& body,
+                 std::optional<util::Regex> placeholder);
 
     // Call before injecting: what is already on the screen does not count.
     void take_baseline(const term::Screen& screen);

@@ -31,10 +31,13 @@ enum class Durability { Process, Power };
 // (a send is accepted, a delivery is typed, a cancel is done) and saves
 // nothing when it fails; record() is for what has happened already (an
 // outcome) and keeps what it could not save, for flush() to save later.
+// stage() keeps such a change without writing it, so that the changes of
+// one turn of the server's loop go to the disk in one transaction: the next
+// commit() or flush() saves them, and a read saves them first.
 class Store {
 public:
     // The schema this build writes; older databases are migrated on open.
-    static constexpr int schema_version = 2;
+    static constexpr int schema_version = 3;
 
     // Opens the database at `file`, creating it when missing (":memory:"
     // keeps it in memory, for tests). A file that is not a switchboard
@@ -66,6 +69,9 @@ public:
     // Saves a change that has happened. When that fails it is kept (the
     // latest change per delivery) and saved by a later flush() or commit().
     std::optional<std::string> record(const Delivery& delivery);
+    // Keeps a change that has happened (the latest per delivery) for the
+    // next commit() or flush(), writing nothing now.
+    void stage(const Delivery& delivery);
     // Saves a reply (reply.reply_to names the delivery it answers) and the
     // `updates` (the evictions it causes) in one transaction, and counts it
     // on the delivery it answers. Sets reply.reply_number; the error, and
@@ -115,11 +121,15 @@ private:
     std::optional<std::string> write_insert(const Delivery& d);
     std::optional<std::string> write_update(const Delivery& d);
     std::string error_text(const std::string& doing) const;
+    // Before a read: what stage() or record() kept is saved, so that the
+    // read sees it (kept still, when it cannot be saved now).
+    void settle();
 
     sqlite3* db_;
     std::filesystem::path file_;
     std::map<std::string, sqlite3_stmt*> statements_;
-    // Changes that record() could not save, by delivery number.
+    // Changes that stage() kept or record() could not save, by delivery
+    // number.
     std::map<std::uint64_t, Delivery> unsaved_;
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iterator>
 #include <optional>
+#include <utility>
 
 #include "delivery/sanitize.hpp"
 #include "protocol/protocol.hpp"
@@ -43,7 +44,8 @@ nlohmann::json delivery_json(const delivery::Delivery& d, const std::string& sta
 } // namespace
 
 Deliveries::Deliveries(uv_loop_t* loop, Server& server)
-    : loop_(loop), server_(server), retry_timer_(loop), gone_timer_(loop), expiry_timer_(loop) {}
+    : loop_(loop), server_(server), retry_timer_(loop), gone_timer_(loop), expiry_timer_(loop),
+      turn_end_(loop, [this] { end_turn(); }) {}
 
 Deliveries::~Deliveries() {
     // Dispatchers go first: nothing may record into a closed store.
@@ -54,6 +56,34 @@ Deliveries::~Deliveries() {
                             "again after a restart",
                             *error);
         }
+    }
+    for (auto& held : std::exchange(held_, {})) {
+        server_.events().publish(held.type, held.worker, std::move(held.fields));
+    }
+}
+
+void Deliveries::publish(const std::string& type, const std::string& worker,
+                         nlohmann::json fields) {
+    if (held_.empty() && !(store_ && store_->dirty())) {
+        server_.events().publish(type, worker, std::move(fields));
+        return;
+    }
+    held_.push_back({type, worker, std::move(fields)});
+    turn_end_.arm();
+}
+
+void Deliveries::end_turn() {
+    // Only what this turn staged is tried here: what an earlier save could
+    // not keep waits for the retry timer, as its backoff says.
+    if (std::exchange(staged_, false) && store_ && store_->dirty()) {
+        if (auto error = store_->flush()) {
+            // What could not be saved is kept and retried; its events are
+            // not held back for that (store_error tells of it).
+            store_failed(*error);
+        }
+    }
+    for (auto& held : std::exchange(held_, {})) {
+        server_.events().publish(held.type, held.worker, std::move(held.fields));
     }
 }
 
@@ -129,14 +159,19 @@ delivery::Journal Deliveries::journal() {
                 }
                 return true;
             },
+        // What has happened is saved at the end of the turn, with every
+        // other change of the turn (or sooner, with a commit), and its event
+        // is held until then: one transaction per turn rather than one per
+        // change, and nobody hears of a change the store does not have.
         .record =
             [this](const delivery::Delivery& d) {
                 if (!store_) {
                     return;
                 }
-                if (auto error = store_->record(d)) {
-                    store_failed(*error);
-                } else if (d.outcome != delivery::Outcome::None) {
+                store_->stage(d);
+                staged_ = true;
+                turn_end_.arm();
+                if (d.outcome != delivery::Outcome::None) {
                     prune_history();
                 }
             },
@@ -278,7 +313,7 @@ void Deliveries::attach(worker::Worker& worker, const workspace::Worker& definit
                 .emplace(name, std::make_unique<delivery::Dispatcher>(
                                    loop_, name, std::move(settings), std::move(port),
                                    [this, name](const std::string& type, nlohmann::json fields) {
-                                       server_.events().publish(type, name, std::move(fields));
+                                       publish(type, name, std::move(fields));
                                        // A failed attempt comes back to the
                                        // queue of a worker that may be gone.
                                        if (type == "delivery_failed") {
@@ -368,9 +403,8 @@ void Deliveries::to_inbox(std::vector<delivery::Delivery> moved, const std::stri
         if (d.expires_at.time_since_epoch().count() != 0) {
             arm_expiry(d.expires_at);
         }
-        server_.events().publish(
-            "delivery_inboxed", d.to,
-            {{"id", d.id}, {"from", d.from}, {"to", d.to}, {"reason", reason}});
+        publish("delivery_inboxed", d.to,
+                {{"id", d.id}, {"from", d.from}, {"to", d.to}, {"reason", reason}});
         inbox_.push_back(std::move(d));
     }
 }
@@ -429,8 +463,8 @@ void Deliveries::expire() {
                 continue;
             }
         }
-        server_.events().publish("delivery_dropped", stale.to,
-                                 {{"id", stale.id}, {"from", stale.from}, {"reason", "expired"}});
+        publish("delivery_dropped", stale.to,
+                {{"id", stale.id}, {"from", stale.from}, {"reason", "expired"}});
         it = inbox_.erase(it);
     }
     // What the store refused to drop is tried again in a second.
@@ -450,7 +484,7 @@ void Deliveries::emit_state(const std::string& worker, const std::string& id,
     fields["id"] = id;
     fields["state"] = state;
     fields["sequence"] = sequence;
-    server_.events().publish("delivery_state", worker, std::move(fields));
+    publish("delivery_state", worker, std::move(fields));
 }
 
 void Deliveries::on_worker_event(const std::string& worker, const std::string& type) {
@@ -604,7 +638,21 @@ Deliveries::send(const SendRequest& request) {
         next_id_ = first_id;
         return *full;
     }
-    if (auto error = store_->commit(created, evicted)) {
+    // One the worker can take now is saved as being typed in the same
+    // transaction as the send, and typed once that is committed: one write
+    // to the disk instead of two.
+    std::vector<std::optional<delivery::Delivery>> typed(created.size());
+    auto updates = std::move(evicted);
+    for (std::size_t i = 0; i < created.size(); ++i) {
+        if (!created[i].inbox_reason.empty()) {
+            continue;
+        }
+        typed[i] = dispatcher(created[i].to)->typed_at_once(created[i]);
+        if (typed[i]) {
+            updates.push_back(*typed[i]);
+        }
+    }
+    if (auto error = store_->commit(created, updates)) {
         next_id_ = first_id;
         store_failed(*error);
         return SendError{errors::store_failed,
@@ -612,9 +660,17 @@ Deliveries::send(const SendRequest& request) {
                              "; nothing was queued. Free space (or fix the file) and send again"};
     }
     std::vector<Sent> sent;
-    for (auto& d : created) {
+    for (std::size_t i = 0; i < created.size(); ++i) {
+        auto& d = created[i];
         sent.push_back({d.id, d.to, false, d.inbox_reason});
-        place(std::move(d));
+        if (typed[i]) {
+            if (d.expires_at.time_since_epoch().count() != 0) {
+                arm_expiry(d.expires_at);
+            }
+            dispatcher(d.to)->enqueue_typed(std::move(*typed[i]));
+        } else {
+            place(std::move(d));
+        }
     }
     return sent;
 }
@@ -638,9 +694,8 @@ void Deliveries::place(delivery::Delivery d) {
         arm_expiry(d.expires_at);
     }
     if (!d.inbox_reason.empty()) {
-        server_.events().publish(
-            "delivery_inboxed", d.to,
-            {{"id", d.id}, {"from", d.from}, {"to", d.to}, {"reason", d.inbox_reason}});
+        publish("delivery_inboxed", d.to,
+                {{"id", d.id}, {"from", d.from}, {"to", d.to}, {"reason", d.inbox_reason}});
         inbox_.push_back(std::move(d));
         return;
     }
@@ -862,12 +917,12 @@ std::optional<Deliveries::CancelError> Deliveries::dispatch(const std::string& i
         }
     }
     inbox_.erase(entry);
-    server_.events().publish("delivery_dispatched", worker,
-                             {{"id", moved.id},
-                              {"from", moved.from},
-                              {"to", worker},
-                              {"was_to", meant_for},
-                              {"reason", reason}});
+    publish("delivery_dispatched", worker,
+            {{"id", moved.id},
+             {"from", moved.from},
+             {"to", worker},
+             {"was_to", meant_for},
+             {"reason", reason}});
     target->enqueue(std::move(moved));
     return std::nullopt;
 }
@@ -889,9 +944,8 @@ std::optional<Deliveries::CancelError> Deliveries::cancel(const std::string& id)
             }
         }
         inbox_.erase(entry);
-        server_.events().publish(
-            "delivery_dropped", cancelled.to,
-            {{"id", cancelled.id}, {"from", cancelled.from}, {"reason", "cancelled"}});
+        publish("delivery_dropped", cancelled.to,
+                {{"id", cancelled.id}, {"from", cancelled.from}, {"reason", "cancelled"}});
         return std::nullopt;
     }
     for (auto& [name, dispatcher] : dispatchers_) {

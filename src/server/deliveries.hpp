@@ -112,6 +112,14 @@ public:
 
 private:
     delivery::Journal journal();
+    // A delivery event: published now, or held until the end of the loop's
+    // turn when a change it may tell of waits in the store's stage; held
+    // events keep their order.
+    void publish(const std::string& type, const std::string& worker,
+                 nlohmann::json fields = nlohmann::json::object());
+    // The end of a turn of the loop in which changes were staged: they are
+    // saved in one transaction, then the events held for them published.
+    void end_turn();
     // The store failed: the event, the log, and a retry of what it kept.
     void store_failed(const std::string& error);
     void retry_store();
@@ -161,6 +169,17 @@ private:
     };
     std::map<std::uint64_t, Waiter> waiters_;
     std::uint64_t next_waiter_ = 1;
+    // Outcomes and states of a turn are staged and saved together at its
+    // end (DESIGN's "store"); their events wait for that save.
+    struct HeldEvent {
+        std::string type;
+        std::string worker;
+        nlohmann::json fields;
+    };
+    std::vector<HeldEvent> held_;
+    // Something was staged in this turn.
+    bool staged_ = false;
+    util::TurnEnd turn_end_;
 };
 
 // The most a message body may be, in bytes.

@@ -165,4 +165,70 @@ void Async::send() {
     uv_async_send(&state_->handle);
 }
 
+// Two handles: the state is freed when the second one's close callback runs.
+struct TurnEnd::State {
+    uv_check_t check;
+    uv_prepare_t prepare;
+    std::function<void()> callback;
+    bool armed = false;
+    bool closed = false;
+    int open_handles = 2;
+
+    void run() {
+        if (closed || !armed) {
+            return;
+        }
+        disarm();
+        // The callback may destroy the owner (and close this state): it is
+        // the last thing done here.
+        callback();
+    }
+    void disarm() {
+        armed = false;
+        uv_check_stop(&check);
+        uv_prepare_stop(&prepare);
+    }
+};
+
+TurnEnd::TurnEnd(uv_loop_t* loop, std::function<void()> callback) : state_(new State) {
+    state_->callback = std::move(callback);
+    uv_check_init(loop, &state_->check);
+    uv_prepare_init(loop, &state_->prepare);
+    state_->check.data = state_;
+    state_->prepare.data = state_;
+}
+
+TurnEnd::~TurnEnd() {
+    state_->closed = true;
+    const auto closed = [](uv_handle_t* handle) {
+        auto* state = static_cast<State*>(handle->data);
+        if (--state->open_handles == 0) {
+            delete state;
+        }
+    };
+    uv_close(reinterpret_cast<uv_handle_t*>(&state_->check), closed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&state_->prepare), closed);
+}
+
+void TurnEnd::arm() {
+    if (state_->armed) {
+        return;
+    }
+    state_->armed = true;
+    uv_check_start(&state_->check,
+                   [](uv_check_t* handle) { static_cast<State*>(handle->data)->run(); });
+    uv_prepare_start(&state_->prepare,
+                     [](uv_prepare_t* handle) { static_cast<State*>(handle->data)->run(); });
+}
+
+void TurnEnd::disarm() {
+    if (state_->armed) {
+        state_->disarm();
+    }
+}
+
+bool TurnEnd::armed() const {
+    return state_->armed;
+}
+
 } // namespace sb::util

@@ -83,4 +83,27 @@ private:
     State* state_;
 };
 
+// Runs a callback once at the end of the current turn of the loop, before
+// the loop next waits for I/O: after the I/O callbacks of this turn (a
+// uv_check_t) or, when armed where no check follows before the wait (a
+// timer callback), just before the wait (a uv_prepare_t). It costs nothing
+// while it is not armed: an idle loop is not woken for it.
+class TurnEnd {
+public:
+    TurnEnd(uv_loop_t* loop, std::function<void()> callback);
+    ~TurnEnd();
+    TurnEnd(const TurnEnd&) = delete;
+    TurnEnd& operator=(const TurnEnd&) = delete;
+
+    // Arms it for this turn; arming it again before it runs does nothing.
+    void arm();
+    // Disarms it (what it would do has been done).
+    void disarm();
+    bool armed() const;
+
+private:
+    struct State;
+    State* state_;
+};
+
 } // namespace sb::util

@@ -146,6 +146,60 @@ TEST_SUITE("store") {
         CHECK(ws.cli({"send", "--key", "once", "agent", "hello"}).out == "d-1\n");
     }
 
+    TEST_CASE("a send is answered after its commit; an outcome's event comes after the save "
+              "that holds it, and a failed save is told first") {
+        // The echo comes five seconds after the message is typed, in one go
+        // (nothing to wait for between header, body and Enter).
+        WorkspaceServer ws(
+            "workers:\n" +
+            agent_worker("agent", "agent.log", "--echo-delay 5000",
+                         "    delivery: {idle: 0ms, enter_delay: 0ms, "
+                         "wait_for_echo: false, accept_timeout: 0ms, verify_timeout: 60s}\n"));
+        REQUIRE(ws.start());
+        const auto db = ws.state() / "switchboard" / "ws" / "deliveries.db";
+        REQUIRE(ws.cli({"send", "agent", "hello"}).out == "d-1\n");
+        // Answered: another connection (a crash now) finds it.
+        sqlite3* reader = nullptr;
+        REQUIRE(sqlite3_open(db.c_str(), &reader) == SQLITE_OK);
+        // The server's own transactions are short; this one waits them out.
+        sqlite3_busy_timeout(reader, 10000);
+        const auto column = [&](const char* sql) {
+            sqlite3_stmt* statement = nullptr;
+            REQUIRE(sqlite3_prepare_v2(reader, sql, -1, &statement, nullptr) == SQLITE_OK);
+            std::string value = "(none)";
+            if (sqlite3_step(statement) == SQLITE_ROW) {
+                const auto* text = sqlite3_column_text(statement, 0);
+                value = text != nullptr ? reinterpret_cast<const char*>(text) : "(null)";
+            }
+            sqlite3_finalize(statement);
+            return value;
+        };
+        CHECK(column("SELECT recipient FROM deliveries WHERE seq = 1") == "agent");
+        // Typed only once the store has it as being typed.
+        REQUIRE(eventually(
+            [&] { return column("SELECT stage FROM deliveries WHERE seq = 1") == "injecting"; },
+            10000ms));
+
+        // The store refuses writes while the echo is awaited: the outcome
+        // cannot be saved, and its event is published only after the failed
+        // save was told (store_error), never before.
+        char* message = nullptr;
+        REQUIRE(sqlite3_exec(reader, "BEGIN IMMEDIATE", nullptr, nullptr, &message) == SQLITE_OK);
+        REQUIRE(eventually([&] { return !events_of(ws, "delivery_verified").empty(); }, 10000ms));
+        const auto error = events_of(ws, "store_error");
+        const auto verified = events_of(ws, "delivery_verified");
+        REQUIRE_FALSE(error.empty());
+        CHECK(error[0]["seq"].get<long>() < verified[0]["seq"].get<long>());
+        CHECK(column("SELECT count(*) FROM deliveries WHERE outcome IS NOT NULL") == "0");
+        REQUIRE(sqlite3_exec(reader, "ROLLBACK", nullptr, nullptr, &message) == SQLITE_OK);
+
+        // Let go, the store catches up with what it kept.
+        REQUIRE(eventually([&] { return !events_of(ws, "store_recovered").empty(); }, 10000ms));
+        CHECK(column("SELECT outcome FROM deliveries WHERE seq = 1") == "verified");
+        CHECK(column("SELECT state FROM deliveries WHERE seq = 1") == "accepted");
+        sqlite3_close(reader);
+    }
+
     TEST_CASE("a store from a newer switchboard is refused, untouched") {
         WorkspaceServer ws("workers:\n  shell: {command: [sh]}\n");
         REQUIRE(ws.start());

@@ -1,9 +1,14 @@
+#include <string>
+#include <vector>
+
 #include <doctest/doctest.h>
 
+#include "delivery/dispatcher.hpp"
 #include "delivery/echo_verifier.hpp"
 #include "delivery/profile.hpp"
 #include "delivery/sanitize.hpp"
 #include "delivery/throttle.hpp"
+#include "loop.hpp"
 #include "term/screen.hpp"
 
 using namespace std::chrono_literals;
@@ -142,5 +147,80 @@ TEST_SUITE("delivery") {
             CHECK(sb::delivery::builtin_profile(name).has_value());
         }
         CHECK_FALSE(sb::delivery::builtin_profile("nope").has_value());
+    }
+
+    TEST_CASE("dispatcher: one the worker can take at once is saved by its sender and typed "
+              "without a commit of its own; otherwise it waits and is committed when typed") {
+        using sb::delivery::Delivery;
+        using sb::delivery::Stage;
+        sb::test::TestLoop loop;
+        sb::term::Screen screen(24, 80, 100);
+        std::vector<std::string> events;
+        std::vector<Delivery> commits;
+        sb::delivery::Settings settings;
+        settings.profile = *sb::delivery::builtin_profile("generic");
+        settings.idle = 0ms;
+        settings.throttle_min = 1ms;
+        sb::delivery::WorkerPort port{
+            .running = [] { return true; },
+            .screen = [&]() -> const sb::term::Screen& { return screen; },
+            .last_output = [] { return sb::delivery::Clock::time_point{}; },
+            .last_keystroke = [] { return sb::delivery::Clock::time_point{}; },
+            // An agent that echoes at once and clears its composer on Enter.
+            .write_unit =
+                [&](std::vector<sb::delivery::WorkerPort::Segment> segments,
+                    std::function<void(bool)> done) {
+                    for (const auto& segment : segments) {
+                        screen.feed(segment.bytes == "\r" ? "\r\n" : segment.bytes);
+                    }
+                    done(true);
+                },
+        };
+        const auto message = [](int n) {
+            Delivery d;
+            d.id = "d-" + std::to_string(n);
+            d.from = "alice";
+            d.to = "bob";
+            d.body = "message " + std::to_string(n);
+            d.created_at = sb::delivery::SystemClock::now();
+            return d;
+        };
+        {
+            sb::delivery::Dispatcher dispatcher(
+                loop.get(), "bob", settings, port,
+                [&](const std::string& type, nlohmann::json) { events.push_back(type); },
+                {.commit =
+                     [&](const Delivery& d) {
+                         commits.push_back(d);
+                         return true;
+                     },
+                 .record = [](const Delivery&) {}});
+            dispatcher.on_worker_started();
+
+            const auto first = dispatcher.typed_at_once(message(1));
+            REQUIRE(first);
+            CHECK(first->stage == Stage::Injecting);
+            CHECK(first->attempts == 1);
+            dispatcher.enqueue_typed(*first);
+            CHECK(commits.empty());
+            REQUIRE(events.size() >= 4);
+            CHECK(std::vector<std::string>(events.begin(), events.begin() + 4) ==
+                  std::vector<std::string>{"worker_ready", "delivery_queued", "delivery_injected",
+                                           "delivery_verified"});
+
+            // Held, the gate is closed: not typed at once, and typed (after
+            // its own commit) when the gate opens.
+            dispatcher.hold();
+            CHECK_FALSE(dispatcher.typed_at_once(message(2)));
+            dispatcher.enqueue(message(2));
+            CHECK(commits.empty());
+            // One queued before it: not typed at once either.
+            CHECK_FALSE(dispatcher.typed_at_once(message(3)));
+            dispatcher.release();
+            REQUIRE(loop.run_until([&] { return !commits.empty(); }, std::chrono::seconds(10)));
+            CHECK(commits[0].id == "d-2");
+            CHECK(commits[0].stage == Stage::Injecting);
+            CHECK(commits[0].attempts == 1);
+        }
     }
 }

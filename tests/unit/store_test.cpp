@@ -271,6 +271,62 @@ TEST_SUITE("store") {
         CHECK(open[0].id == "d-2");
     }
 
+    TEST_CASE("stage() writes nothing; the next commit or a read saves what it kept, the latest "
+              "per delivery") {
+        sb::test::TempDir dir;
+        const auto file = dir.path() / "deliveries.db";
+        auto store = open_store(file);
+        auto first = make(1, "bob", "first");
+        auto second = make(2, "carol", "second");
+        REQUIRE_FALSE(store->commit({first, second}, {}));
+        const auto saved = [&](const char* outcome) {
+            return pragma(file, (std::string("SELECT count(*) FROM deliveries WHERE outcome = '") +
+                                 outcome + "'")
+                                    .c_str());
+        };
+
+        first.outcome = Outcome::Unverified;
+        first.finished_at = sb::delivery::SystemClock::now();
+        store->stage(first);
+        first.outcome = Outcome::Verified;
+        store->stage(first);
+        second.outcome = Outcome::Verified;
+        second.finished_at = sb::delivery::SystemClock::now();
+        store->stage(second);
+        CHECK(store->dirty());
+        // Another connection (a crash now) sees none of it.
+        CHECK(saved("verified") == 0);
+        CHECK(saved("unverified") == 0);
+
+        // The next commit carries both, as they were last staged.
+        REQUIRE_FALSE(store->commit({make(3, "bob", "third")}, {}));
+        CHECK_FALSE(store->dirty());
+        CHECK(saved("verified") == 2);
+        CHECK(saved("unverified") == 0);
+
+        // A read saves what is staged before it reads.
+        auto third = make(3, "bob", "third");
+        mark_dropped(third, "cancelled");
+        store->stage(third);
+        CHECK(saved("dropped") == 0);
+        CHECK(store->history("", sb::delivery::SystemClock::time_point{}).size() == 3);
+        CHECK_FALSE(store->dirty());
+        CHECK(saved("dropped") == 1);
+
+        // What cannot be saved stays staged for a later flush.
+        auto fourth = make(4, "bob", "fourth");
+        REQUIRE_FALSE(store->commit({fourth}, {}));
+        {
+            WriteLock lock(file);
+            mark_dropped(fourth, "cancelled");
+            store->stage(fourth);
+            CHECK(store->find("d-4").has_value());
+            CHECK(store->dirty());
+        }
+        CHECK_FALSE(store->flush());
+        CHECK(saved("dropped") == 2);
+    }
+
     TEST_CASE("durability is SQLite's synchronous setting, in WAL mode") {
         sb::test::TempDir dir;
         auto process = Store::open(dir.path() / "process.db", Durability::Process);
@@ -383,7 +439,7 @@ PRAGMA application_id = 1396851795;
 )sql")
                             .c_str());
         auto store = open_store(file);
-        CHECK(pragma(file, "PRAGMA user_version") == 2);
+        CHECK(pragma(file, "PRAGMA user_version") == Store::schema_version);
         const auto open = store->unfinished();
         REQUIRE(open.size() == 1);
         CHECK(open[0].body == "old");
@@ -533,6 +589,80 @@ PRAGMA user_version = 1;
         REQUIRE(history.size() == 1);
         CHECK(history[0].state.empty());
         CHECK(history_entry(history[0]).contains("state") == false);
+    }
+
+    TEST_CASE("migration 2 -> 3: the checks become comparisons; rows, indexes and the id "
+              "counter stay") {
+        sb::test::TempDir dir;
+        const auto file = dir.path() / "deliveries.db";
+        // Schema 2 as switchboard wrote it: schema 1 and the columns of the
+        // inbox, expiry, replies and states; deliveries 1 and 5 are left,
+        // up to 9 were given (the others pruned).
+        exec_file(file, (schema_1_table + R"sql(
+PRAGMA application_id = 1396851795;
+ALTER TABLE deliveries ADD COLUMN inbox_reason TEXT;
+ALTER TABLE deliveries ADD COLUMN inboxed_at INTEGER;
+ALTER TABLE deliveries ADD COLUMN expires_at INTEGER;
+ALTER TABLE deliveries ADD COLUMN reply_to INTEGER;
+ALTER TABLE deliveries ADD COLUMN reply_number INTEGER;
+ALTER TABLE deliveries ADD COLUMN client_reply TEXT CHECK (client_reply IN ('handed', 'kept'));
+ALTER TABLE deliveries ADD COLUMN replies INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE deliveries ADD COLUMN replied_at INTEGER;
+ALTER TABLE deliveries ADD COLUMN state_sequence INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE deliveries ADD COLUMN state TEXT;
+ALTER TABLE deliveries ADD COLUMN state_reason TEXT;
+CREATE INDEX deliveries_unfinished ON deliveries (seq) WHERE outcome IS NULL;
+CREATE INDEX deliveries_in_composer ON deliveries (seq) WHERE state IN ('typed', 'stalled');
+INSERT INTO deliveries (seq, sender, recipient, body, created_at, stage, outcome, finished_at,
+                        state, state_sequence, replies, idempotency_key)
+    VALUES (1, 'alice', 'bob', 'done', 1700000000000, 'done', 'verified', 1700000000500,
+            'accepted', 2, 1, 'k-1');
+INSERT INTO deliveries (seq, sender, recipient, body, created_at, stage, inbox_reason, inboxed_at)
+    VALUES (5, 'alice', 'bob', 'waiting', 1700000000000, 'queued', 'requested', 1700000000100);
+UPDATE sqlite_sequence SET seq = 9 WHERE name = 'deliveries';
+PRAGMA user_version = 2;
+)sql")
+                            .c_str());
+        {
+            auto store = open_store(file);
+            CHECK(pragma(file, "PRAGMA user_version") == Store::schema_version);
+            CHECK(store->last_id() == 9);
+            const auto unfinished = store->unfinished();
+            REQUIRE(unfinished.size() == 1);
+            CHECK(unfinished[0].id == "d-5");
+            CHECK(unfinished[0].inbox_reason == "requested");
+            const auto history = store->history("bob", SystemClock::time_point{});
+            REQUIRE(history.size() == 1);
+            CHECK(history[0].state == "accepted");
+            CHECK(history[0].state_sequence == 2);
+            CHECK(history[0].replies == 1);
+            CHECK(store->find_key("k-1", SystemClock::time_point{}).size() == 1);
+            REQUIRE_FALSE(store->commit({make(10, "bob", "next")}, {}));
+        }
+        CHECK(pragma(file, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE "
+                           "'deliveries_%'") == 5);
+        CHECK(pragma(file, "SELECT count(*) FROM sqlite_master WHERE name = 'deliveries_3'") == 0);
+        // The checks still refuse what is not a stage or an outcome...
+        sqlite3* db = nullptr;
+        REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
+        CHECK(sqlite3_exec(db, "UPDATE deliveries SET stage = 'lost' WHERE seq = 5", nullptr,
+                           nullptr, nullptr) == SQLITE_CONSTRAINT);
+        CHECK(sqlite3_exec(db, "UPDATE deliveries SET outcome = 'maybe' WHERE seq = 5", nullptr,
+                           nullptr, nullptr) == SQLITE_CONSTRAINT);
+        // ...and the store's writes make no temporary b-tree to check them.
+        sqlite3_stmt* explain = nullptr;
+        REQUIRE(sqlite3_prepare_v2(db,
+                                   "EXPLAIN UPDATE deliveries SET stage = ?2, outcome = ?3, "
+                                   "client_reply = ?4 WHERE seq = ?1",
+                                   -1, &explain, nullptr) == SQLITE_OK);
+        int ephemeral = 0;
+        while (sqlite3_step(explain) == SQLITE_ROW) {
+            const auto* opcode = reinterpret_cast<const char*>(sqlite3_column_text(explain, 1));
+            ephemeral += std::string(opcode) == "OpenEphemeral" ? 1 : 0;
+        }
+        sqlite3_finalize(explain);
+        sqlite3_close(db);
+        CHECK(ephemeral == 0);
     }
 
     TEST_CASE("a delivery typed but never submitted is unfinished; a submitted one is not") {

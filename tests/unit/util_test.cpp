@@ -1,7 +1,12 @@
+#include <string>
+#include <vector>
+
 #include <doctest/doctest.h>
 
+#include "loop.hpp"
 #include "util/duration.hpp"
 #include "util/strings.hpp"
+#include "util/uv.hpp"
 
 using sb::util::Milliseconds;
 
@@ -58,5 +63,46 @@ TEST_SUITE("util") {
         CHECK(sb::util::format_duration(Milliseconds(10000)) == "10s");
         CHECK(sb::util::format_duration(Milliseconds(120000)) == "2m");
         CHECK(sb::util::format_duration(Milliseconds(250)) == "250ms");
+    }
+
+    TEST_CASE("TurnEnd runs once per arming, after the turn's I/O, before the loop waits") {
+        sb::test::TestLoop loop;
+        std::vector<std::string> order;
+        {
+            sb::util::TurnEnd end(loop.get(), [&] { order.push_back("end"); });
+            CHECK_FALSE(end.armed());
+            // Armed in a timer callback, which no check phase follows before
+            // the loop waits: the prepare phase runs it before the next wait.
+            sb::util::Timer first(loop.get());
+            sb::util::Timer later(loop.get());
+            first.start(std::chrono::milliseconds(0), [&] {
+                order.push_back("timer");
+                end.arm();
+                end.arm();
+                CHECK(end.armed());
+            });
+            later.start(std::chrono::milliseconds(50), [&] { order.push_back("later"); });
+            loop.run_until([&] { return order.size() >= 3; }, std::chrono::seconds(10));
+            CHECK(order == std::vector<std::string>{"timer", "end", "later"});
+            CHECK_FALSE(end.armed());
+
+            // Armed in an I/O callback (an async wake-up): run in the same turn.
+            order.clear();
+            sb::util::Async wake(loop.get(), [&] {
+                order.push_back("io");
+                end.arm();
+            });
+            wake.send();
+            loop.run_until([&] { return order.size() >= 2; }, std::chrono::seconds(10));
+            CHECK(order == std::vector<std::string>{"io", "end"});
+
+            // Disarmed, it does not run; and it never runs unarmed.
+            end.arm();
+            end.disarm();
+            order.clear();
+            loop.run_for(std::chrono::milliseconds(20));
+            CHECK(order.empty());
+        }
+        // Its handles are closed with it (TestLoop checks uv_loop_close).
     }
 }
