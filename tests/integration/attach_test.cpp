@@ -2,12 +2,16 @@
 // sees (tmux capture-pane) and what reaches the workers.
 #include <atomic>
 #include <cstring>
+#include <fcntl.h>
 #include <fstream>
+#include <poll.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <doctest/doctest.h>
@@ -802,6 +806,84 @@ TEST_SUITE("attach") {
         tmux.keys({"C-j"});
         CHECK(tmux.printed("status=0"));
         CHECK(tmux.printed("icanon echo"));
+    }
+
+    TEST_CASE("a terminal that is not read holds up neither the server nor its workers") {
+        WorkspaceServer ws(R"(workers:
+  flood:
+    command: [seq, 1, 1000000000000]
+    size: {cols: 100, rows: 29}
+  quiet:
+    command: [cat]
+)");
+        REQUIRE(ws.start());
+        // A terminal whose reader has stopped: nothing reads its master.
+        const int master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+        REQUIRE(master >= 0);
+        REQUIRE(::grantpt(master) == 0);
+        REQUIRE(::unlockpt(master) == 0);
+        const std::string slave = ::ptsname(master);
+        winsize size{.ws_row = 30, .ws_col = 100, .ws_xpixel = 0, .ws_ypixel = 0};
+        ::ioctl(master, TIOCSWINSZ, &size);
+        const std::string binary = sb::test::switchboard_binary();
+        const std::string socket = ws.socket().string();
+        const pid_t client = ::fork();
+        REQUIRE(client >= 0);
+        if (client == 0) {
+            ::setsid();
+            const int fd = ::open(slave.c_str(), O_RDWR);
+            ::dup2(fd, 0);
+            ::dup2(fd, 1);
+            ::dup2(fd, 2);
+            ::setenv("TERM", "xterm-256color", 1);
+            ::execl(binary.c_str(), binary.c_str(), "-S", socket.c_str(), "attach", "flood",
+                    static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+        struct Cleanup {
+            pid_t pid;
+            int fd;
+            ~Cleanup() {
+                ::kill(pid, SIGKILL);
+                ::waitpid(pid, nullptr, 0);
+                ::close(fd);
+            }
+        } cleanup{client, master};
+        // The terminal fills up with what was drawn and is not taken: until
+        // a write to it would block.
+        const int probe = ::open(slave.c_str(), O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+        REQUIRE(probe >= 0);
+        const bool full =
+            eventually([&] { return ::write(probe, "x", 1) < 0 && errno == EAGAIN; }, 30s);
+        ::close(probe);
+        REQUIRE(full);
+        // Meanwhile everything else goes on: requests are answered, and the
+        // workers run and take input.
+        for (int i = 0; i < 5; ++i) {
+            CHECK(ws.cli({"ls"}).exit_status == 0);
+        }
+        CHECK(ws.cli({"keys", "quiet", "still-here", "Enter"}).exit_status == 0);
+        CHECK(eventually(
+            [&] {
+                return ws.cli({"capture", "quiet"}).out.find("still-here") != std::string::npos;
+            },
+            20s));
+        // Once the terminal is read again, drawing goes on.
+        std::string seen;
+        CHECK(eventually(
+            [&] {
+                char buffer[65536];
+                pollfd ready{.fd = master, .events = POLLIN, .revents = 0};
+                while (::poll(&ready, 1, 0) > 0) {
+                    const ssize_t n = ::read(master, buffer, sizeof buffer);
+                    if (n <= 0) {
+                        break;
+                    }
+                    seen.append(buffer, static_cast<std::size_t>(n));
+                }
+                return seen.size() > 256 * 1024;
+            },
+            60s));
     }
 
     TEST_CASE("attach_terminal refuses a terminal the server cannot use as the client's") {
