@@ -868,22 +868,36 @@ TEST_SUITE("attach") {
                 return ws.cli({"capture", "quiet"}).out.find("still-here") != std::string::npos;
             },
             20s));
-        // Once the terminal is read again, drawing goes on.
+        // Once the terminal is read again, drawing goes on: past what had
+        // waited, new frames come.
         std::string seen;
-        CHECK(eventually(
-            [&] {
-                char buffer[65536];
-                pollfd ready{.fd = master, .events = POLLIN, .revents = 0};
-                while (::poll(&ready, 1, 0) > 0) {
-                    const ssize_t n = ::read(master, buffer, sizeof buffer);
-                    if (n <= 0) {
-                        break;
-                    }
-                    seen.append(buffer, static_cast<std::size_t>(n));
+        const auto read_all = [&] {
+            char buffer[65536];
+            pollfd ready{.fd = master, .events = POLLIN, .revents = 0};
+            while (::poll(&ready, 1, 0) > 0) {
+                const ssize_t n = ::read(master, buffer, sizeof buffer);
+                if (n <= 0) {
+                    break;
                 }
-                return seen.size() > 256 * 1024;
+                seen.append(buffer, static_cast<std::size_t>(n));
+            }
+        };
+        std::size_t waited = 0;
+        REQUIRE(eventually(
+            [&] {
+                read_all();
+                const bool none_since = seen.size() == waited && waited > 0;
+                waited = seen.size();
+                return none_since;
             },
             60s));
+        CHECK(eventually(
+            [&] {
+                read_all();
+                return seen.size() > waited + 4096;
+            },
+            60s));
+        CHECK(sb::test::process_alive(client));
     }
 
     TEST_CASE("attach_terminal refuses a terminal the server cannot use as the client's") {

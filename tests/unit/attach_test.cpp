@@ -1,11 +1,18 @@
 // The attach protocol's row form and the attach client's input, output and
 // prefix-key logic.
+#include <fcntl.h>
+#include <termios.h>
+#include <unistd.h>
+
 #include <doctest/doctest.h>
+#include <uv.h>
 
 #include "client/attach/input.hpp"
 #include "client/attach/pane_model.hpp"
 #include "client/attach/renderer.hpp"
 #include "client/attach/scrollback_sync.hpp"
+#include "client/attach/tty.hpp"
+#include "protocol/screen_frame.hpp"
 #include "protocol/screen_wire.hpp"
 #include "util/prefix_key.hpp"
 #include "worker/keys.hpp"
@@ -430,5 +437,94 @@ TEST_SUITE("attach") {
         auto styled = lines({"c", "d", "d"});
         styled[2][0].style.attributes = WireStyle::kBold;
         CHECK(new_line_count(known, 4, styled, true) == 1u);
+    }
+
+    TEST_CASE("a screen frame reads back from its JSON as it was") {
+        sb::protocol::ScreenFrame frame{.worker = "w", .full = true, .cols = 3, .rows = 2};
+        std::vector<WireCell> row(3);
+        row[0].text = "界";
+        row[0].width = 2;
+        row[1].width = 0;
+        row[2].text = "x";
+        row[2].style.attributes = WireStyle::kBold;
+        frame.lines = {{0, row}, {1, std::vector<WireCell>(3)}};
+        frame.cursor = {.row = 1, .col = 2, .visible = false, .shape = "bar", .blink = false};
+        frame.title = "t";
+        frame.state = "running";
+        frame.modes.mouse = "drag";
+        frame.modes.kitty_keyboard_flags = 1;
+        const auto back = sb::protocol::screen_frame_from_json(sb::protocol::to_json(frame));
+        REQUIRE(back.has_value());
+        CHECK(back->same_meta(frame));
+        CHECK(back->full);
+        CHECK(back->lines == frame.lines);
+        // Applied to a pane, the two give the same picture.
+        PaneModel from_json;
+        PaneModel as_is;
+        REQUIRE(from_json.apply(sb::protocol::to_json(frame)));
+        REQUIRE(as_is.apply(frame));
+        CHECK(from_json.lines == as_is.lines);
+        CHECK(as_is.modes.mouse == "drag");
+        CHECK(as_is.cursor.row == 1);
+        // No size, no frame; a row that is not base64 arrives blank.
+        CHECK_FALSE(sb::protocol::screen_frame_from_json({{"worker", "w"}}).has_value());
+        auto broken = sb::protocol::to_json(frame);
+        broken["lines"][0][1] = "not base64!";
+        PaneModel blank;
+        REQUIRE(blank.apply(broken));
+        CHECK(PaneModel::text(blank.lines[0]) == "   ");
+    }
+
+    TEST_CASE("output to a terminal that does not take it waits until it does; a terminal gone is "
+              "told once") {
+        const int master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+        REQUIRE(master >= 0);
+        REQUIRE(::grantpt(master) == 0);
+        REQUIRE(::unlockpt(master) == 0);
+        int slave = ::open(::ptsname(master), O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+        REQUIRE(slave >= 0);
+        termios raw{};
+        ::tcgetattr(slave, &raw);
+        ::cfmakeraw(&raw);
+        ::tcsetattr(slave, TCSANOW, &raw);
+        uv_loop_t loop;
+        uv_loop_init(&loop);
+        {
+            TerminalOutput output(&loop, slave, false);
+            int drained = 0;
+            int failed = 0;
+            output.on_drained([&] { ++drained; });
+            output.on_failed([&] { ++failed; });
+            // Nobody reads the master: what the terminal cannot take waits.
+            const std::string frame(256 * 1024, 'x');
+            output.write(frame);
+            CHECK(output.busy());
+            // Read it all: the rest goes out as the terminal takes it.
+            std::size_t read_back = 0;
+            char buffer[65536];
+            while (output.busy() || read_back < frame.size()) {
+                uv_run(&loop, UV_RUN_NOWAIT);
+                const ssize_t n = ::read(master, buffer, sizeof buffer);
+                if (n > 0) {
+                    read_back += static_cast<std::size_t>(n);
+                }
+                if (n <= 0 && !output.busy() && read_back >= frame.size()) {
+                    break;
+                }
+            }
+            uv_run(&loop, UV_RUN_NOWAIT);
+            CHECK(read_back == frame.size());
+            CHECK(drained == 1);
+            CHECK(failed == 0);
+            // The terminal goes away: said once, nothing is kept.
+            ::close(master);
+            output.write("gone");
+            output.write("still gone");
+            CHECK(failed == 1);
+            CHECK_FALSE(output.busy());
+        }
+        ::close(slave);
+        uv_run(&loop, UV_RUN_DEFAULT);
+        uv_loop_close(&loop);
     }
 }

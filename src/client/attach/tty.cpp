@@ -201,14 +201,7 @@ void TerminalOutput::write_pending() {
             break;
         }
         if (n <= 0) {
-            pending_.clear();
-            poll_->stop();
-            if (!failed_) {
-                failed_ = true;
-                if (on_failed_) {
-                    on_failed_();
-                }
-            }
+            fail();
             return;
         }
         done += static_cast<std::size_t>(n);
@@ -226,18 +219,22 @@ void TerminalOutput::write_pending() {
     if (poll_->events() == 0) {
         poll_->start(UV_WRITABLE, [this](int status, int) {
             if (status < 0) {
-                pending_.clear();
-                poll_->stop();
-                if (!failed_) {
-                    failed_ = true;
-                    if (on_failed_) {
-                        on_failed_();
-                    }
-                }
+                fail();
                 return;
             }
             write_pending();
         });
+    }
+}
+
+void TerminalOutput::fail() {
+    pending_.clear();
+    poll_->stop();
+    if (!failed_) {
+        failed_ = true;
+        if (on_failed_) {
+            on_failed_();
+        }
     }
 }
 

@@ -88,6 +88,8 @@ public:
 
 private:
     void write_pending();
+    // The terminal cannot be written: what waits is dropped, on_failed runs.
+    void fail();
 
     int fd_;
     bool blocking_;
