@@ -210,6 +210,13 @@ std::string Renderer::render(const Canvas& next, const std::vector<std::uint8_t>
                                 (*rows)[static_cast<std::size_t>(row)] == 0)) {
             continue;
         }
+        // A row drawn again as it was (most of a typed key's frame) is
+        // compared whole, not cell by cell.
+        const auto first = static_cast<std::ptrdiff_t>(row) * next.cols;
+        if (std::equal(next.cells.begin() + first, next.cells.begin() + first + next.cols,
+                       front_.cells.begin() + first)) {
+            continue;
+        }
         for (int col = 0; col < next.cols; ++col) {
             const Cell& want = next.at(row, col);
             if (want.width == 0) {

@@ -1045,6 +1045,7 @@ void Session::render_now() {
                          dirty_rows_.size() == static_cast<std::size_t>(rows_);
     if (!partial) {
         canvas_ = compose();
+        drawn_status_ = status_text();
         output_.write(renderer_.render(canvas_));
     } else {
         // A pane's rows changed and nothing else: compose those rows, the
@@ -1065,8 +1066,13 @@ void Session::render_now() {
             canvas_.title = focused_pane->title.empty() ? focused_name() + " - " + workspace_
                                                         : focused_pane->title;
         }
-        draw_status(canvas_);
-        dirty_rows_[static_cast<std::size_t>(rows_ - 1)] = 1;
+        // The status line is composed again only when what it says changed.
+        auto status = status_text();
+        if (status != drawn_status_) {
+            draw_status(canvas_, status);
+            dirty_rows_[static_cast<std::size_t>(rows_ - 1)] = 1;
+            drawn_status_ = std::move(status);
+        }
         output_.write(renderer_.render(canvas_, &dirty_rows_));
     }
     redraw_all_ = false;
@@ -1097,27 +1103,23 @@ std::string Session::worker_label(const WorkerStatus& w, bool focused) const {
     return label;
 }
 
-void Session::draw_status(Canvas& canvas) const {
-    const int row = canvas.rows - 1;
-    const Style style = status_style();
-    canvas.fill(row, 0, canvas.cols, style);
-    std::string left = "[" + workspace_ + "] ";
+Session::StatusText Session::status_text() const {
+    StatusText text{.left = "[" + workspace_ + "] "};
     if (overlay_ == Overlay::Prompt) {
-        left += "send to " + focused_name() + ": " + prompt_;
-        const int end = canvas.put_text(row, 0, left, style);
-        canvas.cursor = {.row = row, .col = std::min(end, canvas.cols - 1), .visible = true};
-        return;
+        text.left += "send to " + focused_name() + ": " + prompt_;
+        text.prompt = true;
+        return text;
     }
     if (overlay_ == Overlay::Search) {
-        left += "search: " + prompt_;
-        const int end = canvas.put_text(row, 0, left, style);
-        canvas.cursor = {.row = row, .col = std::min(end, canvas.cols - 1), .visible = true};
-        return;
+        text.left += "search: " + prompt_;
+        text.prompt = true;
+        return text;
     }
+    std::string& left = text.left;
     for (std::size_t i = 0; i < workers_.size(); ++i) {
         left += std::to_string(i) + ":" + worker_label(workers_[i], i == focused_) + "  ";
     }
-    std::string right;
+    std::string& right = text.right;
     if (!message_.empty()) {
         right = message_;
     } else if (overlay_ == Overlay::Scrollback) {
@@ -1132,6 +1134,20 @@ void Session::draw_status(Canvas& canvas) const {
         } else {
             right += (right.empty() ? "" : " | ") + options_.prefix_name + " ? help";
         }
+    }
+    return text;
+}
+
+void Session::draw_status(Canvas& canvas, const StatusText& text) const {
+    const int row = canvas.rows - 1;
+    const Style style = status_style();
+    canvas.fill(row, 0, canvas.cols, style);
+    const std::string& left = text.left;
+    const std::string& right = text.right;
+    if (text.prompt) {
+        const int end = canvas.put_text(row, 0, left, style);
+        canvas.cursor = {.row = row, .col = std::min(end, canvas.cols - 1), .visible = true};
+        return;
     }
     canvas.put_text(row, 0, left, style);
     // UTF-8 aware width of the right part (one cell per code point).
@@ -1268,7 +1284,7 @@ Canvas Session::compose() const {
         }
         draw_box(canvas, lines, "choose a worker (Enter; Space marks, t tiles marked; q)");
     }
-    draw_status(canvas);
+    draw_status(canvas, status_text());
     return canvas;
 }
 

@@ -131,7 +131,15 @@ private:
     void draw_tile(Canvas& canvas, const Tile& tile, bool focused) const;
     void draw_tile_row(Canvas& canvas, const Tile& tile, int row, bool focused) const;
     void place_cursor(Canvas& canvas, const Tile& tile) const;
-    void draw_status(Canvas& canvas) const;
+    // What the status line says: the left part (or a prompt), the right.
+    struct StatusText {
+        std::string left;
+        std::string right;
+        bool prompt = false;
+        bool operator==(const StatusText&) const = default;
+    };
+    StatusText status_text() const;
+    void draw_status(Canvas& canvas, const StatusText& text) const;
     void draw_box(Canvas& canvas, const std::vector<std::string>& lines,
                   const std::string& title) const;
     const PaneModel* model(const std::string& worker) const;
@@ -206,6 +214,8 @@ private:
     // few rows of a pane recomposes and compares only those rows (and the
     // status line) unless `redraw_all_`.
     Canvas canvas_;
+    // What the status line of `canvas_` says.
+    StatusText drawn_status_;
     std::vector<std::uint8_t> dirty_rows_;
     bool redraw_all_ = true;
     bool finished_ = false;
