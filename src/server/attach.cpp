@@ -369,7 +369,7 @@ void AttachHub::flush_session(Session& session) {
         if (w == nullptr) {
             continue;
         }
-        if (const auto frame = pane_frame(state, *w)) {
+        if (auto frame = pane_frame(state, *w)) {
             connection->send_screen(session.stream_id, *frame);
             last_frame_ = std::chrono::steady_clock::now();
         }

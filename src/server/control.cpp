@@ -142,7 +142,7 @@ void Connection::send(const nlohmann::json& message) {
     }
 }
 
-void Connection::send_screen(const nlohmann::json& stream_id, const protocol::ScreenFrame& frame) {
+void Connection::send_screen(const nlohmann::json& stream_id, protocol::ScreenFrame& frame) {
     if (closing_) {
         return;
     }

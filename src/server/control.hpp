@@ -30,7 +30,8 @@ public:
     // Bytes queued for a client before it is considered gone.
     static constexpr std::size_t max_queued_bytes = 8 * 1024 * 1024;
     using Sink = std::function<void(const nlohmann::json& message)>;
-    using ScreenSink = std::function<void(const protocol::ScreenFrame& frame)>;
+    // May take the frame's rows.
+    using ScreenSink = std::function<void(protocol::ScreenFrame& frame)>;
 
     Connection(ControlServer& server, std::uint64_t id);
     ~Connection();
@@ -45,8 +46,8 @@ public:
     // Queues one message; drops the client when its queue is over the bound.
     void send(const nlohmann::json& message);
     // A screen frame of the attach subscription `stream_id`: as JSON, or as
-    // it is to a local connection.
-    void send_screen(const nlohmann::json& stream_id, const protocol::ScreenFrame& frame);
+    // it is to a local connection (which may take its rows).
+    void send_screen(const nlohmann::json& stream_id, protocol::ScreenFrame& frame);
     // Closes the connection once what is queued has been written.
     void close_after_flush();
     // Closes now; `reason` is logged.

@@ -39,7 +39,7 @@ public:
         : handler_(handler), input_(input),
           connection_(control.open_local(
               [this](const json& message) { deliver(Message(message)); },
-              [this](const protocol::ScreenFrame& frame) { deliver(Message(frame)); })) {}
+              [this](protocol::ScreenFrame& frame) { deliver(Message(std::ref(frame))); })) {}
     ~LocalLink() override { connection_->close("attach session ended"); }
     LocalLink(const LocalLink&) = delete;
     LocalLink& operator=(const LocalLink&) = delete;
@@ -73,15 +73,15 @@ public:
     }
 
 private:
-    // A message or a screen frame, borrowed while it is handed on at once,
-    // copied when it has to wait.
+    // A message or a screen frame (whose rows the session may take),
+    // borrowed while it is handed on at once, copied when it has to wait.
     using Message = std::variant<std::reference_wrapper<const json>,
-                                 std::reference_wrapper<const protocol::ScreenFrame>>;
+                                 std::reference_wrapper<protocol::ScreenFrame>>;
     using Owned = std::variant<json, protocol::ScreenFrame>;
 
     void hand_on(const Message& message) {
         if (const auto* frame =
-                std::get_if<std::reference_wrapper<const protocol::ScreenFrame>>(&message)) {
+                std::get_if<std::reference_wrapper<protocol::ScreenFrame>>(&message)) {
             on_frame_(frame->get());
         } else {
             on_message_(std::get<std::reference_wrapper<const json>>(message).get());
@@ -99,9 +99,13 @@ private:
         delivering_ = true;
         hand_on(message);
         while (listening_ && !waiting_.empty()) {
-            const Owned next = std::move(waiting_.front());
+            Owned next = std::move(waiting_.front());
             waiting_.pop_front();
-            std::visit([&](const auto& item) { hand_on(Message(std::cref(item))); }, next);
+            if (auto* frame = std::get_if<protocol::ScreenFrame>(&next)) {
+                hand_on(Message(std::ref(*frame)));
+            } else {
+                hand_on(Message(std::cref(std::get<json>(next))));
+            }
         }
         delivering_ = false;
     }

@@ -23,8 +23,9 @@ namespace sb::client::attach {
 class SessionLink {
 public:
     using MessageHandler = std::function<void(const nlohmann::json& message)>;
-    // A screen frame given as it is (in process), not as a message.
-    using FrameHandler = std::function<void(const protocol::ScreenFrame& frame)>;
+    // A screen frame given as it is (in process), not as a message; the
+    // handler may take its rows.
+    using FrameHandler = std::function<void(protocol::ScreenFrame& frame)>;
     // Why the server is gone ("" when it just closed).
     using ClosedHandler = std::function<void(const std::string& why)>;
 

@@ -32,11 +32,16 @@ std::vector<Cell> decode_line(std::string_view bytes, int cols) {
 }
 
 bool PaneModel::apply(const nlohmann::json& frame) {
-    const auto decoded = protocol::screen_frame_from_json(frame);
-    return decoded && apply(*decoded);
+    auto decoded = protocol::screen_frame_from_json(frame);
+    return decoded && apply(std::move(*decoded));
 }
 
 bool PaneModel::apply(const protocol::ScreenFrame& frame) {
+    protocol::ScreenFrame copy = frame;
+    return apply(std::move(copy));
+}
+
+bool PaneModel::apply(protocol::ScreenFrame&& frame) {
     if (frame.rows <= 0 || frame.cols <= 0 || frame.rows > 10000 || frame.cols > 10000) {
         return false;
     }
@@ -49,14 +54,12 @@ bool PaneModel::apply(const protocol::ScreenFrame& frame) {
         lines.assign(static_cast<std::size_t>(rows),
                      std::vector<Cell>(static_cast<std::size_t>(cols)));
     }
-    for (const auto& [row, cells] : frame.lines) {
+    for (auto& [row, cells] : frame.lines) {
         if (row < 0 || row >= rows) {
             continue;
         }
         auto& line = lines[static_cast<std::size_t>(row)];
-        line.assign(cells.begin(),
-                    cells.begin() + std::min<std::ptrdiff_t>(static_cast<std::ptrdiff_t>(cols),
-                                                             std::ssize(cells)));
+        line = std::move(cells);
         line.resize(static_cast<std::size_t>(cols));
         changed_rows.push_back(row);
     }

@@ -31,6 +31,8 @@ struct PaneModel {
     // False (and the model unchanged) when the frame is malformed.
     bool apply(const nlohmann::json& frame);
     bool apply(const protocol::ScreenFrame& frame);
+    // The same, taking the frame's rows (its other fields are kept).
+    bool apply(protocol::ScreenFrame&& frame);
     // The plain text of a row, for search.
     static std::string text(const std::vector<Cell>& line);
 };

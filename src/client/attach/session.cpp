@@ -142,7 +142,7 @@ void Session::start(EndHandler on_end) {
     output_.on_drained([this] { arm_render(); });
     output_.on_failed([this] { quit(1, "[the terminal went away]"); });
     link_.listen([this](const json& message) { handle_message(message); },
-                 [this](const protocol::ScreenFrame& frame) { handle_screen(frame); },
+                 [this](protocol::ScreenFrame& frame) { handle_screen(frame); },
                  [this](const std::string& why) {
                      quit(0, why.empty() ? "[server exited]" : "[lost the server: " + why + "]");
                  });
@@ -321,9 +321,9 @@ void Session::handle_message(const json& message) {
     }
 }
 
-void Session::handle_screen(const protocol::ScreenFrame& frame) {
+void Session::handle_screen(protocol::ScreenFrame& frame) {
     auto& pane = models_[frame.worker];
-    if (!pane.apply(frame)) {
+    if (!pane.apply(std::move(frame))) {
         return;
     }
     if (pane.changed_all || pane.title_changed) {

@@ -91,7 +91,8 @@ private:
     // Server side.
     void on_listed(const nlohmann::json& ls);
     void handle_message(const nlohmann::json& message);
-    void handle_screen(const protocol::ScreenFrame& frame);
+    // Takes the frame's rows.
+    void handle_screen(protocol::ScreenFrame& frame);
     std::uint64_t request(const std::string& method, nlohmann::json params,
                           std::function<void(const nlohmann::json&)> on_response = {});
     void send_view();
