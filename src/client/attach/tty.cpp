@@ -190,23 +190,36 @@ void TerminalOutput::write(std::string_view data) {
     }
 }
 
-void TerminalOutput::write_pending() {
+bool TerminalOutput::write_out(int wait_ms) {
     std::size_t done = 0;
+    bool written = true;
     while (done < pending_.size()) {
         const ssize_t n = ::write(fd_, pending_.data() + done, pending_.size() - done);
         if (n < 0 && errno == EINTR) {
             continue;
         }
         if (n < 0 && errno == EAGAIN) {
+            pollfd ready{.fd = fd_, .events = POLLOUT, .revents = 0};
+            if (wait_ms > 0 && ::poll(&ready, 1, wait_ms) > 0) {
+                continue;
+            }
             break;
         }
         if (n <= 0) {
-            fail();
-            return;
+            written = false;
+            break;
         }
         done += static_cast<std::size_t>(n);
     }
     pending_.erase(0, done);
+    return written;
+}
+
+void TerminalOutput::write_pending() {
+    if (!write_out(0)) {
+        fail();
+        return;
+    }
     if (pending_.empty()) {
         if (poll_->events() != 0) {
             poll_->stop();
@@ -243,24 +256,7 @@ void TerminalOutput::finish(int timeout_ms) {
         return;
     }
     poll_->stop();
-    std::size_t done = 0;
-    while (done < pending_.size()) {
-        const ssize_t n = ::write(fd_, pending_.data() + done, pending_.size() - done);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0 && errno == EAGAIN) {
-            pollfd ready{.fd = fd_, .events = POLLOUT, .revents = 0};
-            if (::poll(&ready, 1, timeout_ms) <= 0) {
-                break;
-            }
-            continue;
-        }
-        if (n <= 0) {
-            break;
-        }
-        done += static_cast<std::size_t>(n);
-    }
+    write_out(timeout_ms);
     pending_.clear();
 }
 

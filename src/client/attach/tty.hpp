@@ -87,6 +87,9 @@ public:
     void finish(int timeout_ms);
 
 private:
+    // Writes what waits; where the terminal would block, waits up to
+    // `wait_ms` for it (0: not at all). False when it cannot be written.
+    bool write_out(int wait_ms);
     void write_pending();
     // The terminal cannot be written: what waits is dropped, on_failed runs.
     void fail();
