@@ -52,7 +52,7 @@ workers:
   marker:
     command: "echo $SWITCHBOARD_WORKER > marker.txt; exec sleep 600"
   stubborn:
-    command: [sh, -c, "trap '' TERM HUP; while :; do sleep 1; done"]
+    command: [sh, -c, "trap '' TERM HUP; echo ignoring-term; while :; do sleep 1; done"]
     stop_timeout: 300ms
 )");
         BackgroundProcess server(
@@ -61,6 +61,13 @@ workers:
             [&] { return std::filesystem::exists(ws.dir.path() / "ws/marker.txt"); }, 10000ms));
         CHECK(read_file(ws.dir.path() / "ws/marker.txt") == "marker\n");
         REQUIRE(server.wait_for_output("stubborn: started", 5000ms));
+        // SIGTERM only once its trap is set, or it ends at once.
+        REQUIRE(sb::test::eventually(
+            [&] {
+                return run({switchboard_binary(), "capture", "stubborn"}, ws.options)
+                           .out.find("ignoring-term") != std::string::npos;
+            },
+            10000ms));
 
         // A second server for the same workspace is refused.
         const auto second = run({switchboard_binary(), "up", "--foreground"}, ws.options);
