@@ -145,6 +145,7 @@ void Worker::on_poll(int status, int events) {
 }
 
 void Worker::read_output() {
+    constexpr ssize_t short_read = 256;
     char buffer[65536];
     std::size_t total = 0;
     while (master_ && !output_ended_ && total < read_budget) {
@@ -152,6 +153,11 @@ void Worker::read_output() {
         if (n > 0) {
             total += static_cast<std::size_t>(n);
             screen_->feed(std::string_view(buffer, static_cast<std::size_t>(n)));
+            if (n < short_read) {
+                // An echo or a prompt, not a flood: another read would almost
+                // always find nothing, and the poll says when more comes.
+                break;
+            }
             continue;
         }
         if (n < 0 && errno == EINTR) {

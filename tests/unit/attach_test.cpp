@@ -338,6 +338,51 @@ TEST_SUITE("attach") {
         CHECK(renderer.render(second).find("\x1b[2J") != std::string::npos);
     }
 
+    TEST_CASE("a character typed at the cursor is drawn as itself") {
+        Renderer renderer(ColorDepth::TrueColor);
+        Canvas canvas(3, 10);
+        canvas.put_text(0, 0, "$ ", Style{});
+        canvas.cursor = {.row = 0, .col = 2};
+        renderer.render(canvas);
+
+        canvas.put_text(0, 2, "l", Style{});
+        canvas.cursor.col = 3;
+        CHECK(renderer.render(canvas) == "l");
+        Style bold;
+        bold.attributes = Style::kBold;
+        canvas.put_text(0, 3, "s", bold);
+        canvas.cursor.col = 4;
+        CHECK(renderer.render(canvas) == "\x1b[0;1ms\x1b[0m");
+        // Nothing changed and the cursor stays: nothing to send.
+        CHECK(renderer.render(canvas).empty());
+
+        // Anything else is a framed update that places the cursor.
+        canvas.put_text(0, 4, "é", Style{});
+        canvas.cursor.col = 5;
+        const auto wide_text = renderer.render(canvas);
+        CHECK(wide_text.find("\x1b[?2026h") == 0);
+        CHECK(wide_text.find("\x1b[1;6H") != std::string::npos);
+        canvas.put_text(1, 0, "x", Style{});
+        canvas.cursor = {.row = 1, .col = 1};
+        CHECK(renderer.render(canvas).find("\x1b[2;2H") != std::string::npos);
+        // Text at the cursor that leaves the cursor elsewhere.
+        canvas.put_text(1, 1, "y", Style{});
+        canvas.cursor = {.row = 0, .col = 0};
+        CHECK(renderer.render(canvas).find("\x1b[1;1H") != std::string::npos);
+        // A hidden cursor is shown again only by a framed update.
+        canvas.cursor.visible = false;
+        CHECK(renderer.render(canvas).find("\x1b[?25h") == std::string::npos);
+        canvas.put_text(0, 0, "#", Style{});
+        canvas.cursor = {.row = 0, .col = 1};
+        CHECK(renderer.render(canvas).find("\x1b[?25h") != std::string::npos);
+        // At the right edge the terminal's cursor waits to wrap: place it.
+        canvas.put_text(2, 0, "123456789", Style{});
+        canvas.cursor = {.row = 2, .col = 9};
+        renderer.render(canvas);
+        canvas.put_text(2, 9, "0", Style{});
+        CHECK(renderer.render(canvas).find("\x1b[3;10H") != std::string::npos);
+    }
+
     TEST_CASE("the renderer compares only the rows it is told changed") {
         Renderer renderer(ColorDepth::TrueColor);
         Canvas first(3, 10);

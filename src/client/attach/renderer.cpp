@@ -178,6 +178,7 @@ void Renderer::move_to(std::string& out, int row, int col) {
     if (row == cursor_row_ && col == cursor_col_) {
         return;
     }
+    moved_ = true;
     if (row == cursor_row_ && col > cursor_col_ && col - cursor_col_ <= 4) {
         out += "\x1b[" + std::to_string(col - cursor_col_) + "C";
     } else if (col == 0 && row == cursor_row_ + 1 && cursor_row_ >= 0) {
@@ -190,8 +191,11 @@ void Renderer::move_to(std::string& out, int row, int col) {
 }
 
 std::string Renderer::render(const Canvas& next, const std::vector<std::uint8_t>* rows) {
-    std::string out = "\x1b[?2026h\x1b[?25l";
+    std::string out;
+    moved_ = false;
+    plain_text_ = true;
     if (!valid_ || front_.rows != next.rows || front_.cols != next.cols) {
+        moved_ = true;
         rows = nullptr;
         // Unknown contents: clear to blanks in the default style, which the
         // blank front canvas then describes.
@@ -244,9 +248,10 @@ std::string Renderer::render(const Canvas& next, const std::vector<std::uint8_t>
                     move_to(out, row, col);
                     set_style(out, Style{});
                     out += "\x1b[K";
-                    for (int c = col; c < next.cols; ++c) {
-                        front_.at(row, c) = Cell{};
-                    }
+                    // Spaces and never-written cells look the same.
+                    std::copy(next.cells.begin() + first + col,
+                              next.cells.begin() + first + next.cols,
+                              front_.cells.begin() + first + col);
                     break;
                 }
             }
@@ -254,8 +259,12 @@ std::string Renderer::render(const Canvas& next, const std::vector<std::uint8_t>
             set_style(out, want.style);
             if (want.width == 2 && !wide) {
                 out += ' '; // half a wide glyph at the edge cannot be shown
+            } else if (want.text.empty()) {
+                out += ' ';
             } else {
-                out += want.text.empty() ? std::string(" ") : want.text;
+                out += want.text;
+                plain_text_ = plain_text_ && want.text.size() == 1 &&
+                              static_cast<unsigned char>(want.text[0]) < 0x80;
             }
             front_.at(row, col) = want;
             if (wide) {
@@ -284,14 +293,27 @@ std::string Renderer::render(const Canvas& next, const std::vector<std::uint8_t>
     }
     const int row = std::clamp(next.cursor.row, 0, std::max(0, next.rows - 1));
     const int col = std::clamp(next.cursor.col, 0, std::max(0, next.cols - 1));
-    out += "\x1b[" + std::to_string(row + 1) + ";" + std::to_string(col + 1) + "H";
+    // A character typed at the cursor (the echo of a key, most frames while
+    // someone types): the text left the cursor where it should be, so it is
+    // sent as it is, the way it would reach a terminal without switchboard.
+    // Only ASCII, whose width every terminal agrees on, so the cursor is
+    // known to be where it is counted to be.
+    if (!moved_ && plain_text_ && cursor_shown_ && next.cursor.visible && row == cursor_row_ &&
+        col == cursor_col_) {
+        return out;
+    }
+    std::string framed = "\x1b[?2026h\x1b[?25l";
+    framed.reserve(out.size() + 40);
+    framed += out;
+    framed += "\x1b[" + std::to_string(row + 1) + ";" + std::to_string(col + 1) + "H";
     cursor_row_ = row;
     cursor_col_ = col;
+    cursor_shown_ = next.cursor.visible;
     if (next.cursor.visible) {
-        out += "\x1b[?25h";
+        framed += "\x1b[?25h";
     }
-    out += "\x1b[?2026l";
-    return out;
+    framed += "\x1b[?2026l";
+    return framed;
 }
 
 int Canvas::put_text(int row, int col, std::string_view text, const Style& style, int end_col) {

@@ -17,7 +17,9 @@ ColorDepth detect_color_depth(const char* colorterm, const char* term);
 
 // Draws canvases on the person's terminal: only the cells that differ from
 // what it already shows, with the fewest cursor moves and SGR changes, inside
-// a synchronized update so that a frame never shows half-drawn.
+// a synchronized update so that a frame never shows half-drawn. A frame that
+// only adds ASCII text at the cursor, leaving the cursor after it, is sent
+// bare, as a typed key's echo would be.
 class Renderer {
 public:
     explicit Renderer(ColorDepth depth) : depth_(depth) {}
@@ -28,7 +30,10 @@ public:
     std::string render(const Canvas& next, const std::vector<std::uint8_t>* rows = nullptr);
     // Everything is drawn again on the next render (after a resize, or when
     // something else may have written to the terminal).
-    void invalidate() { valid_ = false; }
+    void invalidate() {
+        valid_ = false;
+        cursor_shown_ = false;
+    }
 
 private:
     void move_to(std::string& out, int row, int col);
@@ -40,6 +45,12 @@ private:
     bool valid_ = false;
     int cursor_row_ = -1;
     int cursor_col_ = -1;
+    // Whether the terminal shows its cursor now.
+    bool cursor_shown_ = false;
+    // Of the frame being rendered: whether the cursor was moved other than by
+    // the text, and whether all text was ASCII.
+    bool moved_ = false;
+    bool plain_text_ = true;
     Style pen_;
     bool pen_known_ = false;
 };

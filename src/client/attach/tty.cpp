@@ -177,6 +177,9 @@ TerminalOutput::TerminalOutput(uv_loop_t* loop, int fd, bool blocking)
 TerminalOutput::~TerminalOutput() = default;
 
 void TerminalOutput::write(std::string_view data) {
+    if (data.empty()) {
+        return;
+    }
     if (blocking_) {
         write_all(fd_, data.data(), data.size());
         return;
