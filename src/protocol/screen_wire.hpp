@@ -47,7 +47,11 @@ struct WireCell {
     std::uint8_t width = 1;
     WireStyle style;
 
-    bool operator==(const WireCell&) const = default;
+    // The cheap fields first: rows are compared cell by cell to find what
+    // to draw.
+    bool operator==(const WireCell& other) const {
+        return width == other.width && style == other.style && text == other.text;
+    }
 };
 
 // A row in the compact binary form: records of a tag byte then operands.

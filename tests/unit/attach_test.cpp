@@ -14,6 +14,7 @@
 #include "client/attach/tty.hpp"
 #include "protocol/screen_frame.hpp"
 #include "protocol/screen_wire.hpp"
+#include "term/screen.hpp"
 #include "util/prefix_key.hpp"
 #include "worker/keys.hpp"
 
@@ -381,6 +382,111 @@ TEST_SUITE("attach") {
         renderer.render(canvas);
         canvas.put_text(2, 9, "0", Style{});
         CHECK(renderer.render(canvas).find("\x1b[3;10H") != std::string::npos);
+    }
+
+    TEST_CASE("a terminal fed the renderer's frames shows each canvas") {
+        // Random edits of a canvas, drawn frame by frame into the server's
+        // own screen model standing in for the person's terminal.
+        constexpr int rows = 4;
+        constexpr int cols = 12;
+        sb::term::Screen terminal(rows, cols, 0);
+        Renderer renderer(ColorDepth::Palette256);
+        Canvas canvas(rows, cols);
+        unsigned seed = 12345;
+        const auto random = [&seed](int n) {
+            seed = seed * 1103515245U + 12345U;
+            return static_cast<int>((seed >> 16) % static_cast<unsigned>(n));
+        };
+        const auto style_of = [](int pick) {
+            Style style;
+            if (pick == 1) {
+                style.attributes = Style::kBold;
+            } else if (pick == 2) {
+                style.foreground = {.kind = WireColor::Kind::Indexed, .red = 3};
+            }
+            return style;
+        };
+        // Writes a cell, keeping wide glyphs whole as a pane's rows do.
+        const auto put = [&canvas](int row, int col, Cell cell) {
+            const auto clear_wide_at = [&canvas, row](int c) {
+                if (c < 0 || c >= canvas.cols) {
+                    return;
+                }
+                Cell& here = canvas.at(row, c);
+                if (here.width == 2 && c + 1 < canvas.cols) {
+                    canvas.at(row, c + 1) = Cell{.style = canvas.at(row, c + 1).style};
+                }
+                if (here.width == 0 && c > 0) {
+                    canvas.at(row, c - 1) = Cell{.style = canvas.at(row, c - 1).style};
+                }
+                here = Cell{.style = here.style};
+            };
+            clear_wide_at(col);
+            if (cell.width == 2) {
+                clear_wide_at(col + 1);
+                canvas.at(row, col + 1) = Cell{.text = "", .width = 0, .style = cell.style};
+            }
+            canvas.at(row, col) = std::move(cell);
+        };
+        for (int step = 0; step < 400; ++step) {
+            const int edits = 1 + random(4);
+            for (int e = 0; e < edits; ++e) {
+                const int row = random(rows);
+                const int col = random(cols);
+                const int kind = random(10);
+                const Style style = style_of(random(3));
+                if (kind < 6) {
+                    put(row, col,
+                        Cell{.text = std::string(1, static_cast<char>('a' + random(26))),
+                             .width = 1,
+                             .style = style});
+                } else if (kind < 8) {
+                    put(row, col, Cell{.text = kind == 6 ? " " : "", .width = 1, .style = Style{}});
+                } else if (col + 1 < cols) {
+                    put(row, col, Cell{.text = "界", .width = 2, .style = style});
+                }
+            }
+            if (random(3) == 0) {
+                // Typing: a letter at the cursor, the cursor after it.
+                const int row = canvas.cursor.row;
+                const int col = canvas.cursor.col;
+                if (col + 1 < cols) {
+                    put(row, col, Cell{.text = "k", .width = 1, .style = Style{}});
+                    canvas.cursor.col = col + 1;
+                }
+            } else {
+                canvas.cursor.row = random(rows);
+                canvas.cursor.col = random(cols);
+            }
+            canvas.cursor.visible = random(8) != 0;
+            terminal.feed(renderer.render(canvas));
+            for (int row = 0; row < rows; ++row) {
+                for (int col = 0; col < cols; ++col) {
+                    const Cell& want = canvas.at(row, col);
+                    if (want.width == 0) {
+                        continue;
+                    }
+                    const auto shown = terminal.cell(row, col);
+                    INFO("step ", step, " row ", row, " col ", col);
+                    if (want.text.empty() || want.text == " ") {
+                        CHECK((shown.code_point == 0 || shown.code_point == U' '));
+                    } else if (want.text == "界") {
+                        CHECK(shown.code_point == U'界');
+                        CHECK(shown.width == 2);
+                    } else {
+                        CHECK(shown.code_point == static_cast<char32_t>(want.text[0]));
+                    }
+                    CHECK(shown.style.attributes.bold ==
+                          ((want.style.attributes & Style::kBold) != 0));
+                    CHECK((shown.style.foreground.kind() == sb::term::Color::Kind::Indexed) ==
+                          (want.style.foreground.kind == WireColor::Kind::Indexed));
+                }
+            }
+            INFO("step ", step);
+            CHECK(terminal.cursor().row == canvas.cursor.row);
+            CHECK(terminal.cursor().col == canvas.cursor.col);
+            CHECK(terminal.cursor().visible == canvas.cursor.visible);
+        }
     }
 
     TEST_CASE("the renderer compares only the rows it is told changed") {

@@ -214,14 +214,23 @@ std::string Renderer::render(const Canvas& next, const std::vector<std::uint8_t>
                                 (*rows)[static_cast<std::size_t>(row)] == 0)) {
             continue;
         }
-        // A row drawn again as it was (most of a typed key's frame) is
-        // compared whole, not cell by cell.
+        // Only the span from the first to the last cell that differs is
+        // drawn (a typed key's frame changes one cell of one row), widened by
+        // a cell each way so that both halves of a wide glyph are in it.
         const auto first = static_cast<std::ptrdiff_t>(row) * next.cols;
-        if (std::equal(next.cells.begin() + first, next.cells.begin() + first + next.cols,
-                       front_.cells.begin() + first)) {
+        const auto row_begin = next.cells.begin() + first;
+        const auto row_end = row_begin + next.cols;
+        const auto differs = std::mismatch(row_begin, row_end, front_.cells.begin() + first).first;
+        if (differs == row_end) {
             continue;
         }
-        for (int col = 0; col < next.cols; ++col) {
+        int end = next.cols;
+        while (next.at(row, end - 1) == front_.at(row, end - 1)) {
+            --end;
+        }
+        const int begin = std::max(0, static_cast<int>(differs - row_begin) - 1);
+        end = std::min(next.cols, end + 1);
+        for (int col = begin; col < end; ++col) {
             const Cell& want = next.at(row, col);
             if (want.width == 0) {
                 continue; // drawn with its left half
