@@ -1,10 +1,12 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace sb::protocol {
@@ -37,8 +39,15 @@ struct WireStyle {
     std::uint8_t underline = 0;
 
     bool is_default() const { return *this == WireStyle{}; }
-    bool operator==(const WireStyle&) const = default;
+    // Byte for byte (the fields leave no padding): a few word compares for
+    // the cell by cell comparisons of rows.
+    bool operator==(const WireStyle& other) const {
+        return std::memcmp(this, &other, sizeof(WireStyle)) == 0;
+    }
 };
+
+static_assert(sizeof(WireStyle) == 10 && std::is_trivially_copyable_v<WireStyle>,
+              "a WireStyle is compared byte for byte");
 
 struct WireCell {
     // The glyph and its combining marks as UTF-8; empty for a blank.
@@ -50,7 +59,10 @@ struct WireCell {
     // The cheap fields first: rows are compared cell by cell to find what
     // to draw.
     bool operator==(const WireCell& other) const {
-        return width == other.width && style == other.style && text == other.text;
+        if (width != other.width || !(style == other.style) || text.size() != other.text.size()) {
+            return false;
+        }
+        return text.size() == 1 ? text[0] == other.text[0] : text == other.text;
     }
 };
 

@@ -126,27 +126,31 @@ protocol::ScreenFrame screen_meta(const worker::Worker& worker) {
 // plain blanks.
 std::vector<protocol::WireCell> wire_cells(const term::Row& row, int cols) {
     std::vector<protocol::WireCell> cells(static_cast<std::size_t>(std::max(cols, 0)));
-    const int used = std::min(row.used(), cols);
+    const auto source = row.cells(); // empty while the row was never written
+    const int used = std::min({row.used(), cols, static_cast<int>(source.size())});
     // Neighbouring cells mostly share a style: it is converted once a run.
     term::Style last_style;
     protocol::WireStyle last_wire;
     for (int col = 0; col < used; ++col) {
-        const term::CellView view = row.view(col);
+        const term::Cell& from = source[static_cast<std::size_t>(col)];
         auto& cell = cells[static_cast<std::size_t>(col)];
-        cell.width = static_cast<std::uint8_t>(view.width);
-        if (!(view.style == last_style)) {
-            last_style = view.style;
-            last_wire = wire_style(view.style);
+        cell.width = static_cast<std::uint8_t>(from.continuation() ? 0 : (from.wide() ? 2 : 1));
+        if (!(from.style == last_style)) {
+            last_style = from.style;
+            last_wire = wire_style(from.style);
         }
         cell.style = last_wire;
-        if (view.code_point > 0 && view.code_point < 0x80 && view.width == 1 &&
-            view.marks.empty()) {
-            cell.text.assign(1, static_cast<char>(view.code_point));
-        } else if (view.code_point != 0 && view.width != 0) {
-            term::append_utf8(cell.text, view.code_point);
-            for (const char32_t mark : view.marks) {
-                term::append_utf8(cell.text, mark);
-            }
+        const char32_t code = from.code_point();
+        if (code == 0 || from.continuation()) {
+            continue;
+        }
+        if (code < 0x80 && !from.has_marks()) {
+            cell.text.assign(1, static_cast<char>(code));
+            continue;
+        }
+        term::append_utf8(cell.text, code);
+        for (const char32_t mark : row.marks(col)) {
+            term::append_utf8(cell.text, mark);
         }
     }
     return cells;

@@ -67,14 +67,17 @@ std::string worker_names(const Server& server) {
     return util::join(names, ", ");
 }
 
-worker::Worker& worker_param(Server& server, const json& params) {
-    const std::string name = string_param(params, "worker");
+worker::Worker& named_worker(Server& server, const std::string& name) {
     if (auto* w = server.find(name)) {
         return *w;
     }
     throw BadParams{errors::unknown_worker, "no worker \"" + name + "\" in workspace \"" +
                                                 server.workspace().name +
                                                 "\" (workers: " + worker_names(server) + ")"};
+}
+
+worker::Worker& worker_param(Server& server, const json& params) {
+    return named_worker(server, string_param(params, "worker"));
 }
 
 // The workers a start/stop/restart names: "workers": [...] or "all": true.
@@ -635,7 +638,7 @@ std::optional<Requests::InputError> Requests::write_input(std::uint64_t connecti
                                                           const std::string& worker,
                                                           std::string_view bytes, bool keystroke) {
     try {
-        auto& w = worker_param(server_, {{"worker", worker}});
+        auto& w = named_worker(server_, worker);
         if (w.state() != worker::State::Running) {
             return InputError{errors::not_running, "worker \"" + w.name() + "\" is " +
                                                        std::string(worker::to_string(w.state())) +

@@ -14,6 +14,7 @@
 #include "client/attach/tty.hpp"
 #include "protocol/screen_frame.hpp"
 #include "protocol/screen_wire.hpp"
+#include "server/attach.hpp"
 #include "term/screen.hpp"
 #include "util/prefix_key.hpp"
 #include "worker/keys.hpp"
@@ -382,6 +383,34 @@ TEST_SUITE("attach") {
         renderer.render(canvas);
         canvas.put_text(2, 9, "0", Style{});
         CHECK(renderer.render(canvas).find("\x1b[3;10H") != std::string::npos);
+    }
+
+    TEST_CASE("a screen row goes on the wire with its marks, wide glyphs and styles") {
+        sb::term::Screen screen(2, 10, 0);
+        screen.feed("ab\x1b[1me\xcc\x81\xe7\x95\x8c\x1b[0;31mx\x1b[0m");
+        const auto bytes = sb::protocol::base64_decode(sb::server::encode_screen_row(screen, 0));
+        REQUIRE(bytes.has_value());
+        const auto cells = sb::protocol::decode_row(*bytes);
+        REQUIRE(cells.has_value());
+        REQUIRE(cells->size() == 10);
+        const auto& row = *cells;
+        CHECK(row[0].text == "a");
+        CHECK(row[1].text == "b");
+        CHECK(row[1].style.is_default());
+        CHECK(row[2].text == "e\xcc\x81");
+        CHECK(row[2].style.attributes == WireStyle::kBold);
+        CHECK(row[3].text == "\xe7\x95\x8c");
+        CHECK(row[3].width == 2);
+        CHECK(row[3].style.attributes == WireStyle::kBold);
+        CHECK(row[4].width == 0);
+        CHECK(row[4].text.empty());
+        CHECK(row[5].text == "x");
+        CHECK(row[5].style.attributes == 0);
+        CHECK(row[5].style.foreground.kind == WireColor::Kind::Indexed);
+        CHECK(row[5].style.foreground.red == 1);
+        CHECK(row[6].text.empty());
+        CHECK(row[6].style.is_default());
+        CHECK(row[9].text.empty());
     }
 
     TEST_CASE("a terminal fed the renderer's frames shows each canvas") {
