@@ -541,6 +541,23 @@ TEST_SUITE("attach") {
         CHECK(whole.find("BOTTOM") != std::string::npos);
     }
 
+    TEST_CASE("the renderer compares only the columns it is told changed") {
+        Renderer renderer(ColorDepth::TrueColor);
+        Canvas first(2, 10);
+        first.put_text(0, 0, "abcdefghij", Style{});
+        renderer.render(first);
+        Canvas next = first;
+        next.put_text(0, 1, "B", Style{});
+        next.put_text(0, 7, "H", Style{});
+        const std::vector<std::uint8_t> rows = {1, 0};
+        const std::vector<std::pair<int, int>> spans = {{5, 9}, {0, 0}};
+        const auto delta = renderer.render(next, &rows, &spans);
+        CHECK(delta.find('H') != std::string::npos);
+        CHECK(delta.find('B') == std::string::npos);
+        // Column 1 was not compared: a full comparison finds it.
+        CHECK(renderer.render(next).find('B') != std::string::npos);
+    }
+
     TEST_CASE("colours are downgraded for terminals that lack them") {
         Canvas canvas(1, 4);
         Style red;
@@ -577,9 +594,19 @@ TEST_SUITE("attach") {
         REQUIRE(model.apply({{"cols", 4}, {"rows", 2}, {"lines", {{1, changed}}}}));
         CHECK_FALSE(model.changed_all);
         CHECK(model.changed_rows == std::vector<int>{1});
+        CHECK(model.changed_spans == std::vector<std::pair<int, int>>{{0, 1}});
         CHECK(model.title_changed);
         CHECK(PaneModel::text(model.lines[0]) == "A   ");
         CHECK(PaneModel::text(model.lines[1]) == "B   ");
+        // Only the cells that differ are in the span; a row sent again as it
+        // was is not a change.
+        row[2].text = "c";
+        row[3].text = "d";
+        const auto typed = sb::protocol::base64_encode(sb::protocol::encode_row(row));
+        REQUIRE(model.apply({{"cols", 4}, {"rows", 2}, {"lines", {{0, line}, {1, typed}}}}));
+        CHECK(model.changed_rows == std::vector<int>{1});
+        CHECK(model.changed_spans == std::vector<std::pair<int, int>>{{2, 4}});
+        CHECK(PaneModel::text(model.lines[1]) == "B cd");
         CHECK_FALSE(model.apply({{"cols", 0}, {"rows", 2}}));
     }
 

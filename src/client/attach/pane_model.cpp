@@ -46,6 +46,7 @@ bool PaneModel::apply(protocol::ScreenFrame&& frame) {
         return false;
     }
     changed_rows.clear();
+    changed_spans.clear();
     changed_all = false;
     if (frame.full || frame.rows != rows || frame.cols != cols) {
         changed_all = true;
@@ -59,9 +60,23 @@ bool PaneModel::apply(protocol::ScreenFrame&& frame) {
             continue;
         }
         auto& line = lines[static_cast<std::size_t>(row)];
+        cells.resize(static_cast<std::size_t>(cols));
+        int first = 0;
+        int end = cols;
+        if (!changed_all) {
+            const auto differs = std::mismatch(cells.begin(), cells.end(), line.begin()).first;
+            if (differs == cells.end()) {
+                continue; // the row was sent again as it was
+            }
+            first = static_cast<int>(differs - cells.begin());
+            while (cells[static_cast<std::size_t>(end - 1)] ==
+                   line[static_cast<std::size_t>(end - 1)]) {
+                --end;
+            }
+        }
         line = std::move(cells);
-        line.resize(static_cast<std::size_t>(cols));
         changed_rows.push_back(row);
+        changed_spans.emplace_back(first, end);
     }
     cursor.row = frame.cursor.row;
     cursor.col = frame.cursor.col;

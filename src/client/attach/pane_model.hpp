@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -26,6 +27,9 @@ struct PaneModel {
     // size) or the rows listed, and whether the title changed.
     bool changed_all = false;
     std::vector<int> changed_rows;
+    // Of each of `changed_rows`, the columns [first, second) that differ
+    // from what the row held before (a typed key's echo changes one cell).
+    std::vector<std::pair<int, int>> changed_spans;
     bool title_changed = false;
 
     // False (and the model unchanged) when the frame is malformed.

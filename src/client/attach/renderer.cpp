@@ -190,13 +190,15 @@ void Renderer::move_to(std::string& out, int row, int col) {
     cursor_col_ = col;
 }
 
-std::string Renderer::render(const Canvas& next, const std::vector<std::uint8_t>* rows) {
+std::string Renderer::render(const Canvas& next, const std::vector<std::uint8_t>* rows,
+                             const std::vector<std::pair<int, int>>* spans) {
     std::string out;
     moved_ = false;
     plain_text_ = true;
     if (!valid_ || front_.rows != next.rows || front_.cols != next.cols) {
         moved_ = true;
         rows = nullptr;
+        spans = nullptr;
         // Unknown contents: clear to blanks in the default style, which the
         // blank front canvas then describes.
         pen_known_ = false;
@@ -219,12 +221,17 @@ std::string Renderer::render(const Canvas& next, const std::vector<std::uint8_t>
         // a cell each way so that both halves of a wide glyph are in it.
         const auto first = static_cast<std::ptrdiff_t>(row) * next.cols;
         const auto row_begin = next.cells.begin() + first;
-        const auto row_end = row_begin + next.cols;
-        const auto differs = std::mismatch(row_begin, row_end, front_.cells.begin() + first).first;
-        if (differs == row_end) {
+        int lo = 0;
+        int end = next.cols;
+        if (spans != nullptr && static_cast<std::size_t>(row) < spans->size()) {
+            lo = std::clamp((*spans)[static_cast<std::size_t>(row)].first, 0, next.cols);
+            end = std::clamp((*spans)[static_cast<std::size_t>(row)].second, lo, next.cols);
+        }
+        const auto differs =
+            std::mismatch(row_begin + lo, row_begin + end, front_.cells.begin() + first + lo).first;
+        if (differs == row_begin + end) {
             continue;
         }
-        int end = next.cols;
         while (next.at(row, end - 1) == front_.at(row, end - 1)) {
             --end;
         }

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "client/attach/canvas.hpp"
@@ -26,8 +27,10 @@ public:
 
     // The bytes that turn the terminal from the last canvas into `next`.
     // With `rows`, only the rows marked there can differ from the last
-    // canvas, and only they are compared.
-    std::string render(const Canvas& next, const std::vector<std::uint8_t>* rows = nullptr);
+    // canvas, and only they are compared; with `spans` too, only the columns
+    // [first, second) it gives for each of them.
+    std::string render(const Canvas& next, const std::vector<std::uint8_t>* rows = nullptr,
+                       const std::vector<std::pair<int, int>>* spans = nullptr);
     // Everything is drawn again on the next render (after a resize, or when
     // something else may have written to the terminal).
     void invalidate() {

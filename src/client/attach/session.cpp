@@ -329,7 +329,7 @@ void Session::handle_screen(protocol::ScreenFrame& frame) {
     if (pane.changed_all || pane.title_changed) {
         schedule_render();
     } else {
-        schedule_rows(frame.worker, pane.changed_rows);
+        schedule_rows(frame.worker, pane.changed_rows, pane.changed_spans);
     }
     if (frame.worker == focused_name() && !history_.empty() &&
         (overlay_ == Overlay::Scrollback || overlay_ == Overlay::Search)) {
@@ -997,20 +997,35 @@ void Session::schedule_render() {
     arm_render();
 }
 
-void Session::schedule_rows(const std::string& worker, const std::vector<int>& rows) {
-    dirty_rows_.resize(static_cast<std::size_t>(rows_), 0);
+void Session::schedule_rows(const std::string& worker, const std::vector<int>& rows,
+                            const std::vector<std::pair<int, int>>& spans) {
     for (const auto& tile : tiles_) {
         if (tile.worker != worker) {
             continue;
         }
-        for (const int row : rows) {
-            if (row >= 0 && row < tile.rows && tile.top + row < rows_) {
-                dirty_rows_[static_cast<std::size_t>(tile.top + row)] = 1;
+        for (std::size_t i = 0; i < rows.size(); ++i) {
+            const int row = rows[i];
+            const auto [first, end] = i < spans.size() ? spans[i] : std::pair{0, tile.cols};
+            if (row >= 0 && row < tile.rows && first < tile.cols) {
+                mark_dirty(tile.top + row, tile.left + first, tile.left + std::min(end, tile.cols));
             }
         }
     }
     // The cursor, modes and status line are looked at on every render.
     arm_render();
+}
+
+void Session::mark_dirty(int row, int first, int end) {
+    if (row < 0 || row >= rows_) {
+        return;
+    }
+    dirty_rows_.resize(static_cast<std::size_t>(rows_), 0);
+    dirty_spans_.resize(static_cast<std::size_t>(rows_));
+    auto& span = dirty_spans_[static_cast<std::size_t>(row)];
+    auto& dirty = dirty_rows_[static_cast<std::size_t>(row)];
+    span = dirty != 0 ? std::pair{std::min(span.first, first), std::max(span.second, end)}
+                      : std::pair{first, end};
+    dirty = 1;
 }
 
 void Session::arm_render() {
@@ -1040,9 +1055,10 @@ void Session::render_now() {
         mouse = "none";
     }
     terminal_.set_mouse(mouse);
-    const bool partial = !redraw_all_ && overlay_ == Overlay::None && canvas_.rows == rows_ &&
-                         canvas_.cols == cols_ &&
-                         dirty_rows_.size() == static_cast<std::size_t>(rows_);
+    dirty_rows_.resize(static_cast<std::size_t>(rows_), 0);
+    dirty_spans_.resize(static_cast<std::size_t>(rows_));
+    const bool partial =
+        !redraw_all_ && overlay_ == Overlay::None && canvas_.rows == rows_ && canvas_.cols == cols_;
     if (!partial) {
         canvas_ = compose();
         drawn_status_ = status_text();
@@ -1054,8 +1070,13 @@ void Session::render_now() {
         for (const auto& tile : tiles_) {
             const bool focused = tile.worker == focused_name();
             for (int row = 0; row < tile.rows; ++row) {
-                if (dirty_rows_[static_cast<std::size_t>(tile.top + row)] != 0) {
-                    draw_tile_row(canvas_, tile, row, focused);
+                const auto at = static_cast<std::size_t>(tile.top + row);
+                if (dirty_rows_[at] != 0) {
+                    // Only the columns that changed: the rest of the row is
+                    // on the canvas already.
+                    const auto [first, end] = dirty_spans_[at];
+                    draw_tile_row(canvas_, tile, row, focused, std::max(0, first - tile.left),
+                                  std::max(0, end - tile.left));
                 }
             }
             if (focused) {
@@ -1070,10 +1091,10 @@ void Session::render_now() {
         auto status = status_text();
         if (status != drawn_status_) {
             draw_status(canvas_, status);
-            dirty_rows_[static_cast<std::size_t>(rows_ - 1)] = 1;
+            mark_dirty(rows_ - 1, 0, cols_);
             drawn_status_ = std::move(status);
         }
-        output_.write(renderer_.render(canvas_, &dirty_rows_));
+        output_.write(renderer_.render(canvas_, &dirty_rows_, &dirty_spans_));
     }
     redraw_all_ = false;
     dirty_rows_.assign(static_cast<std::size_t>(rows_), 0);
@@ -1159,7 +1180,8 @@ void Session::draw_status(Canvas& canvas, const StatusText& text) const {
     canvas.put_text(row, start, right, style);
 }
 
-void Session::draw_tile_row(Canvas& canvas, const Tile& tile, int r, bool focused) const {
+void Session::draw_tile_row(Canvas& canvas, const Tile& tile, int r, bool focused, int first,
+                            int end) const {
     const PaneModel* pane = model(tile.worker);
     const bool scrollback =
         focused && (overlay_ == Overlay::Scrollback || overlay_ == Overlay::Search);
@@ -1174,7 +1196,8 @@ void Session::draw_tile_row(Canvas& canvas, const Tile& tile, int r, bool focuse
     } else if (pane != nullptr && r < pane->rows) {
         line = &pane->lines[static_cast<std::size_t>(r)];
     }
-    for (int c = 0; c < tile.cols; ++c) {
+    end = end < 0 ? tile.cols : std::min(end, tile.cols);
+    for (int c = std::max(0, first); c < end; ++c) {
         Cell& out = canvas.at(tile.top + r, tile.left + c);
         if (line == nullptr || c >= static_cast<int>(line->size())) {
             out = Cell{};

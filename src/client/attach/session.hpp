@@ -125,12 +125,18 @@ private:
     // Everything is composed again on the next render.
     void schedule_render();
     // Only these rows of a worker's pane changed.
-    void schedule_rows(const std::string& worker, const std::vector<int>& rows);
+    // Rows of a worker's pane changed, in the columns `spans` gives.
+    void schedule_rows(const std::string& worker, const std::vector<int>& rows,
+                       const std::vector<std::pair<int, int>>& spans);
+    // Marks the columns [first, end) of a terminal row to be drawn again.
+    void mark_dirty(int row, int first, int end);
     void arm_render();
     void render_now();
     Canvas compose() const;
     void draw_tile(Canvas& canvas, const Tile& tile, bool focused) const;
-    void draw_tile_row(Canvas& canvas, const Tile& tile, int row, bool focused) const;
+    // Columns [first, end) of the tile (all by default).
+    void draw_tile_row(Canvas& canvas, const Tile& tile, int row, bool focused, int first = 0,
+                       int end = -1) const;
     void place_cursor(Canvas& canvas, const Tile& tile) const;
     // What the status line says: the left part (or a prompt), the right.
     struct StatusText {
@@ -218,6 +224,8 @@ private:
     // What the status line of `canvas_` says.
     StatusText drawn_status_;
     std::vector<std::uint8_t> dirty_rows_;
+    // Of each row in `dirty_rows_`, the columns [first, second) to draw.
+    std::vector<std::pair<int, int>> dirty_spans_;
     bool redraw_all_ = true;
     bool finished_ = false;
     int status_ = 0;
