@@ -43,6 +43,11 @@ struct ScreenFrame {
     int rows = 0;
     // The rows that changed (every row when `full`), with their cells.
     std::vector<std::pair<int, std::vector<WireCell>>> lines;
+    // Only in a frame handed as it is to a session in the server, never in
+    // JSON: when not empty, the columns [first, second) of each of `lines`
+    // that changed, the line holding just those cells; the rest of the row
+    // is as the frame before left it.
+    std::vector<std::pair<int, int>> spans;
     FrameCursor cursor;
     std::string title;
     bool alternate_screen = false;

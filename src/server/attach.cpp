@@ -122,18 +122,18 @@ protocol::ScreenFrame screen_meta(const worker::Worker& worker) {
     };
 }
 
-// The first `cols` cells of a row; those past the last one written are
-// plain blanks.
-std::vector<protocol::WireCell> wire_cells(const term::Row& row, int cols) {
-    std::vector<protocol::WireCell> cells(static_cast<std::size_t>(std::max(cols, 0)));
+// Cells [first, end) of a row; those past the last one written are plain
+// blanks.
+std::vector<protocol::WireCell> wire_cells(const term::Row& row, int first, int end) {
+    std::vector<protocol::WireCell> cells(static_cast<std::size_t>(std::max(end - first, 0)));
     const auto source = row.cells(); // empty while the row was never written
-    const int used = std::min({row.used(), cols, static_cast<int>(source.size())});
+    const int used = std::min({row.used(), end, static_cast<int>(source.size())});
     // Neighbouring cells mostly share a style: it is converted once a run.
     term::Style last_style;
     protocol::WireStyle last_wire;
-    for (int col = 0; col < used; ++col) {
+    for (int col = first; col < used; ++col) {
         const term::Cell& from = source[static_cast<std::size_t>(col)];
-        auto& cell = cells[static_cast<std::size_t>(col)];
+        auto& cell = cells[static_cast<std::size_t>(col - first)];
         cell.width = static_cast<std::uint8_t>(from.continuation() ? 0 : (from.wide() ? 2 : 1));
         if (!(from.style == last_style)) {
             last_style = from.style;
@@ -154,6 +154,10 @@ std::vector<protocol::WireCell> wire_cells(const term::Row& row, int cols) {
         }
     }
     return cells;
+}
+
+std::vector<protocol::WireCell> wire_cells(const term::Row& row, int cols) {
+    return wire_cells(row, 0, cols);
 }
 
 std::vector<protocol::WireCell> screen_row_cells(const term::Screen& screen, int row) {
@@ -383,7 +387,7 @@ void AttachHub::flush_session(Session& session) {
         if (w == nullptr) {
             continue;
         }
-        if (auto frame = pane_frame(state, *w)) {
+        if (auto frame = pane_frame(state, *w, connection->takes_frames())) {
             connection->send_screen(session.stream_id, *frame);
             last_frame_ = std::chrono::steady_clock::now();
         }
@@ -399,8 +403,8 @@ void AttachHub::flush_session(Session& session) {
     }
 }
 
-std::optional<protocol::ScreenFrame> AttachHub::pane_frame(PaneState& state,
-                                                           worker::Worker& worker) {
+std::optional<protocol::ScreenFrame> AttachHub::pane_frame(PaneState& state, worker::Worker& worker,
+                                                           bool spans) {
     const auto& screen = worker.screen();
     if (state.screen_serial != worker.screen_serial() || state.screen_cols != screen.cols() ||
         state.screen_rows != screen.rows()) {
@@ -413,9 +417,55 @@ std::optional<protocol::ScreenFrame> AttachHub::pane_frame(PaneState& state,
         return std::nullopt;
     }
     state.last_meta = frame;
+    if (state.full) {
+        state.shown.clear();
+    }
+    const auto rows = static_cast<std::size_t>(screen.rows());
+    const auto cols = static_cast<std::size_t>(screen.cols());
+    const bool partial = spans && !state.full && state.shown.size() == rows;
     for (int row = 0; row < screen.rows(); ++row) {
-        if (state.full || state.dirty[static_cast<std::size_t>(row)] != 0) {
-            frame.lines.emplace_back(row, screen_row_cells(screen, row));
+        if (!state.full && state.dirty[static_cast<std::size_t>(row)] == 0) {
+            continue;
+        }
+        const term::Row& cells = screen.screen_row(row);
+        if (!partial) {
+            frame.lines.emplace_back(row, wire_cells(cells, screen.cols()));
+            continue;
+        }
+        // The columns that differ from what was shown. A cell with marks
+        // counts as changed: the marks live beside the row.
+        auto& shown = state.shown[static_cast<std::size_t>(row)];
+        const auto same = [&cells, &shown](int col) {
+            const term::Cell& now = cells.cell(col);
+            const term::Cell& was = shown[static_cast<std::size_t>(col)];
+            return now == was && !now.has_marks();
+        };
+        int first = 0;
+        int end = screen.cols();
+        while (first < end && same(first)) {
+            ++first;
+        }
+        while (end > first && same(end - 1)) {
+            --end;
+        }
+        if (first == end) {
+            continue;
+        }
+        for (int col = first; col < end; ++col) {
+            shown[static_cast<std::size_t>(col)] = cells.cell(col);
+        }
+        frame.lines.emplace_back(row, wire_cells(cells, first, end));
+        frame.spans.emplace_back(first, end);
+    }
+    if (spans && state.shown.size() != rows) {
+        // A full frame (or the first): what it shows is the screen now.
+        state.shown.assign(rows, std::vector<term::Cell>(cols));
+        for (int row = 0; row < screen.rows(); ++row) {
+            const term::Row& cells = screen.screen_row(row);
+            auto& shown = state.shown[static_cast<std::size_t>(row)];
+            for (int col = 0; col < screen.cols(); ++col) {
+                shown[static_cast<std::size_t>(col)] = cells.cell(col);
+            }
         }
     }
     frame.full = state.full;

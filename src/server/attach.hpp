@@ -13,6 +13,7 @@
 
 #include "protocol/screen_frame.hpp"
 #include "server/control.hpp"
+#include "term/cell.hpp"
 #include "util/uv.hpp"
 
 namespace sb::worker {
@@ -89,6 +90,9 @@ private:
         std::vector<std::uint8_t> dirty;
         // What the last frame said besides the rows.
         std::optional<protocol::ScreenFrame> last_meta;
+        // For a session that takes frames as they are: the screen's cells as
+        // frames have shown them, to send only the cells that changed.
+        std::vector<std::vector<term::Cell>> shown;
     };
     struct Session {
         std::weak_ptr<Connection> connection;
@@ -101,7 +105,9 @@ private:
     void schedule_flush();
     void flush();
     void flush_session(Session& session);
-    std::optional<protocol::ScreenFrame> pane_frame(PaneState& state, worker::Worker& worker);
+    // With `spans`, rows carry only their changed cells (ScreenFrame::spans).
+    std::optional<protocol::ScreenFrame> pane_frame(PaneState& state, worker::Worker& worker,
+                                                    bool spans);
     nlohmann::json status() const;
     // Whether a person's typing holds the worker's deliveries now.
     bool typing_hold(const worker::Worker& worker) const;

@@ -48,6 +48,10 @@ public:
     // A screen frame of the attach subscription `stream_id`: as JSON, or as
     // it is to a local connection (which may take its rows).
     void send_screen(const nlohmann::json& stream_id, protocol::ScreenFrame& frame);
+    // Whether screen frames reach this connection as they are (a session the
+    // server runs itself), so that they may carry only the changed cells of
+    // a row (ScreenFrame::spans).
+    bool takes_frames() const { return static_cast<bool>(screen_sink_); }
     // Closes the connection once what is queued has been written.
     void close_after_flush();
     // Closes now; `reason` is logged.

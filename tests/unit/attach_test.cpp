@@ -608,6 +608,25 @@ TEST_SUITE("attach") {
         CHECK(model.changed_spans == std::vector<std::pair<int, int>>{{2, 4}});
         CHECK(PaneModel::text(model.lines[1]) == "B cd");
         CHECK_FALSE(model.apply({{"cols", 0}, {"rows", 2}}));
+
+        // A frame from the server itself may carry only the changed cells.
+        sb::protocol::ScreenFrame cells_only{.cols = 4, .rows = 2};
+        cells_only.lines.emplace_back(0, std::vector<WireCell>{{.text = "x"}, {.text = "y"}});
+        cells_only.spans.emplace_back(1, 3);
+        REQUIRE(model.apply(sb::protocol::ScreenFrame(cells_only)));
+        CHECK(PaneModel::text(model.lines[0]) == "Axy ");
+        CHECK(model.changed_rows == std::vector<int>{0});
+        CHECK(model.changed_spans == std::vector<std::pair<int, int>>{{1, 3}});
+        // Not for rows of another size, nor with cells that do not fit.
+        auto resized = cells_only;
+        resized.cols = 5;
+        CHECK_FALSE(model.apply(std::move(resized)));
+        auto unmatched = cells_only;
+        unmatched.spans.clear();
+        unmatched.spans.emplace_back(1, 4);
+        REQUIRE(model.apply(std::move(unmatched)));
+        CHECK(model.changed_rows.empty());
+        CHECK(PaneModel::text(model.lines[0]) == "Axy ");
     }
 
     TEST_CASE("new scrollback lines are found after where the client's copy ends") {

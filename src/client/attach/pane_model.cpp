@@ -45,6 +45,11 @@ bool PaneModel::apply(protocol::ScreenFrame&& frame) {
     if (frame.rows <= 0 || frame.cols <= 0 || frame.rows > 10000 || frame.cols > 10000) {
         return false;
     }
+    const bool partial = !frame.spans.empty();
+    if (partial && (frame.full || frame.rows != rows || frame.cols != cols ||
+                    frame.spans.size() != frame.lines.size())) {
+        return false; // changed cells of rows this model does not have
+    }
     changed_rows.clear();
     changed_spans.clear();
     changed_all = false;
@@ -55,11 +60,23 @@ bool PaneModel::apply(protocol::ScreenFrame&& frame) {
         lines.assign(static_cast<std::size_t>(rows),
                      std::vector<Cell>(static_cast<std::size_t>(cols)));
     }
-    for (auto& [row, cells] : frame.lines) {
+    for (std::size_t i = 0; i < frame.lines.size(); ++i) {
+        auto& [row, cells] = frame.lines[i];
         if (row < 0 || row >= rows) {
             continue;
         }
         auto& line = lines[static_cast<std::size_t>(row)];
+        if (partial) {
+            // Just the cells that changed, from the server itself.
+            const auto [first, end] = frame.spans[i];
+            if (first < 0 || end > cols || end - first != static_cast<int>(cells.size())) {
+                continue;
+            }
+            std::move(cells.begin(), cells.end(), line.begin() + first);
+            changed_rows.push_back(row);
+            changed_spans.emplace_back(first, end);
+            continue;
+        }
         cells.resize(static_cast<std::size_t>(cols));
         int first = 0;
         int end = cols;
