@@ -1,5 +1,6 @@
 #include "client/attach/handover.hpp"
 
+#include <cerrno>
 #include <csignal>
 #include <sys/stat.h>
 #include <termios.h>
@@ -11,24 +12,7 @@
 
 namespace sb::client::attach {
 
-namespace {
-
 using nlohmann::json;
-
-void write_all(int fd, std::string_view data) {
-    while (!data.empty()) {
-        const ssize_t n = ::write(fd, data.data(), data.size());
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return;
-        }
-        data.remove_prefix(static_cast<std::size_t>(n));
-    }
-}
-
-} // namespace
 
 std::optional<int> attach_through_server(uv_loop_t* loop, ControlClient& client,
                                          const SessionOptions& options, std::string& farewell) {

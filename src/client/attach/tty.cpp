@@ -33,25 +33,11 @@ constexpr char restore_sequence[] = "\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006
 constexpr char enter_sequence[] = "\x1b[22;0t\x1b[?1049h\x1b[?1l\x1b=\x1b[?2004h\x1b[?1004h"
                                   "\x1b[>5u\x1b[>4;2m\x1b[H\x1b[2J";
 
-void write_all(int fd, const char* data, std::size_t size) {
-    while (size > 0) {
-        const ssize_t n = ::write(fd, data, size);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return;
-        }
-        data += n;
-        size -= static_cast<std::size_t>(n);
-    }
-}
-
 extern "C" void on_fatal_signal(int signum) {
     const int saved_errno = errno;
     if (terminal_changed != 0) {
         terminal_changed = 0;
-        write_all(saved_fd, restore_sequence, sizeof restore_sequence - 1);
+        write_all(saved_fd, std::string_view(restore_sequence, sizeof restore_sequence - 1));
         ::tcsetattr(saved_fd, TCSAFLUSH, &saved_termios);
     }
     errno = saved_errno;
@@ -181,7 +167,7 @@ void TerminalOutput::write(std::string_view data) {
         return;
     }
     if (blocking_) {
-        write_all(fd_, data.data(), data.size());
+        write_all(fd_, data);
         return;
     }
     if (failed_) {
@@ -261,6 +247,19 @@ void TerminalOutput::finish(int timeout_ms) {
     poll_->stop();
     write_out(timeout_ms);
     pending_.clear();
+}
+
+void write_all(int fd, std::string_view data) {
+    while (!data.empty()) {
+        const ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return;
+        }
+        data.remove_prefix(static_cast<std::size_t>(n));
+    }
 }
 
 } // namespace sb::client::attach

@@ -18,6 +18,10 @@ namespace sb::client::attach {
 std::string_view terminal_enter_sequence();
 std::string_view terminal_restore_sequence();
 
+// Writes all of `data` to a blocking descriptor, giving up on an error.
+// Only write(2): safe in a signal handler.
+void write_all(int fd, std::string_view data);
+
 // Until forget_crash_restore(), a crash of this process (SIGSEGV, SIGABRT,
 // ...) gives terminal `fd` these settings and the restore sequence before it
 // dies, in a handler that does only async-signal-safe work.
