@@ -83,6 +83,7 @@ void Worker::spawn_now() {
     // A new program has an empty composer: no draft of a person's in it.
     person_draft_ = false;
     restart_timer_.stop();
+    drain_timer_.stop();
     close_pty();
     set_state(State::Starting);
     // A new run gets a new terminal: the final screen of the last run stays
@@ -320,7 +321,10 @@ void Worker::on_child_exit(int wait_status) {
     // run from there). Processes it left behind that still hold the
     // terminal get a grace period, then are killed.
     read_output();
-    if (!output_ended_) {
+    // Reading may have reached the end of output and finished the run, and
+    // a restart may have started the next one: the wait is for this run's
+    // terminal only.
+    if (exit_seen_ && !output_ended_) {
         drain_timer_.start(drain_grace, [this] {
             logger()->info("{}: processes left behind still hold the terminal; killing them",
                            config_.name);

@@ -224,6 +224,30 @@ TEST_SUITE("control") {
         CHECK(ws.cli({"stop", "nope"}).exit_status == 1);
     }
 
+    TEST_CASE("a restarted worker that printed as it ended keeps running") {
+        // Its last words are still unread when its exit is seen; reading
+        // them to the end finishes the run and starts the next one, which
+        // the wait for the last run's stragglers must leave alone.
+        WorkspaceServer ws(R"(workers:
+  w:
+    command: [sh, -c, "trap 'echo bye; exit 0' HUP TERM; echo ready; while :; do sleep 1; done"]
+)");
+        REQUIRE(ws.start());
+        REQUIRE(capture_has(ws, "w", "ready"));
+        for (int round = 0; round < 3; ++round) {
+            CAPTURE(round);
+            REQUIRE(ws.cli({"restart", "w"}).exit_status == 0);
+            const auto pid =
+                json::parse(ws.cli({"ls", "--json"}).out)["workers"][0]["pid"].get<int>();
+            // Longer than the grace given to processes left behind.
+            std::this_thread::sleep_for(1500ms);
+            const auto after = json::parse(ws.cli({"ls", "--json"}).out)["workers"][0];
+            CHECK(after["state"] == "running");
+            CHECK(after["pid"].get<int>() == pid);
+        }
+        CHECK(ws.cli({"events"}).out.find("worker_restarting") == std::string::npos);
+    }
+
     TEST_CASE("events --follow sees a worker restart") {
         WorkspaceServer ws("workers:\n  w: {command: [sleep, '600'], restart: always}\n");
         REQUIRE(ws.start());
