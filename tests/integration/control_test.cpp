@@ -236,9 +236,21 @@ TEST_SUITE("control") {
         REQUIRE(capture_has(ws, "w", "ready"));
         for (int round = 0; round < 3; ++round) {
             CAPTURE(round);
-            REQUIRE(ws.cli({"restart", "w"}).exit_status == 0);
-            const auto pid =
+            const auto before =
                 json::parse(ws.cli({"ls", "--json"}).out)["workers"][0]["pid"].get<int>();
+            REQUIRE(ws.cli({"restart", "w"}).exit_status == 0);
+            // restart answers before the old run has ended: wait for the new one.
+            int pid = 0;
+            REQUIRE(eventually(
+                [&] {
+                    const auto w = json::parse(ws.cli({"ls", "--json"}).out)["workers"][0];
+                    if (w["state"] != "running" || w["pid"].get<int>() == before) {
+                        return false;
+                    }
+                    pid = w["pid"].get<int>();
+                    return true;
+                },
+                10000ms));
             // Longer than the grace given to processes left behind.
             std::this_thread::sleep_for(1500ms);
             const auto after = json::parse(ws.cli({"ls", "--json"}).out)["workers"][0];
