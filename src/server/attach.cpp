@@ -421,8 +421,15 @@ std::optional<protocol::ScreenFrame> AttachHub::pane_frame(PaneState& state, wor
         state.shown.clear();
     }
     const auto rows = static_cast<std::size_t>(screen.rows());
-    const auto cols = static_cast<std::size_t>(screen.cols());
     const bool partial = spans && !state.full && state.shown.size() == rows;
+    // What a frame with spans shows of a row: cells [first, end) as they are.
+    const auto remember = [&screen, &state](int row, int first, int end) {
+        const term::Row& cells = screen.screen_row(row);
+        auto& shown = state.shown[static_cast<std::size_t>(row)];
+        for (int col = first; col < end; ++col) {
+            shown[static_cast<std::size_t>(col)] = cells.cell(col);
+        }
+    };
     for (int row = 0; row < screen.rows(); ++row) {
         if (!state.full && state.dirty[static_cast<std::size_t>(row)] == 0) {
             continue;
@@ -451,21 +458,15 @@ std::optional<protocol::ScreenFrame> AttachHub::pane_frame(PaneState& state, wor
         if (first == end) {
             continue;
         }
-        for (int col = first; col < end; ++col) {
-            shown[static_cast<std::size_t>(col)] = cells.cell(col);
-        }
+        remember(row, first, end);
         frame.lines.emplace_back(row, wire_cells(cells, first, end));
         frame.spans.emplace_back(first, end);
     }
     if (spans && state.shown.size() != rows) {
         // A full frame (or the first): what it shows is the screen now.
-        state.shown.assign(rows, std::vector<term::Cell>(cols));
+        state.shown.assign(rows, std::vector<term::Cell>(static_cast<std::size_t>(screen.cols())));
         for (int row = 0; row < screen.rows(); ++row) {
-            const term::Row& cells = screen.screen_row(row);
-            auto& shown = state.shown[static_cast<std::size_t>(row)];
-            for (int col = 0; col < screen.cols(); ++col) {
-                shown[static_cast<std::size_t>(col)] = cells.cell(col);
-            }
+            remember(row, 0, screen.cols());
         }
     }
     frame.full = state.full;

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <algorithm>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "protocol/screen_wire.hpp"
@@ -19,6 +21,21 @@ struct CursorState {
 
     bool operator==(const CursorState&) const = default;
 };
+
+// The columns [first, end) of [lo, hi) in which the rows of cells `a` and
+// `b` differ: from the first cell that differs to the last; first == end
+// when none does.
+inline std::pair<int, int> changed_span(const Cell* a, const Cell* b, int lo, int hi) {
+    int first = static_cast<int>(std::mismatch(a + lo, a + hi, b + lo).first - a);
+    if (first == hi) {
+        return {hi, hi};
+    }
+    int end = hi;
+    while (a[end - 1] == b[end - 1]) {
+        --end;
+    }
+    return {first, end};
+}
 
 // What the whole terminal should show: the panes, borders, status line and
 // any overlay, composed cell by cell. The renderer draws the difference

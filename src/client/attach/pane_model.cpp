@@ -78,17 +78,11 @@ bool PaneModel::apply(protocol::ScreenFrame&& frame) {
             continue;
         }
         cells.resize(static_cast<std::size_t>(cols));
-        int first = 0;
-        int end = cols;
+        auto [first, end] = std::pair{0, cols};
         if (!changed_all) {
-            const auto differs = std::mismatch(cells.begin(), cells.end(), line.begin()).first;
-            if (differs == cells.end()) {
+            std::tie(first, end) = changed_span(cells.data(), line.data(), 0, cols);
+            if (first == end) {
                 continue; // the row was sent again as it was
-            }
-            first = static_cast<int>(differs - cells.begin());
-            while (cells[static_cast<std::size_t>(end - 1)] ==
-                   line[static_cast<std::size_t>(end - 1)]) {
-                --end;
             }
         }
         line = std::move(cells);

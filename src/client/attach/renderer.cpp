@@ -220,23 +220,19 @@ std::string Renderer::render(const Canvas& next, const std::vector<std::uint8_t>
         // drawn (a typed key's frame changes one cell of one row), widened by
         // a cell each way so that both halves of a wide glyph are in it.
         const auto first = static_cast<std::ptrdiff_t>(row) * next.cols;
-        const auto row_begin = next.cells.begin() + first;
         int lo = 0;
-        int end = next.cols;
+        int hi = next.cols;
         if (spans != nullptr && static_cast<std::size_t>(row) < spans->size()) {
             lo = std::clamp((*spans)[static_cast<std::size_t>(row)].first, 0, next.cols);
-            end = std::clamp((*spans)[static_cast<std::size_t>(row)].second, lo, next.cols);
+            hi = std::clamp((*spans)[static_cast<std::size_t>(row)].second, lo, next.cols);
         }
-        const auto differs =
-            std::mismatch(row_begin + lo, row_begin + end, front_.cells.begin() + first + lo).first;
-        if (differs == row_begin + end) {
+        const auto [differs, last] =
+            changed_span(next.cells.data() + first, front_.cells.data() + first, lo, hi);
+        if (differs == last) {
             continue;
         }
-        while (next.at(row, end - 1) == front_.at(row, end - 1)) {
-            --end;
-        }
-        const int begin = std::max(0, static_cast<int>(differs - row_begin) - 1);
-        end = std::min(next.cols, end + 1);
+        const int begin = std::max(0, differs - 1);
+        const int end = std::min(next.cols, last + 1);
         for (int col = begin; col < end; ++col) {
             const Cell& want = next.at(row, col);
             if (want.width == 0) {
