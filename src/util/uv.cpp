@@ -1,5 +1,10 @@
 #include "util/uv.hpp"
 
+#include <algorithm>
+#include <cstdint>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
 namespace sb::util {
 
 namespace {
@@ -62,6 +67,83 @@ void Timer::stop() {
 bool Timer::active() const {
     return state_ != nullptr &&
            uv_is_active(reinterpret_cast<const uv_handle_t*>(&state_->handle)) != 0;
+}
+
+struct FineTimer::State {
+    uv_poll_t handle;
+    int fd = -1;
+    std::function<void()> callback;
+    bool armed = false;
+    bool closed = false;
+};
+
+FineTimer::FineTimer(uv_loop_t* loop) : loop_(loop) {}
+
+FineTimer::~FineTimer() {
+    if (state_ == nullptr) {
+        return;
+    }
+    state_->closed = true;
+    // The descriptor is closed once libuv no longer watches it.
+    uv_close(reinterpret_cast<uv_handle_t*>(&state_->handle), [](uv_handle_t* done) {
+        auto* state = static_cast<State*>(done->data);
+        ::close(state->fd);
+        delete state;
+    });
+}
+
+bool FineTimer::start(std::chrono::microseconds delay, std::function<void()> callback) {
+    if (state_ == nullptr) {
+        const int fd = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+        if (fd < 0) {
+            return false;
+        }
+        state_ = new State;
+        state_->fd = fd;
+        uv_poll_init(loop_, &state_->handle, fd);
+        state_->handle.data = state_;
+    }
+    // A zero it_value would disarm the timer instead of firing at once.
+    const auto us = std::max<std::int64_t>(delay.count(), 1);
+    itimerspec when{};
+    when.it_value.tv_sec = static_cast<time_t>(us / 1'000'000);
+    when.it_value.tv_nsec = static_cast<long>(us % 1'000'000 * 1000);
+    // Setting the time also forgets an expiry that was not read yet.
+    if (::timerfd_settime(state_->fd, 0, &when, nullptr) != 0) {
+        return false;
+    }
+    state_->callback = std::move(callback);
+    state_->armed = true;
+    uv_poll_start(&state_->handle, UV_READABLE, [](uv_poll_t* handle, int, int) {
+        auto* state = static_cast<State*>(handle->data);
+        std::uint64_t expiries = 0;
+        if (::read(state->fd, &expiries, sizeof expiries) != sizeof expiries) {
+            return; // not expired after all (EAGAIN): keep waiting
+        }
+        uv_poll_stop(handle);
+        state->armed = false;
+        auto callback = std::move(state->callback);
+        state->callback = nullptr;
+        if (!state->closed && callback) {
+            callback();
+        }
+    });
+    return true;
+}
+
+void FineTimer::stop() {
+    if (state_ == nullptr || !state_->armed) {
+        return;
+    }
+    const itimerspec disarm{};
+    ::timerfd_settime(state_->fd, 0, &disarm, nullptr);
+    uv_poll_stop(&state_->handle);
+    state_->armed = false;
+    state_->callback = nullptr;
+}
+
+bool FineTimer::active() const {
+    return state_ != nullptr && state_->armed;
 }
 
 struct Poll::State {

@@ -31,6 +31,27 @@ private:
     State* state_ = nullptr;
 };
 
+// A one-shot timer with microsecond resolution, where a Timer has
+// milliseconds: a timerfd watched by the loop. Its descriptor is made on the
+// first start(); start() returns false if it cannot be made (no descriptors
+// left), and the caller goes on without the wait.
+class FineTimer {
+public:
+    explicit FineTimer(uv_loop_t* loop);
+    ~FineTimer();
+    FineTimer(const FineTimer&) = delete;
+    FineTimer& operator=(const FineTimer&) = delete;
+
+    bool start(std::chrono::microseconds delay, std::function<void()> callback);
+    void stop();
+    bool active() const;
+
+private:
+    struct State;
+    uv_loop_t* loop_;
+    State* state_ = nullptr;
+};
+
 class Poll {
 public:
     // Watches `fd` (not owned) for readiness.

@@ -119,6 +119,9 @@ public:
     const ExitStatus& last_exit() const { return last_exit_; }
     Clock::time_point started_at() const { return started_at_; }
     Clock::time_point last_output() const { return last_output_; }
+    // How often reading this worker's output has waited for the writer to
+    // put more in (see read_output); for tests and diagnostics.
+    std::uint64_t read_pauses() const { return read_pauses_; }
     const term::Screen& screen() const { return *screen_; }
     // The time of the last keystroke written by `keys` or an attached person.
     Clock::time_point last_keystroke() const { return last_keystroke_; }
@@ -166,6 +169,12 @@ private:
     util::ScopedFd master_;
     std::unique_ptr<util::Poll> poll_;
     bool output_ended_ = true;
+    // Reading waits for read_pace_timer_ (see read_output).
+    bool read_paused_ = false;
+    bool pacing_ = false;
+    std::uint64_t read_pauses_ = 0;
+    util::FineTimer read_pace_timer_;
+    Clock::time_point last_read_{};
     bool exit_seen_ = true;
     int exit_wait_status_ = 0;
 

@@ -1,6 +1,7 @@
 // Real programs under the worker supervisor, in-process on a private loop.
 #include <fstream>
 #include <signal.h>
+#include <sstream>
 #include <unistd.h>
 
 #include <doctest/doctest.h>
@@ -156,6 +157,61 @@ TEST_SUITE("worker") {
         CHECK(text.find("line 0079000") != std::string::npos);
         CHECK(h.worker->last_exit().code == 0);
         CHECK(h.worker->state() == State::Exited);
+    }
+
+    TEST_CASE("short lines streamed as fast as they print arrive whole and in order") {
+        // Reading such output pauses between reads (Worker::read_output);
+        // nothing may be lost or reordered across a pause, nor when the
+        // program ends during one.
+        Harness h;
+        auto& w = h.make({"sh", "-c", "seq 1 300000; echo THE-END"});
+        bool exited = false;
+        std::string screen_at_exit;
+        h.worker = std::make_unique<Worker>(h.loop.get(), *h.reaper, w.config(),
+                                            [&](Worker& self, const WorkerEvent& event) {
+                                                if (event.type == "worker_exited") {
+                                                    exited = true;
+                                                    screen_at_exit = self.screen().text(0);
+                                                }
+                                            });
+        h.worker->start();
+        REQUIRE(h.loop.run_until([&] { return exited; }, 60000ms));
+        CHECK(screen_at_exit.find("300000\nTHE-END") != std::string::npos);
+        // The 1,000 lines of scrollback and the screen hold the last numbers,
+        // each once, in order.
+        std::istringstream text(h.worker->screen().text(1000));
+        std::vector<long> numbers;
+        for (std::string line; std::getline(text, line);) {
+            if (!line.empty() && line != "THE-END") {
+                numbers.push_back(std::stol(line));
+            }
+        }
+        REQUIRE(numbers.size() > 900);
+        CHECK(numbers.back() == 300000);
+        bool consecutive = true;
+        for (std::size_t i = 1; i < numbers.size(); ++i) {
+            consecutive = consecutive && numbers[i] == numbers[i - 1] + 1;
+        }
+        CHECK(consecutive);
+        // A flood of short lines is what the pause is for.
+        CHECK(h.worker->read_pauses() > 0);
+    }
+
+    TEST_CASE("a key's echo is read at once, without a pause") {
+        Harness h;
+        auto& w = h.make({"cat"});
+        w.start();
+        REQUIRE(h.state_is(State::Running));
+        for (int i = 0; i < 10; ++i) {
+            const std::string key(1, static_cast<char>('a' + i));
+            w.write(key);
+            REQUIRE(h.loop.run_until(
+                [&] { return w.screen().text(0).find(key) != std::string::npos; }, 5000ms));
+            // A person's pace: the echo comes after a quiet spell.
+            h.loop.run_for(5ms);
+        }
+        CHECK(w.screen().text(0).find("abcdefghij") != std::string::npos);
+        CHECK(w.read_pauses() == 0);
     }
 
     TEST_CASE("a program that asks for the cursor position gets its answer") {

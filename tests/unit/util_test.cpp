@@ -1,3 +1,5 @@
+#include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -104,5 +106,54 @@ TEST_SUITE("util") {
             CHECK(order.empty());
         }
         // Its handles are closed with it (TestLoop checks uv_loop_close).
+    }
+
+    TEST_CASE("FineTimer fires once after its delay; stopped or destroyed, it does not") {
+        using namespace std::chrono;
+        sb::test::TestLoop loop;
+        int fired = 0;
+        {
+            sb::util::FineTimer timer(loop.get());
+            CHECK_FALSE(timer.active());
+            const auto start = steady_clock::now();
+            steady_clock::time_point at{};
+            REQUIRE(timer.start(microseconds(300), [&] {
+                ++fired;
+                at = steady_clock::now();
+            }));
+            CHECK(timer.active());
+            CHECK(loop.run_until([&] { return fired == 1; }, seconds(10)));
+            CHECK(at - start >= microseconds(300));
+            CHECK_FALSE(timer.active());
+            loop.run_for(milliseconds(20));
+            CHECK(fired == 1);
+
+            // Started again from its own callback, as a paced read does.
+            int chained = 0;
+            std::function<void()> again = [&] {
+                if (++chained < 5) {
+                    timer.start(microseconds(20), again);
+                }
+            };
+            REQUIRE(timer.start(microseconds(20), again));
+            CHECK(loop.run_until([&] { return chained == 5; }, seconds(10)));
+
+            // Stopped, it does not fire; started again, the new callback runs.
+            timer.start(microseconds(100), [&] { fired += 10; });
+            timer.stop();
+            CHECK_FALSE(timer.active());
+            loop.run_for(milliseconds(20));
+            CHECK(fired == 1);
+            timer.start(microseconds(100), [&] { fired += 100; });
+            CHECK(loop.run_until([&] { return fired == 101; }, seconds(10)));
+
+            // Destroyed while armed.
+            timer.start(microseconds(200), [&] { fired += 1000; });
+        }
+        loop.run_for(std::chrono::milliseconds(20));
+        CHECK(fired == 101);
+        // A timer never started holds no descriptor and no handle.
+        sb::util::FineTimer unused(loop.get());
+        CHECK_FALSE(unused.active());
     }
 }
