@@ -4,7 +4,13 @@
 // hands it over and throws it away. Prints the bytes read and the wall-clock
 // time (CLOCK_REALTIME, seconds) at which the end of output was seen.
 //
-// Usage: pty_drain COLS ROWS COMMAND [ARG...]
+// With --pace US it waits US microseconds after each read that found less
+// than the terminal's buffer holds (4096 bytes) before reading again. A
+// writer of short lines is slowed by a reader that takes every few lines as
+// they land; so for such output this reader is the faster one, and the
+// raw limit is the faster of the two.
+//
+// Usage: pty_drain [--pace US] COLS ROWS COMMAND [ARG...]
 
 #include <cerrno>
 #include <cstdio>
@@ -13,6 +19,7 @@
 #include <ctime>
 #include <poll.h>
 #include <string>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <variant>
@@ -24,10 +31,19 @@
 extern char** environ;
 
 int main(int argc, char** argv) {
+    long pace_us = 0;
+    if (argc > 2 && std::strcmp(argv[1], "--pace") == 0) {
+        pace_us = std::atol(argv[2]);
+        argv += 2;
+        argc -= 2;
+    }
     if (argc < 4) {
-        std::fprintf(stderr, "usage: pty_drain COLS ROWS COMMAND [ARG...]\n");
+        std::fprintf(stderr, "usage: pty_drain [--pace US] COLS ROWS COMMAND [ARG...]\n");
         return 2;
     }
+    // Sleeps as long as asked, not up to 50 us longer.
+    ::prctl(PR_SET_TIMERSLACK, 1UL);
+    const timespec pause{0, pace_us * 1000};
     const int cols = std::atoi(argv[1]);
     const int rows = std::atoi(argv[2]);
     auto opened = sb::pty::open_pty(cols, rows);
@@ -61,6 +77,9 @@ int main(int argc, char** argv) {
         const ssize_t n = ::read(terminal.master.get(), buffer, sizeof buffer);
         if (n > 0) {
             total += static_cast<unsigned long long>(n);
+            if (pace_us > 0 && n < 4096) {
+                ::nanosleep(&pause, nullptr);
+            }
             continue;
         }
         if (n < 0 && errno == EINTR) {
