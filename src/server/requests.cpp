@@ -330,50 +330,60 @@ void Requests::start(const Reply& c, const json& id, const json& params) {
     c->send(protocol::result(id, {{"workers", out}}));
 }
 
-void Requests::stop(const Reply& c, const json& id, const json& params) {
-    auto selected = workers_param(server_, params);
-    std::optional<std::chrono::milliseconds> timeout;
-    if (params.contains("timeout_ms")) {
-        timeout = std::chrono::milliseconds(int_param(params, "timeout_ms", 0, 0, 3'600'000));
-    }
-    auto remaining = std::make_shared<std::size_t>(selected.size());
+namespace {
+
+// Answers with the state of `selected` once each has called the callback
+// it was given, and the caller once more after giving it to all: a stop or
+// restart answers when every worker named is done.
+std::function<void()> answer_when_all_done(Server& server, const std::shared_ptr<Connection>& c,
+                                           const json& id,
+                                           const std::vector<worker::Worker*>& selected) {
+    auto remaining = std::make_shared<std::size_t>(selected.size() + 1);
     auto names = std::make_shared<std::vector<std::string>>();
     for (auto* w : selected) {
         names->push_back(w->name());
     }
     std::weak_ptr<Connection> weak = c;
-    auto finish = [this, weak, id, names] {
+    return [&server, weak, id, names, remaining] {
+        if (--*remaining != 0) {
+            return;
+        }
         auto connection = weak.lock();
         if (!connection) {
             return;
         }
         json out = json::array();
         for (const auto& name : *names) {
-            if (auto* w = server_.find(name)) {
-                out.push_back(worker_json(server_, *w));
+            if (auto* w = server.find(name)) {
+                out.push_back(worker_json(server, *w));
             }
         }
         connection->send(protocol::result(id, {{"workers", out}}));
     };
-    for (auto* w : selected) {
-        w->stop(
-            [remaining, finish] {
-                if (--*remaining == 0) {
-                    finish();
-                }
-            },
-            timeout);
+}
+
+} // namespace
+
+void Requests::stop(const Reply& c, const json& id, const json& params) {
+    auto selected = workers_param(server_, params);
+    std::optional<std::chrono::milliseconds> timeout;
+    if (params.contains("timeout_ms")) {
+        timeout = std::chrono::milliseconds(int_param(params, "timeout_ms", 0, 0, 3'600'000));
     }
+    const auto done = answer_when_all_done(server_, c, id, selected);
+    for (auto* w : selected) {
+        w->stop(done, timeout);
+    }
+    done();
 }
 
 void Requests::restart(const Reply& c, const json& id, const json& params) {
     auto selected = workers_param(server_, params);
-    json out = json::array();
+    const auto done = answer_when_all_done(server_, c, id, selected);
     for (auto* w : selected) {
-        w->restart();
-        out.push_back(worker_json(server_, *w));
+        w->restart(done);
     }
-    c->send(protocol::result(id, {{"workers", out}}));
+    done();
 }
 
 void Requests::resize(const Reply& c, const json& id, const json& params) {

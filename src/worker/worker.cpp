@@ -498,15 +498,19 @@ void Worker::stop(std::function<void()> done, std::optional<std::chrono::millise
     });
 }
 
-void Worker::restart() {
+void Worker::restart(std::function<void()> done) {
     policy_.reset();
     if (exit_seen_ && output_ended_) {
         restart_timer_.stop();
         stop_requested_ = false;
         spawn_now();
+        if (done) {
+            done();
+        }
         return;
     }
-    stop();
+    // The stop's waiters run after the next run has started (finish_run).
+    stop(std::move(done));
     restart_requested_ = true;
 }
 

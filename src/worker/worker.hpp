@@ -68,8 +68,10 @@ public:
     // (at once if it is not running).
     void stop(std::function<void()> done = {},
               std::optional<std::chrono::milliseconds> timeout = std::nullopt);
-    // Stops it (if running) and starts it again.
-    void restart();
+    // Stops it (if running) and starts it again. `done` runs once the new
+    // run has started (or failed to start), or once a stop requested in the
+    // meantime has ended the old one.
+    void restart(std::function<void()> done = {});
     // The child's terminal size and the screen model follow.
     void resize(int cols, int rows);
     // Queues bytes for the child's terminal, in order.

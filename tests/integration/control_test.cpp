@@ -202,13 +202,25 @@ TEST_SUITE("control") {
               std::string::npos);
         const auto pid_before =
             json::parse(ws.cli({"ls", "--json"}).out)["workers"][0]["pid"].get<int>();
-        CHECK(ws.cli({"restart", "a"}).exit_status == 0);
-        CHECK(eventually(
-            [&] {
-                const auto w = json::parse(ws.cli({"ls", "--json"}).out)["workers"][0];
-                return w["state"] == "running" && w["pid"].get<int>() != pid_before;
-            },
-            10000ms));
+        // restart answers once the new run has started, and shows it.
+        const auto restarted = ws.cli({"restart", "a"});
+        CHECK(restarted.exit_status == 0);
+        CHECK(restarted.out.find("a: running (pid ") != std::string::npos);
+        CHECK(restarted.out.find("(pid " + std::to_string(pid_before) + ")") == std::string::npos);
+        const auto a = json::parse(ws.cli({"ls", "--json"}).out)["workers"][0];
+        CHECK(a["state"] == "running");
+        CHECK(a["pid"].get<int>() != pid_before);
+        CHECK(restarted.out.find("(pid " + std::to_string(a["pid"].get<int>()) + ")") !=
+              std::string::npos);
+        // A stubborn worker's restart waits for its stop_timeout, then for
+        // the new run.
+        const auto stubborn_before =
+            json::parse(ws.cli({"ls", "--json"}).out)["workers"][1]["pid"].get<int>();
+        CHECK(ws.cli({"restart", "stubborn"}).out.find("stubborn: running (pid ") !=
+              std::string::npos);
+        const auto stubborn = json::parse(ws.cli({"ls", "--json"}).out)["workers"][1];
+        CHECK(stubborn["state"] == "running");
+        CHECK(stubborn["pid"].get<int>() != stubborn_before);
 
         CHECK(ws.cli({"resize", "a", "100x30"}).exit_status == 0);
         ws.cli({"keys", "a", "-l", "stty size"});
@@ -240,18 +252,11 @@ TEST_SUITE("control") {
             const auto before =
                 json::parse(ws.cli({"ls", "--json"}).out)["workers"][0]["pid"].get<int>();
             REQUIRE(ws.cli({"restart", "w"}).exit_status == 0);
-            // restart answers before the old run has ended: wait for the new one.
-            int pid = 0;
-            REQUIRE(eventually(
-                [&] {
-                    const auto w = json::parse(ws.cli({"ls", "--json"}).out)["workers"][0];
-                    if (w["state"] != "running" || w["pid"].get<int>() == before) {
-                        return false;
-                    }
-                    pid = w["pid"].get<int>();
-                    return true;
-                },
-                10000ms));
+            // restart answers once the new run has started.
+            const auto now = json::parse(ws.cli({"ls", "--json"}).out)["workers"][0];
+            REQUIRE(now["state"] == "running");
+            const int pid = now["pid"].get<int>();
+            REQUIRE(pid != before);
             // Longer than the grace given to processes left behind.
             std::this_thread::sleep_for(1500ms);
             const auto after = json::parse(ws.cli({"ls", "--json"}).out)["workers"][0];

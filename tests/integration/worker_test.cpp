@@ -371,12 +371,31 @@ TEST_SUITE("worker") {
         w.write("echo first-run\r");
         REQUIRE(h.screen_has("first-run"));
         const pid_t first = w.pid();
-        w.restart();
-        REQUIRE(h.loop.run_until([&] { return w.state() == State::Running && w.pid() != first; },
-                                 5000ms));
+        bool restarted = false;
+        w.restart([&] {
+            // Told once the new run has started.
+            CHECK(w.state() == State::Running);
+            CHECK(w.pid() != first);
+            restarted = true;
+        });
+        REQUIRE(h.loop.run_until([&] { return restarted; }, 5000ms));
         w.write("echo second-run\r");
         REQUIRE(h.screen_has("second-run"));
         CHECK(w.screen().text(1000).find("first-run") == std::string::npos);
+    }
+
+    TEST_CASE("a stop while a restart waits for the old run wins, and both are told") {
+        Harness h;
+        auto& w = h.make({"sh", "-c", "trap '' TERM HUP; echo ready; while :; do sleep 1; done"});
+        w.start();
+        REQUIRE(h.screen_has("ready"));
+        std::vector<std::string> told;
+        w.restart([&] { told.push_back("restart " + std::string(to_string(w.state()))); });
+        w.stop([&] { told.push_back("stop " + std::string(to_string(w.state()))); });
+        REQUIRE(h.loop.run_until([&] { return told.size() == 2; }, 5000ms));
+        CHECK(told == std::vector<std::string>{"restart stopped", "stop stopped"});
+        h.loop.run_for(100ms);
+        CHECK(w.state() == State::Stopped);
     }
 
     TEST_CASE("resize changes what the program sees") {
