@@ -167,8 +167,7 @@ void Worker::on_poll(int status, int events) {
 void Worker::read_output() {
     constexpr ssize_t short_read = 256;
     char buffer[65536];
-    const auto now = Clock::now();
-    const bool streaming = now - last_read_ < streaming_gap;
+    const bool streaming = Clock::now() - last_read_ < streaming_gap;
     bool pace = false;
     std::size_t total = 0;
     while (master_ && !output_ended_ && total < read_budget) {
@@ -199,8 +198,8 @@ void Worker::read_output() {
     }
     pacing_ = pace;
     if (total > 0) {
-        last_read_ = now;
-        last_output_ = now;
+        last_output_ = Clock::now();
+        last_read_ = last_output_;
         if (pace && master_ && !output_ended_ && read_pace_timer_.start(read_pace, [this] {
                 read_paused_ = false;
                 update_poll();
