@@ -57,9 +57,9 @@ workers:
 )");
         BackgroundProcess server(
             {switchboard_binary(), "up", "--foreground", "--log-level", "debug"}, ws.options);
-        REQUIRE(sb::test::eventually(
-            [&] { return std::filesystem::exists(ws.dir.path() / "ws/marker.txt"); }, 10000ms));
-        CHECK(read_file(ws.dir.path() / "ws/marker.txt") == "marker\n");
+        // The shell makes the file before echo writes into it: wait for its text.
+        CHECK(sb::test::eventually(
+            [&] { return read_file(ws.dir.path() / "ws/marker.txt") == "marker\n"; }, 10000ms));
         REQUIRE(server.wait_for_output("stubborn: started", 5000ms));
         // SIGTERM only once its trap is set, or it ends at once.
         REQUIRE(sb::test::eventually(
