@@ -26,26 +26,19 @@ constexpr std::chrono::milliseconds drain_grace{1000};
 // clients their turn; the poll is level-triggered, so the rest comes next.
 constexpr std::size_t read_budget = 1 << 20;
 
-// Pacing the reads of a flood from a slow writer. Short lines are slow to
-// write into a terminal (the kernel turns each newline into CR LF with a
-// write of its own), and a reader that takes every few lines as they land
-// makes the kernel hand them over, and wake it, that often, which slows the
-// writer further: `seq`-like output went at about 17 MB/s read that way and
-// about 22 MB/s with a pause before the next read (bench/, figure 1b), while
-// 80-column lines, whose writer is faster than any reader, went no faster.
-// So while output streams (the last read was less than `streaming_gap`
-// ago), a read of less than `pace_below` bytes starts pacing: reading waits
-// `read_pace` before each next read, for as long as reads come back
-// partial. A full read ends it, since then the writer waits for us. The
-// first read after a quiet spell, a key's echo, never waits.
+// How reads of a flood are paced: see pace_next_read.
 constexpr std::chrono::microseconds read_pace{20};
 constexpr std::chrono::milliseconds streaming_gap{1};
-constexpr ssize_t pace_below = 1024;
-// What one read gets when the kernel's buffer for the terminal is full
-// (N_TTY_BUF_SIZE).
-constexpr ssize_t full_read = 4096;
 
 } // namespace
+
+bool pace_next_read(std::ptrdiff_t bytes, bool streaming, bool pacing) {
+    // n_tty keeps one byte of its 4096-byte buffer free: a full buffer
+    // reads as 4095 bytes.
+    constexpr std::ptrdiff_t full_read = 4095;
+    constexpr std::ptrdiff_t pace_below = 1024;
+    return streaming && bytes < (pacing ? full_read : pace_below);
+}
 
 std::string_view to_string(State state) {
     switch (state) {
@@ -175,7 +168,7 @@ void Worker::read_output() {
         if (n > 0) {
             total += static_cast<std::size_t>(n);
             screen_->feed(std::string_view(buffer, static_cast<std::size_t>(n)));
-            if (streaming && n < (pacing_ ? full_read : pace_below)) {
+            if (pace_next_read(n, streaming, pacing_)) {
                 pace = true;
                 break;
             }

@@ -26,6 +26,20 @@ namespace sb::worker {
 enum class State { Starting, Running, Exited, Restarting, Stopped, Failed };
 std::string_view to_string(State state);
 
+// Pacing the reads of a flood from a slow writer. Short lines are slow to
+// write into a terminal (the kernel turns each newline into CR LF with a
+// write of its own), and a reader that takes every few lines as they land
+// makes the kernel hand them over, and wake it, that often, which slows the
+// writer further: `seq`-like output went at about 17 MB/s read that way and
+// about 23 MB/s with a 20 us pause before each next read (bench/, figure
+// 1b). 80-column lines come from a writer faster than any reader, which
+// finds the kernel's buffer full each time; a pause would only slow them.
+// So while output streams (the last read ended less than 1 ms before), a
+// read of less than 1 KiB starts pacing, and pacing goes on while reads
+// find the buffer less than full. The first read after a quiet spell (a
+// key's echo) never waits. Returns whether to wait after a read of `bytes`.
+bool pace_next_read(std::ptrdiff_t bytes, bool streaming, bool pacing);
+
 // How the last run of a worker ended.
 struct ExitStatus {
     std::optional<int> code;

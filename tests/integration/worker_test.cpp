@@ -1,13 +1,17 @@
 // Real programs under the worker supervisor, in-process on a private loop.
+#include <fcntl.h>
 #include <fstream>
 #include <signal.h>
 #include <sstream>
+#include <thread>
 #include <unistd.h>
+#include <variant>
 
 #include <doctest/doctest.h>
 
 #include "loop.hpp"
 #include "process.hpp"
+#include "pty/pty.hpp"
 #include "util/strings.hpp"
 #include "worker/environment.hpp"
 #include "worker/reaper.hpp"
@@ -213,6 +217,31 @@ TEST_SUITE("worker") {
         CHECK(text.find("1998\n1999\nTHE-END") != std::string::npos);
         CHECK(text.find("\n999\n1000\n1001\n") != std::string::npos);
         CHECK(w.read_pauses() > 0);
+    }
+
+    TEST_CASE("pacing starts on a small read while output streams and ends on a full buffer") {
+        using sb::worker::pace_next_read;
+        CHECK_FALSE(pace_next_read(1, false, false)); // a key's echo
+        CHECK_FALSE(pace_next_read(100, false, true));
+        CHECK(pace_next_read(100, true, false));
+        CHECK_FALSE(pace_next_read(2000, true, false));
+        CHECK(pace_next_read(2000, true, true));
+
+        // What a full buffer reads as, from this kernel: the terminal's
+        // writer is far ahead, and the read finds all the kernel holds.
+        auto opened = sb::pty::open_pty(80, 24);
+        REQUIRE(std::holds_alternative<sb::pty::Pty>(opened));
+        auto& terminal = std::get<sb::pty::Pty>(opened);
+        // As much as the terminal takes without blocking: more than a buffer.
+        REQUIRE(::fcntl(terminal.slave.get(), F_SETFL, O_NONBLOCK) == 0);
+        const std::string block(65536, 'x');
+        REQUIRE(::write(terminal.slave.get(), block.data(), block.size()) > 4096);
+        std::this_thread::sleep_for(50ms);
+        char buffer[65536];
+        const auto n = ::read(terminal.master.get(), buffer, sizeof buffer);
+        CAPTURE(n);
+        REQUIRE(n >= 4095);
+        CHECK_FALSE(pace_next_read(n, true, true));
     }
 
     TEST_CASE("a key's echo is read at once, without a pause") {
