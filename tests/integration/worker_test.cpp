@@ -59,6 +59,25 @@ struct Harness {
             [&] { return worker->screen().text(1000).find(text) != std::string::npos; }, timeout);
     }
 
+    // Runs `argv` as the worker until its exit is reported; returns the
+    // screen, with `scrollback` lines of history, as it was at that moment.
+    std::string run_to_exit(std::vector<std::string> argv, int scrollback) {
+        WorkerConfig config = make(std::move(argv)).config();
+        worker =
+            std::make_unique<Worker>(loop.get(), *reaper, std::move(config),
+                                     [this, scrollback](Worker& self, const WorkerEvent& event) {
+                                         if (event.type == "worker_exited") {
+                                             exited = true;
+                                             screen_at_exit = self.screen().text(scrollback);
+                                         }
+                                     });
+        worker->start();
+        REQUIRE(loop.run_until([&] { return exited; }, 60000ms));
+        return screen_at_exit;
+    }
+    bool exited = false;
+    std::string screen_at_exit;
+
     bool state_is(State state, std::chrono::milliseconds timeout = 5000ms) {
         return loop.run_until([&] { return worker->state() == state; }, timeout);
     }
@@ -138,23 +157,14 @@ TEST_SUITE("worker") {
 
     TEST_CASE("5 MB of output all reach the screen before the exit is reported") {
         Harness h;
-        auto& w = h.make({"python3", "-c",
-                          "import sys\n"
-                          "out = sys.stdout\n"
-                          "for i in range(80000):\n"
-                          "    out.write('line %07d %s\\n' % (i, 'x' * 50))\n"
-                          "out.write('THE-END\\n')\n"});
-        bool exited = false;
-        std::string screen_at_exit;
-        h.worker = std::make_unique<Worker>(h.loop.get(), *h.reaper, w.config(),
-                                            [&](Worker& self, const WorkerEvent& event) {
-                                                if (event.type == "worker_exited") {
-                                                    exited = true;
-                                                    screen_at_exit = self.screen().text(5);
-                                                }
-                                            });
-        h.worker->start();
-        REQUIRE(h.loop.run_until([&] { return exited; }, 60000ms));
+        const auto screen_at_exit =
+            h.run_to_exit({"python3", "-c",
+                           "import sys\n"
+                           "out = sys.stdout\n"
+                           "for i in range(80000):\n"
+                           "    out.write('line %07d %s\\n' % (i, 'x' * 50))\n"
+                           "out.write('THE-END\\n')\n"},
+                          5);
         CHECK(screen_at_exit.find("line 0079999") != std::string::npos);
         CHECK(screen_at_exit.find("THE-END") != std::string::npos);
         const auto text = h.worker->screen().text(1000);
@@ -168,18 +178,7 @@ TEST_SUITE("worker") {
         // nothing may be lost or reordered across a pause, nor when the
         // program ends during one.
         Harness h;
-        auto& w = h.make({"sh", "-c", "seq 1 300000; echo THE-END"});
-        bool exited = false;
-        std::string screen_at_exit;
-        h.worker = std::make_unique<Worker>(h.loop.get(), *h.reaper, w.config(),
-                                            [&](Worker& self, const WorkerEvent& event) {
-                                                if (event.type == "worker_exited") {
-                                                    exited = true;
-                                                    screen_at_exit = self.screen().text(0);
-                                                }
-                                            });
-        h.worker->start();
-        REQUIRE(h.loop.run_until([&] { return exited; }, 60000ms));
+        const auto screen_at_exit = h.run_to_exit({"sh", "-c", "seq 1 300000; echo THE-END"}, 0);
         CHECK(screen_at_exit.find("300000\nTHE-END") != std::string::npos);
         // The 1,000 lines of scrollback and the screen hold the last numbers,
         // each once, in order.
