@@ -5,7 +5,7 @@
 // time (CLOCK_REALTIME, seconds) at which the end of output was seen.
 //
 // With --pace US it waits US microseconds after each read that found less
-// than a full buffer of the terminal (4095 bytes) before reading again. A
+// than a full buffer of the terminal (pty::full_read) before reading again. A
 // writer of short lines is slowed by a reader that takes every few lines as
 // they land; so for such output this reader is the faster one, and the
 // raw limit is the faster of the two.
@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
         const ssize_t n = ::read(terminal.master.get(), buffer, sizeof buffer);
         if (n > 0) {
             total += static_cast<unsigned long long>(n);
-            if (pace_us > 0 && n < 4095) {
+            if (pace_us > 0 && n < sb::pty::full_read) {
                 ::nanosleep(&pause, nullptr);
             }
             continue;

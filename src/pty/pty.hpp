@@ -15,6 +15,11 @@ struct Pty {
     util::ScopedFd slave;
 };
 
+// What one read of the master gets when the kernel's buffer for the
+// terminal is full: n_tty keeps one byte of its 4096 free. A shorter read
+// found the buffer less than full.
+constexpr long full_read = 4095;
+
 struct PtyError {
     std::string message;
 };

@@ -33,11 +33,8 @@ constexpr std::chrono::milliseconds streaming_gap{1};
 } // namespace
 
 bool pace_next_read(std::ptrdiff_t bytes, bool streaming, bool pacing) {
-    // n_tty keeps one byte of its 4096-byte buffer free: a full buffer
-    // reads as 4095 bytes.
-    constexpr std::ptrdiff_t full_read = 4095;
     constexpr std::ptrdiff_t pace_below = 1024;
-    return streaming && bytes < (pacing ? full_read : pace_below);
+    return streaming && bytes < (pacing ? pty::full_read : pace_below);
 }
 
 std::string_view to_string(State state) {
@@ -193,12 +190,11 @@ void Worker::read_output() {
     if (total > 0) {
         last_output_ = Clock::now();
         last_read_ = last_output_;
+        // Reading waits while the timer runs (update_poll).
         if (pace && master_ && !output_ended_ && read_pace_timer_.start(read_pace, [this] {
-                read_paused_ = false;
                 update_poll();
                 read_output();
             })) {
-            read_paused_ = true;
             ++read_pauses_;
             update_poll();
         }
@@ -326,7 +322,7 @@ void Worker::update_poll() {
         return;
     }
     int events = 0;
-    if (!output_ended_ && !read_paused_) {
+    if (!output_ended_ && !read_pace_timer_.active()) {
         events |= UV_READABLE;
     }
     if (!write_queue_.empty() &&
@@ -517,7 +513,6 @@ void Worker::resize(int cols, int rows) {
 
 void Worker::close_pty() {
     read_pace_timer_.stop();
-    read_paused_ = false;
     poll_.reset();
     master_.reset();
     fail_pending_writes();

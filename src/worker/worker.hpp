@@ -185,8 +185,7 @@ private:
     util::ScopedFd master_;
     std::unique_ptr<util::Poll> poll_;
     bool output_ended_ = true;
-    // Reading waits for read_pace_timer_ (see read_output).
-    bool read_paused_ = false;
+    // Reading waits while read_pace_timer_ runs (see read_output).
     bool pacing_ = false;
     std::uint64_t read_pauses_ = 0;
     util::FineTimer read_pace_timer_;

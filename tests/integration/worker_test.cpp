@@ -239,7 +239,7 @@ TEST_SUITE("worker") {
         char buffer[65536];
         const auto n = ::read(terminal.master.get(), buffer, sizeof buffer);
         CAPTURE(n);
-        REQUIRE(n >= 4095);
+        REQUIRE(n >= sb::pty::full_read);
         CHECK_FALSE(pace_next_read(n, true, true));
     }
 

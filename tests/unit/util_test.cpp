@@ -152,7 +152,7 @@ TEST_SUITE("util") {
         }
         loop.run_for(std::chrono::milliseconds(20));
         CHECK(fired == 101);
-        // A timer never started holds no descriptor and no handle.
+        // A timer never started is inactive, and goes without a handle to close.
         sb::util::FineTimer unused(loop.get());
         CHECK_FALSE(unused.active());
     }
