@@ -48,6 +48,12 @@ struct ScreenFrame {
     // that changed, the line holding just those cells; the rest of the row
     // is as the frame before left it.
     std::vector<std::pair<int, int>> spans;
+    // Only in a frame handed as it is, never in JSON: the frame is text
+    // typed at the cursor and nothing else (one line, one span that starts
+    // where the last frame left the cursor and ends where the cursor is
+    // now, only printable ASCII; everything but the cursor's column as the
+    // last frame had it). A session may draw it as the bare text.
+    bool typed = false;
     FrameCursor cursor;
     std::string title;
     bool alternate_screen = false;

@@ -166,6 +166,26 @@ std::vector<protocol::WireCell> screen_row_cells(const term::Screen& screen, int
 
 } // namespace
 
+bool typed_at(const term::Row& row, const std::vector<term::Cell>& shown, int cols, int first,
+              int end) {
+    if (first < 0 || end <= first || end > cols || static_cast<int>(shown.size()) < cols) {
+        return false;
+    }
+    for (int col = 0; col < cols; ++col) {
+        const term::Cell& now = row.cell(col);
+        if (col >= first && col < end) {
+            const char32_t code = now.code_point();
+            if (code < 0x20 || code > 0x7e || now.wide() || now.continuation() || now.has_marks()) {
+                return false;
+            }
+        } else if (!(now == shown[static_cast<std::size_t>(col)]) || now.has_marks()) {
+            // A cell with marks counts as changed: the marks live beside the row.
+            return false;
+        }
+    }
+    return true;
+}
+
 std::string encode_screen_row(const term::Screen& screen, int row) {
     return protocol::base64_encode(protocol::encode_row(screen_row_cells(screen, row)));
 }
@@ -298,9 +318,110 @@ void AttachHub::on_screen_changed(worker::Worker& worker) {
             any = any || state.pane.worker == worker.name();
         }
     }
-    if (any) {
+    if (any && !send_typed(worker)) {
         schedule_flush();
     }
+}
+
+std::optional<std::pair<int, int>> AttachHub::typed_span(const PaneState& state,
+                                                         const worker::Worker& worker,
+                                                         protocol::ScreenFrame& meta) const {
+    const auto& screen = worker.screen();
+    const auto rows = static_cast<std::size_t>(screen.rows());
+    if (state.full || !state.last_meta || state.shown.size() != rows ||
+        state.dirty.size() != rows || state.screen_serial != worker.screen_serial() ||
+        state.screen_cols != screen.cols() || state.screen_rows != screen.rows()) {
+        return std::nullopt;
+    }
+    // Everything but the cursor's column as the last frame had it, the
+    // cursor further right on the same row.
+    const auto& last = *state.last_meta;
+    const int row = meta.cursor.row;
+    const int first = last.cursor.col;
+    const int end = meta.cursor.col;
+    meta.cursor.col = first;
+    const bool same = meta.same_meta(last);
+    meta.cursor.col = end;
+    if (!same || !meta.cursor.visible || end <= first || first < 0 || end >= screen.cols()) {
+        return std::nullopt;
+    }
+    for (std::size_t r = 0; r < rows; ++r) {
+        if (state.dirty[r] != 0 && static_cast<int>(r) != row) {
+            return std::nullopt;
+        }
+    }
+    if (!typed_at(screen.screen_row(row), state.shown[static_cast<std::size_t>(row)], screen.cols(),
+                  first, end)) {
+        return std::nullopt;
+    }
+    return std::pair{first, end};
+}
+
+bool AttachHub::send_typed(worker::Worker& worker) {
+    if (flush_timer_.active() || status_dirty_) {
+        return false; // a frame waits: this change goes with it
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_frame_ < frame_interval) {
+        return false;
+    }
+    protocol::ScreenFrame meta = screen_meta(worker);
+    struct Target {
+        std::uint64_t session;
+        std::size_t pane;
+        std::pair<int, int> span;
+    };
+    std::vector<Target> targets;
+    for (auto& [id, session] : sessions_) {
+        for (std::size_t pane = 0; pane < session.panes.size(); ++pane) {
+            const auto& state = session.panes[pane];
+            if (state.pane.worker != worker.name()) {
+                continue;
+            }
+            const auto connection = session.connection.lock();
+            if (!connection || !connection->open() || !connection->takes_frames() ||
+                session.behind) {
+                return false;
+            }
+            const auto span = typed_span(state, worker, meta);
+            if (!span) {
+                return false;
+            }
+            targets.push_back({id, pane, *span});
+        }
+    }
+    if (targets.empty()) {
+        return false;
+    }
+    const auto& screen = worker.screen();
+    const int row = meta.cursor.row;
+    for (const auto& target : targets) {
+        // A session handed a frame may end (and leave sessions_) at once.
+        const auto found = sessions_.find(target.session);
+        if (found == sessions_.end() || target.pane >= found->second.panes.size()) {
+            continue;
+        }
+        auto connection = found->second.connection.lock();
+        if (!connection) {
+            continue;
+        }
+        auto& state = found->second.panes[target.pane];
+        const auto [first, end] = target.span;
+        const term::Row& cells = screen.screen_row(row);
+        auto& shown = state.shown[static_cast<std::size_t>(row)];
+        for (int col = first; col < end; ++col) {
+            shown[static_cast<std::size_t>(col)] = cells.cell(col);
+        }
+        state.dirty[static_cast<std::size_t>(row)] = 0;
+        state.last_meta = meta;
+        protocol::ScreenFrame frame = meta;
+        frame.lines.emplace_back(row, wire_cells(cells, first, end));
+        frame.spans.emplace_back(first, end);
+        frame.typed = true;
+        connection->send_screen(found->second.stream_id, frame);
+    }
+    last_frame_ = now;
+    return true;
 }
 
 void AttachHub::on_event(const json& event) {

@@ -20,8 +20,9 @@ namespace sb::worker {
 class Worker;
 }
 namespace sb::term {
+class Row;
 class Screen;
-}
+} // namespace sb::term
 
 namespace sb::server {
 
@@ -31,6 +32,13 @@ class Server;
 // base64 of the protocol's binary row form (protocol/screen_wire.hpp).
 std::string encode_screen_row(const term::Screen& screen, int row);
 std::string encode_scrollback_row(const term::Screen& screen, std::size_t index);
+
+// Whether the cells of `row` (`cols` wide) differ from `shown` only in
+// [first, end), and hold printable ASCII there, one cell a character
+// without marks: text typed at a cursor that was at `first` and is now at
+// `end`.
+bool typed_at(const term::Row& row, const std::vector<term::Cell>& shown, int cols, int first,
+              int end);
 
 // The attach subscriptions of a server (switchboard-protocol(7), "attach"):
 // each attached client names the panes it shows (a worker and a size each)
@@ -103,6 +111,17 @@ private:
     };
 
     void schedule_flush();
+    // Sends the change of the worker's screen at once, as a `typed` frame,
+    // to every session that shows the worker, when it is text typed at the
+    // cursor and nothing else and no frame waits (a key's echo); false, and
+    // nothing sent, otherwise.
+    bool send_typed(worker::Worker& worker);
+    // The columns [first, end) of the cursor's row that a typed frame
+    // carries for this pane, or nothing when the change is not only that.
+    // `meta` is the worker's (screen_meta); it is left as it was.
+    std::optional<std::pair<int, int>> typed_span(const PaneState& state,
+                                                  const worker::Worker& worker,
+                                                  protocol::ScreenFrame& meta) const;
     void flush();
     void flush_session(Session& session);
     // With `spans`, rows carry only their changed cells (ScreenFrame::spans).

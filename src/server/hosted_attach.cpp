@@ -257,7 +257,8 @@ void HostedAttaches::finished(std::uint64_t client, int status, const std::strin
     }
     auto hosted = std::move(found->second);
     sessions_.erase(found);
-    logger()->debug("client {}: detached ({})", client, farewell);
+    logger()->debug("client {}: detached ({}); {} frames drawn as typed text", client, farewell,
+                    hosted->session ? hosted->session->typed_frames() : 0);
     if (auto connection = hosted->client.lock()) {
         connection->send(protocol::stream_frame(hosted->stream_id, "detached",
                                                 {{"status", status}, {"message", farewell}}));

@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
 #include <doctest/doctest.h>
@@ -305,6 +306,67 @@ TEST_SUITE("attach") {
         CHECK(pending.find("\"preview\": \"from-a-script\"") != std::string::npos);
         CHECK(pending.find("\"waiting_for\": \"typing\"") != std::string::npos);
         CHECK(ws.cli({"capture", "alice"}).out.find("from-a-script") == std::string::npos);
+    }
+
+    TEST_CASE("a key's echo is drawn as the typed text, and the screen stays as the worker's") {
+        WorkspaceServer ws(two_workers);
+        REQUIRE(ws.start());
+        Tmux tmux(ws, attach_command(ws));
+        REQUIRE(tmux.shows("red rgb"));
+        // One key at a time, as a person types: each echo comes after a
+        // quiet spell.
+        const std::string word = "echo-fast";
+        for (std::size_t i = 0; i < word.size(); ++i) {
+            tmux.literal(word.substr(i, 1));
+            REQUIRE(tmux.shows(word.substr(0, i + 1)));
+            std::this_thread::sleep_for(20ms);
+        }
+        // The terminal's cursor is right after the text, where the worker's is.
+        CHECK(tmux.format("#{cursor_x},#{cursor_y}") == "9,1");
+        // Rubbed out (the cursor moves left: drawn as a frame), typed again.
+        tmux.keys({"BSpace"});
+        REQUIRE(tmux.hides("echo-fast"));
+        CHECK(tmux.format("#{cursor_x},#{cursor_y}") == "8,1");
+        std::this_thread::sleep_for(20ms);
+        tmux.literal("T");
+        REQUIRE(tmux.shows("echo-fasT"));
+        CHECK(tmux.format("#{cursor_x},#{cursor_y}") == "9,1");
+        tmux.keys({"Enter"});
+        // cat prints the line back under the echo.
+        REQUIRE(tmux.shows("echo-fasT\necho-fasT"));
+        CHECK(tmux.format("#{cursor_x},#{cursor_y}") == "0,3");
+        // Drawn again whole from the session's copy of the screen (the help
+        // shown and closed), what the person sees is the worker's screen.
+        tmux.keys({"C-b", "?"});
+        REQUIRE(tmux.shows("switchboard keys"));
+        tmux.keys({"q"});
+        REQUIRE(tmux.hides("switchboard keys"));
+        REQUIRE(tmux.shows("echo-fasT\necho-fasT"));
+        const auto lines = tmux.lines();
+        const auto kept = ws.cli({"capture", "alice"}).out;
+        for (std::size_t row = 0; row < 4 && row < lines.size(); ++row) {
+            const auto end = lines[row].find_last_not_of(' ');
+            const auto line = end == std::string::npos ? "" : lines[row].substr(0, end + 1);
+            CHECK(kept.find(line) != std::string::npos);
+        }
+        tmux.keys({"C-b", "d"});
+        REQUIRE(eventually([&] { return tmux.dead(); }, 10s));
+        const char* attach = std::getenv("SWITCHBOARD_ATTACH");
+        if (attach != nullptr && std::string(attach) == "client") {
+            return; // the client drew: no session in the server
+        }
+        // The server's session drew most echoes as the typed text alone.
+        const std::string marker = " frames drawn as typed text";
+        std::string log;
+        REQUIRE(eventually(
+            [&] {
+                log = ws.server().err();
+                return log.find(marker) != std::string::npos;
+            },
+            10s));
+        const auto end = log.find(marker);
+        const auto start = log.rfind(' ', end - 1) + 1;
+        CHECK(std::stoi(log.substr(start, end - start)) >= 6);
     }
 
     TEST_CASE("the prefix key switches workers, detaches and is sent when pressed twice") {

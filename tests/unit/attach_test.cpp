@@ -385,6 +385,108 @@ TEST_SUITE("attach") {
         CHECK(renderer.render(canvas).find("\x1b[3;10H") != std::string::npos);
     }
 
+    TEST_CASE("text typed at the cursor is drawn bare without comparing canvases") {
+        const auto typed_cells = [](std::string_view text, Style style = Style{}) {
+            std::vector<Cell> cells;
+            for (const char c : text) {
+                cells.push_back(Cell{.text = std::string(1, c), .width = 1, .style = style});
+            }
+            return cells;
+        };
+        Renderer renderer(ColorDepth::TrueColor);
+        Canvas canvas(3, 10);
+        canvas.put_text(0, 0, "$ ", Style{});
+        canvas.cursor = {.row = 0, .col = 2};
+        // Nothing drawn yet: the terminal's state is unknown.
+        CHECK_FALSE(renderer.typed(0, 2, typed_cells("l")));
+        renderer.render(canvas);
+
+        // The bare text, and the renderer knows the terminal shows it: the
+        // canvas that says the same needs nothing more.
+        CHECK(renderer.typed(0, 2, typed_cells("ls")) == "ls");
+        canvas.put_text(0, 2, "ls", Style{});
+        canvas.cursor.col = 4;
+        CHECK(renderer.render(canvas).empty());
+
+        // Not where the terminal's cursor is, in another pen, not printable
+        // ASCII, or up to the last column: refused, and nothing changes.
+        CHECK_FALSE(renderer.typed(0, 5, typed_cells("x")));
+        CHECK_FALSE(renderer.typed(1, 4, typed_cells("x")));
+        Style bold;
+        bold.attributes = Style::kBold;
+        CHECK_FALSE(renderer.typed(0, 4, typed_cells("x", bold)));
+        CHECK_FALSE(renderer.typed(0, 4, {Cell{.text = "é", .width = 1}}));
+        CHECK_FALSE(renderer.typed(0, 4, typed_cells("\x07")));
+        CHECK_FALSE(renderer.typed(0, 4, typed_cells("abcdef")));
+        CHECK_FALSE(renderer.typed(0, 4, {}));
+        CHECK(renderer.render(canvas).empty());
+        CHECK(renderer.typed(0, 4, typed_cells("abcde")) == "abcde");
+        canvas.put_text(0, 4, "abcde", Style{});
+        canvas.cursor.col = 9;
+        CHECK(renderer.render(canvas).empty());
+
+        // Over or next to half of a wide glyph: refused.
+        canvas.put_text(1, 0, "> ", Style{});
+        canvas.at(1, 3) = Cell{.text = "界", .width = 2};
+        canvas.at(1, 4) = Cell{.text = "", .width = 0};
+        canvas.cursor = {.row = 1, .col = 2};
+        renderer.render(canvas);
+        CHECK_FALSE(renderer.typed(1, 2, typed_cells("x")));
+        CHECK_FALSE(renderer.typed(1, 2, typed_cells("xy")));
+
+        // A hidden cursor: refused (a framed update shows it again).
+        canvas.cursor = {.row = 2, .col = 0, .visible = false};
+        renderer.render(canvas);
+        CHECK_FALSE(renderer.typed(2, 0, typed_cells("x")));
+
+        // After invalidate() the terminal's state is unknown again.
+        canvas.cursor = {.row = 2, .col = 0};
+        renderer.render(canvas);
+        CHECK(renderer.typed(2, 0, typed_cells("x")) == "x");
+        renderer.invalidate();
+        CHECK_FALSE(renderer.typed(2, 1, typed_cells("y")));
+    }
+
+    TEST_CASE("text typed at the cursor is told from every other change of a row") {
+        sb::term::Screen screen(2, 10, 0);
+        screen.feed("$ ");
+        const auto shown_now = [&screen] {
+            std::vector<sb::term::Cell> cells;
+            for (int col = 0; col < screen.cols(); ++col) {
+                cells.push_back(screen.screen_row(0).cell(col));
+            }
+            return cells;
+        };
+        auto shown = shown_now();
+        screen.feed("ls");
+        CHECK(sb::server::typed_at(screen.screen_row(0), shown, 10, 2, 4));
+        // The span must hold all of what changed, and only typed text.
+        CHECK_FALSE(sb::server::typed_at(screen.screen_row(0), shown, 10, 2, 3));
+        CHECK_FALSE(sb::server::typed_at(screen.screen_row(0), shown, 10, 3, 4));
+        // A cell never written is not typed text.
+        CHECK_FALSE(sb::server::typed_at(screen.screen_row(0), shown, 10, 2, 5));
+        CHECK_FALSE(sb::server::typed_at(screen.screen_row(0), shown, 10, 4, 4));
+        CHECK_FALSE(sb::server::typed_at(screen.screen_row(0), shown, 10, 2, 11));
+        // Something else on the row changed too.
+        shown = shown_now();
+        screen.feed("x\x1b[1;1H#\x1b[1;4H");
+        CHECK_FALSE(sb::server::typed_at(screen.screen_row(0), shown, 10, 3, 4));
+        // Not ASCII, a wide glyph, a colour change of the same letter.
+        shown = shown_now();
+        screen.feed("\xc3\xa9");
+        CHECK_FALSE(sb::server::typed_at(screen.screen_row(0), shown, 10, 3, 4));
+        shown = shown_now();
+        screen.feed("\xe7\x95\x8c");
+        CHECK_FALSE(sb::server::typed_at(screen.screen_row(0), shown, 10, 4, 6));
+        shown = shown_now();
+        screen.feed("\x1b[1;1H\x1b[31m$\x1b[0m\x1b[1;7H");
+        CHECK_FALSE(sb::server::typed_at(screen.screen_row(0), shown, 10, 6, 7));
+        // A mark on a letter typed before: not typed text.
+        shown = shown_now();
+        screen.feed("a\xcc\x81");
+        CHECK_FALSE(sb::server::typed_at(screen.screen_row(0), shown, 10, 6, 7));
+    }
+
     TEST_CASE("a screen row goes on the wire with its marks, wide glyphs and styles") {
         sb::term::Screen screen(2, 10, 0);
         screen.feed("ab\x1b[1me\xcc\x81\xe7\x95\x8c\x1b[0;31mx\x1b[0m");

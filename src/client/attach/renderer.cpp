@@ -328,6 +328,33 @@ std::string Renderer::render(const Canvas& next, const std::vector<std::uint8_t>
     return framed;
 }
 
+std::optional<std::string> Renderer::typed(int row, int col, const std::vector<Cell>& cells) {
+    const int count = static_cast<int>(cells.size());
+    if (!valid_ || !cursor_shown_ || !pen_known_ || row != cursor_row_ || col != cursor_col_ ||
+        count == 0 || row < 0 || row >= front_.rows || col < 0 || col + count >= front_.cols) {
+        return std::nullopt;
+    }
+    // No half of a wide glyph among the cells written over or right after
+    // them, where a terminal would redraw more than these cells.
+    for (int c = col; c <= col + count; ++c) {
+        if (front_.at(row, c).width != 1) {
+            return std::nullopt;
+        }
+    }
+    std::string out;
+    out.reserve(cells.size());
+    for (const Cell& cell : cells) {
+        const auto c = cell.text.size() == 1 ? static_cast<unsigned char>(cell.text[0]) : 0;
+        if (cell.width != 1 || c < 0x20 || c > 0x7e || !(cell.style == pen_)) {
+            return std::nullopt;
+        }
+        out += static_cast<char>(c);
+    }
+    std::copy(cells.begin(), cells.end(), front_.cells.begin() + row * front_.cols + col);
+    cursor_col_ += count;
+    return out;
+}
+
 int Canvas::put_text(int row, int col, std::string_view text, const Style& style, int end_col) {
     if (end_col < 0 || end_col > cols) {
         end_col = cols;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -31,6 +32,13 @@ public:
     // [first, second) it gives for each of them.
     std::string render(const Canvas& next, const std::vector<std::uint8_t>* rows = nullptr,
                        const std::vector<std::pair<int, int>>* spans = nullptr);
+    // Text typed at the cursor, as render() would draw it but without
+    // comparing canvases: the cells [col, col + n) of `row` become `cells`,
+    // printable ASCII in the pen the terminal has now, where the terminal's
+    // cursor is (shown), leaving it right after them, short of the last
+    // column. The bare text; nothing, and nothing changed, when the terminal
+    // is not in that state (render() then draws the change).
+    std::optional<std::string> typed(int row, int col, const std::vector<Cell>& cells);
     // Everything is drawn again on the next render (after a resize, or when
     // something else may have written to the terminal).
     void invalidate() {

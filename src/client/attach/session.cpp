@@ -322,6 +322,9 @@ void Session::handle_message(const json& message) {
 }
 
 void Session::handle_screen(protocol::ScreenFrame& frame) {
+    if (frame.typed && show_typed(frame)) {
+        return;
+    }
     auto& pane = models_[frame.worker];
     if (!pane.apply(std::move(frame))) {
         return;
@@ -340,6 +343,56 @@ void Session::handle_screen(protocol::ScreenFrame& frame) {
             fetch_scrollback(256, false);
         }
     }
+}
+
+bool Session::show_typed(const protocol::ScreenFrame& frame) {
+    // Only when a render would draw exactly this: nothing else waits, no
+    // overlay, the canvas is the terminal's size.
+    if (finished_ || overlay_ != Overlay::None || redraw_all_ || output_.busy() || !frame_timer_ ||
+        frame_timer_->active() || workers_.empty() || frame.worker != focused_name() ||
+        canvas_.rows != rows_ || canvas_.cols != cols_ || frame.lines.size() != 1 ||
+        frame.spans.size() != 1 ||
+        std::any_of(dirty_rows_.begin(), dirty_rows_.end(), [](auto dirty) { return dirty; })) {
+        return false;
+    }
+    const auto found = models_.find(frame.worker);
+    const auto tile = std::find_if(tiles_.begin(), tiles_.end(),
+                                   [&frame](const Tile& t) { return t.worker == frame.worker; });
+    if (found == models_.end() || tile == tiles_.end()) {
+        return false;
+    }
+    PaneModel& pane = found->second;
+    const auto& [row, cells] = frame.lines.front();
+    const auto [first, end] = frame.spans.front();
+    // The text starts at the pane's cursor and ends where the frame's is,
+    // within the tile.
+    if (!pane.received || pane.rows != frame.rows || pane.cols != frame.cols ||
+        pane.cursor.row != row || pane.cursor.col != first || !pane.cursor.visible ||
+        frame.cursor.row != row || frame.cursor.col != end || !frame.cursor.visible ||
+        end - first != static_cast<int>(cells.size()) || row >= tile->rows || end >= tile->cols) {
+        return false;
+    }
+    const int at_row = tile->top + row;
+    const int at_col = tile->left + first;
+    // The canvas's cursor is the pane's (place_cursor), where the text goes.
+    if (canvas_.cursor.row != at_row || canvas_.cursor.col != at_col || !canvas_.cursor.visible) {
+        return false;
+    }
+    auto text = renderer_.typed(at_row, at_col, cells);
+    if (!text) {
+        return false;
+    }
+    auto& line = pane.lines[static_cast<std::size_t>(row)];
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+        line[static_cast<std::size_t>(first) + i] = cells[i];
+        canvas_.at(at_row, at_col + static_cast<int>(i)) = cells[i];
+    }
+    pane.cursor.col = end;
+    canvas_.cursor.col = tile->left + end;
+    last_render_ = std::chrono::steady_clock::now();
+    ++typed_frames_;
+    output_.write(*text);
+    return true;
 }
 
 void Session::send_view() {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -68,6 +69,8 @@ public:
     void terminal_resized();
     // Ends it from outside (the client that handed over its terminal went).
     void end(int status, std::string farewell);
+    // How many `typed` frames it drew as the bare text (show_typed).
+    std::uint64_t typed_frames() const { return typed_frames_; }
 
 private:
     enum class Overlay { None, Help, Chooser, Scrollback, Prompt, Search };
@@ -93,6 +96,9 @@ private:
     void handle_message(const nlohmann::json& message);
     // Takes the frame's rows.
     void handle_screen(protocol::ScreenFrame& frame);
+    // Draws a `typed` frame of the focused pane as the bare text when
+    // nothing else waits to be drawn; false (nothing changed) otherwise.
+    bool show_typed(const protocol::ScreenFrame& frame);
     std::uint64_t request(const std::string& method, nlohmann::json params,
                           std::function<void(const nlohmann::json&)> on_response = {});
     void send_view();
@@ -227,6 +233,7 @@ private:
     // Of each row in `dirty_rows_`, the columns [first, second) to draw.
     std::vector<std::pair<int, int>> dirty_spans_;
     bool redraw_all_ = true;
+    std::uint64_t typed_frames_ = 0;
     bool finished_ = false;
     int status_ = 0;
     std::string farewell_;
