@@ -14,6 +14,7 @@ person types.
 """
 
 import argparse
+import contextlib
 import fcntl
 import os
 import pty
@@ -126,9 +127,12 @@ def stop(pid):
         pass
 
 
-def run(binary, keys, cols, rows, rounds):
-    """Interleaved rounds of switchboard then tmux: {label: [(median, p99), ...]}."""
-    with tempfile.TemporaryDirectory(prefix="sb-attach-bench-") as tmp:
+@contextlib.contextmanager
+def servers(binary, cols, rows, prefix):
+    """A switchboard workspace and a tmux server on private sockets, each with
+    one pane running `cat`; yields (env, runtime directory, tmux command,
+    the attach command of each by label) and ends both."""
+    with tempfile.TemporaryDirectory(prefix=prefix + "-") as tmp:
         runtime = os.path.join(tmp, "runtime")
         os.mkdir(runtime, 0o700)
         env = dict(os.environ, XDG_RUNTIME_DIR=runtime, XDG_STATE_HOME=os.path.join(tmp, "state"),
@@ -140,28 +144,42 @@ def run(binary, keys, cols, rows, rounds):
             f.write("name: bench\nworkers:\n  typist:\n    command: [cat]\n")
         subprocess.run([binary, "-f", path, "up", "--detach"], env=env, check=True,
                        stdout=subprocess.DEVNULL)
-        tmux_socket = f"sb-attach-bench-{os.getpid()}"
+        tmux_socket = f"{prefix}-{os.getpid()}"
         tmux_conf = os.path.join(tmp, "tmux.conf")
         with open(tmux_conf, "w") as f:
             f.write("set -g escape-time 0\nset -g status off\nset -g default-terminal tmux-256color\n")
         tmux = ["tmux", "-L", tmux_socket, "-f", tmux_conf]
         subprocess.run(tmux + ["new-session", "-d", "-x", str(cols), "-y", str(rows), "cat"],
                        env=env, check=True)
-        results = {}
         try:
-            for _ in range(rounds):
-                for label, argv in (("switchboard", [binary, "-f", path, "attach"]),
-                                    ("tmux", tmux + ["attach"])):
-                    pid, fd = spawn(argv, cols, rows, env)
-                    try:
-                        results.setdefault(label, []).append(measure(fd, keys, label))
-                    finally:
-                        stop(pid)
-                        os.close(fd)
+            yield env, runtime, tmux, {"switchboard": [binary, "-f", path, "attach"],
+                                       "tmux": tmux + ["attach"]}
         finally:
             subprocess.run(tmux + ["kill-server"], env=env, stderr=subprocess.DEVNULL)
             subprocess.run([binary, "-f", path, "down"], env=env, stdout=subprocess.DEVNULL)
-        return results
+
+
+def each_client(attach, cols, rows, env, rounds, body):
+    """Interleaved rounds: a client of switchboard, then one of tmux, each on a
+    pseudo-terminal of its own; body(label, fd) runs while it is attached."""
+    for _ in range(rounds):
+        for label in ("switchboard", "tmux"):
+            pid, fd = spawn(attach[label], cols, rows, env)
+            try:
+                body(label, fd)
+            finally:
+                stop(pid)
+                os.close(fd)
+
+
+def run(binary, keys, cols, rows, rounds):
+    """Interleaved rounds of switchboard then tmux: {label: [(median, p99), ...]}."""
+    results = {}
+    with servers(binary, cols, rows, "sb-attach-bench") as (env, _, _, attach):
+        each_client(attach, cols, rows, env, rounds,
+                    lambda label, fd: results.setdefault(label, []).append(
+                        measure(fd, keys, label)))
+    return results
 
 
 def main():

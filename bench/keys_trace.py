@@ -37,7 +37,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -155,45 +154,18 @@ def server_pid_of(runtime, workspace):
 def run(binary, keys, rounds):
     """{label: [phase rows of all rounds]}"""
     results = {}
-    with tempfile.TemporaryDirectory(prefix="sb-keys-trace-") as tmp:
-        runtime = os.path.join(tmp, "runtime")
-        os.mkdir(runtime, 0o700)
-        env = dict(os.environ, XDG_RUNTIME_DIR=runtime, XDG_STATE_HOME=os.path.join(tmp, "state"),
-                   TERM="xterm-256color", COLORTERM="truecolor")
-        env.pop("TMUX", None)
-        env.pop("SWITCHBOARD_SOCKET", None)
-        path = os.path.join(tmp, "switchboard.yaml")
-        with open(path, "w") as f:
-            f.write("name: bench\nworkers:\n  typist:\n    command: [cat]\n")
-        subprocess.run([binary, "-f", path, "up", "--detach"], env=env, check=True,
-                       stdout=subprocess.DEVNULL)
-        tmux_socket = f"sb-keys-trace-{os.getpid()}"
-        tmux_conf = os.path.join(tmp, "tmux.conf")
-        with open(tmux_conf, "w") as f:
-            f.write("set -g escape-time 0\nset -g status off\nset -g default-terminal tmux-256color\n")
-        tmux = ["tmux", "-L", tmux_socket, "-f", tmux_conf]
-        subprocess.run(tmux + ["new-session", "-d", "-x", "100", "-y", "30", "cat"], env=env,
-                       check=True)
-        try:
-            pids = {
-                "switchboard": server_pid_of(runtime, "bench"),
-                "tmux": int(subprocess.run(tmux + ["display-message", "-p", "#{pid}"], env=env,
-                                           check=True, capture_output=True,
-                                           text=True).stdout.strip()),
-            }
-            for _ in range(rounds):
-                for label, argv in (("switchboard", [binary, "-f", path, "attach"]),
-                                    ("tmux", tmux + ["attach"])):
-                    pid, fd = attach_keys.spawn(argv, 100, 30, env)
-                    try:
-                        trace = trace_keys(fd, pids[label], keys)
-                    finally:
-                        attach_keys.stop(pid)
-                        os.close(fd)
-                    results.setdefault(label, []).extend(phases(trace, pids[label]))
-        finally:
-            subprocess.run(tmux + ["kill-server"], env=env, stderr=subprocess.DEVNULL)
-            subprocess.run([binary, "-f", path, "down"], env=env, stdout=subprocess.DEVNULL)
+    with attach_keys.servers(binary, 100, 30, "sb-keys-trace") as (env, runtime, tmux, attach):
+        pids = {
+            "switchboard": server_pid_of(runtime, "bench"),
+            "tmux": int(subprocess.run(tmux + ["display-message", "-p", "#{pid}"], env=env,
+                                       check=True, capture_output=True, text=True).stdout.strip()),
+        }
+
+        def trace(label, fd):
+            results.setdefault(label, []).extend(phases(trace_keys(fd, pids[label], keys),
+                                                        pids[label]))
+
+        attach_keys.each_client(attach, 100, 30, env, rounds, trace)
     return results
 
 
