@@ -164,6 +164,16 @@ std::vector<protocol::WireCell> screen_row_cells(const term::Screen& screen, int
     return wire_cells(screen.screen_row(row), screen.cols());
 }
 
+// What a frame shows of a row: cells [first, end) as they are now.
+void remember_shown(std::vector<std::vector<term::Cell>>& shown, const term::Screen& screen,
+                    int row, int first, int end) {
+    const term::Row& cells = screen.screen_row(row);
+    auto& line = shown[static_cast<std::size_t>(row)];
+    for (int col = first; col < end; ++col) {
+        line[static_cast<std::size_t>(col)] = cells.cell(col);
+    }
+}
+
 } // namespace
 
 bool typed_at(const term::Row& row, const std::vector<term::Cell>& shown, int cols, int first,
@@ -313,12 +323,15 @@ void AttachHub::on_screen_changed(worker::Worker& worker) {
         any = true;
     }
     worker.clear_screen_damage();
+    bool shown = false;
     for (const auto& [id, session] : sessions_) {
         for (const auto& state : session.panes) {
-            any = any || state.pane.worker == worker.name();
+            shown = shown || state.pane.worker == worker.name();
         }
     }
-    if (any && !send_typed(worker)) {
+    // A typed frame only for a worker a session shows: for the others no
+    // frame is built at all.
+    if ((any || shown) && !(shown && send_typed(worker))) {
         schedule_flush();
     }
 }
@@ -407,15 +420,11 @@ bool AttachHub::send_typed(worker::Worker& worker) {
         }
         auto& state = found->second.panes[target.pane];
         const auto [first, end] = target.span;
-        const term::Row& cells = screen.screen_row(row);
-        auto& shown = state.shown[static_cast<std::size_t>(row)];
-        for (int col = first; col < end; ++col) {
-            shown[static_cast<std::size_t>(col)] = cells.cell(col);
-        }
+        remember_shown(state.shown, screen, row, first, end);
         state.dirty[static_cast<std::size_t>(row)] = 0;
         state.last_meta = meta;
         protocol::ScreenFrame frame = meta;
-        frame.lines.emplace_back(row, wire_cells(cells, first, end));
+        frame.lines.emplace_back(row, wire_cells(screen.screen_row(row), first, end));
         frame.spans.emplace_back(first, end);
         frame.typed = true;
         connection->send_screen(found->second.stream_id, frame);
@@ -545,11 +554,7 @@ std::optional<protocol::ScreenFrame> AttachHub::pane_frame(PaneState& state, wor
     const bool partial = spans && !state.full && state.shown.size() == rows;
     // What a frame with spans shows of a row: cells [first, end) as they are.
     const auto remember = [&screen, &state](int row, int first, int end) {
-        const term::Row& cells = screen.screen_row(row);
-        auto& shown = state.shown[static_cast<std::size_t>(row)];
-        for (int col = first; col < end; ++col) {
-            shown[static_cast<std::size_t>(col)] = cells.cell(col);
-        }
+        remember_shown(state.shown, screen, row, first, end);
     };
     for (int row = 0; row < screen.rows(); ++row) {
         if (!state.full && state.dirty[static_cast<std::size_t>(row)] == 0) {

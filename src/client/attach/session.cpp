@@ -382,13 +382,12 @@ bool Session::show_typed(const protocol::ScreenFrame& frame) {
     if (!text) {
         return false;
     }
-    auto& line = pane.lines[static_cast<std::size_t>(row)];
-    for (std::size_t i = 0; i < cells.size(); ++i) {
-        line[static_cast<std::size_t>(first) + i] = cells[i];
-        canvas_.at(at_row, at_col + static_cast<int>(i)) = cells[i];
-    }
+    std::copy(cells.begin(), cells.end(),
+              pane.lines[static_cast<std::size_t>(row)].begin() + first);
     pane.cursor.col = end;
-    canvas_.cursor.col = tile->left + end;
+    // The canvas as a render would compose it.
+    draw_tile_row(canvas_, *tile, row, true, first, end);
+    place_cursor(canvas_, *tile);
     last_render_ = std::chrono::steady_clock::now();
     ++typed_frames_;
     output_.write(*text);
