@@ -125,6 +125,9 @@ TEST_SUITE("delivery") {
         CHECK(dropped[0]["id"] == "d-1");
         CHECK(dropped[0]["from"] == "alice");
         CHECK(dropped[0]["reason"] == "queue_full");
+        // Until its prompt shows, the agent is "not ready", which comes before
+        // "held" (under load the prompt can come after the sends).
+        REQUIRE(eventually([&] { return !events_of(ws, "worker_ready").empty(); }, 10000ms));
         const auto pending = json::parse(ws.cli({"pending", "--json"}).out)["deliveries"];
         REQUIRE(pending.size() == 2);
         CHECK(pending[0]["waiting_for"] == "held");
