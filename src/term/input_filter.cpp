@@ -622,6 +622,16 @@ bool InputFilter::dispatch_keyboard_request(std::string_view leader, std::string
         sink_.kitty_keyboard(request);
         return true;
     }
+    if (lead == '?' && final == 'm') {
+        // XTQMODKEYS: only modifyOtherKeys (4) is answered, as
+        // `CSI > 4 ; level m`; the others go to libvterm, which ignores them.
+        if (arguments->size() != 1 || argument(*arguments, 0, -1) != 4) {
+            return false;
+        }
+        flush();
+        sink_.query_modify_other_keys();
+        return true;
+    }
     if (lead != '>') {
         return false;
     }

@@ -69,6 +69,10 @@ public:
         // xterm's modifyOtherKeys level: `CSI > 4 ; level m` (0, 1 or 2),
         // and 0 for `CSI > 4 m`, `CSI > m` (reset) and `CSI > 4 n` (disable).
         virtual void modify_other_keys(int level) = 0;
+        // `CSI ? 4 m` (XTQMODKEYS for modifyOtherKeys); everything before it
+        // has been forwarded. The other resources are not asked here: only
+        // modifyOtherKeys is kept, so nothing else is claimed.
+        virtual void query_modify_other_keys() = 0;
 
     protected:
         ~Sink() = default;

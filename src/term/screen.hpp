@@ -164,6 +164,7 @@ private:
         void erase_scrollback() override;
         void kitty_keyboard(const KittyKeyboardRequest& request) override;
         void modify_other_keys(int level) override;
+        void query_modify_other_keys() override;
 
     private:
         Screen& screen_;

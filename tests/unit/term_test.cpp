@@ -552,6 +552,21 @@ TEST_SUITE("term") {
         CHECK(screen.pen() == sb::term::Style());
     }
 
+    TEST_CASE("a query of modifyOtherKeys (CSI ? 4 m) is answered with the level in force") {
+        ReplyingScreen t;
+        t.screen.feed("\x1b[?4m");
+        CHECK(t.replies == "\x1b[>4;0m");
+        t.replies.clear();
+        t.screen.feed("\x1b[>4;2m\x1b[?4m\x1b[c");
+        CHECK(t.replies == "\x1b[>4;2m\x1b[?1;2c"); // in order with libvterm's
+        t.replies.clear();
+        // Resources that are not kept are not claimed; the pen is untouched.
+        t.screen.feed("\x1b[?1m\x1b[?2m\x1b[?0m\x1b[?4;1mok");
+        CHECK(t.replies.empty());
+        CHECK(t.screen.row_text(0) == "ok");
+        CHECK(t.screen.pen() == sb::term::Style());
+    }
+
     TEST_CASE("colours: 16, 256 and truecolor, and attributes") {
         Screen screen(3, 40, 10);
         screen.feed("\x1b[31ma\x1b[91mb\x1b[38;5;196mc\x1b[38;2;1;2;3md\x1b[39;44me"
