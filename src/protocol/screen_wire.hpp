@@ -31,6 +31,7 @@ struct WireStyle {
     static constexpr std::uint8_t kBlink = 4;
     static constexpr std::uint8_t kReverse = 8;
     static constexpr std::uint8_t kStrike = 16;
+    static constexpr std::uint8_t kFaint = 32;
 
     WireColor foreground;
     WireColor background;

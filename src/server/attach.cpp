@@ -48,7 +48,8 @@ protocol::WireStyle wire_style(const term::Style& style) {
                                                (a.italic ? protocol::WireStyle::kItalic : 0) |
                                                (a.blink ? protocol::WireStyle::kBlink : 0) |
                                                (a.reverse ? protocol::WireStyle::kReverse : 0) |
-                                               (a.strike ? protocol::WireStyle::kStrike : 0));
+                                               (a.strike ? protocol::WireStyle::kStrike : 0) |
+                                               (a.faint ? protocol::WireStyle::kFaint : 0));
     out.underline = static_cast<std::uint8_t>(a.underline);
     return out;
 }

@@ -49,10 +49,11 @@ private:
 
 enum class Underline : std::uint8_t { None, Single, Double, Curly };
 
-// The SGR attributes libvterm reports. libvterm 0.1.4 has no faint (SGR 2)
-// or overline, so neither is kept.
+// The SGR attributes libvterm reports, and faint (SGR 2), which libvterm
+// 0.1.4 lacks and the input filter follows. Overline is not kept.
 struct Attributes {
     bool bold : 1 = false;
+    bool faint : 1 = false;
     bool italic : 1 = false;
     bool blink : 1 = false;
     bool reverse : 1 = false;

@@ -114,6 +114,78 @@ std::optional<std::vector<long>> csi_arguments(std::string_view params) {
     }
 }
 
+// Whether SGR `params` may set faint: one of them is a lone 2 that is not
+// the 2 of a 24-bit colour (38;2, 48;2 or 58;2, as Claude Code writes its
+// colours). Most SGR is ruled out in one pass over a few bytes.
+bool may_set_faint(std::string_view params) {
+    for (auto at = params.find('2'); at != std::string_view::npos; at = params.find('2', at + 1)) {
+        const auto separator = [&](std::size_t i) { return params[i] == ';' || params[i] == ':'; };
+        if ((at != 0 && !separator(at - 1)) || (at + 1 != params.size() && !separator(at + 1))) {
+            continue;
+        }
+        const bool colour =
+            at >= 3 && params[at - 2] == '8' &&
+            (params[at - 3] == '3' || params[at - 3] == '4' || params[at - 3] == '5') &&
+            (at == 3 || separator(at - 4));
+        if (!colour) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// Whether text is faint after SGR `params` (`faint` before it), read as
+// libvterm reads SGR: parameters in order, a missing one or 0 resets, a
+// colour's own numbers (38, 48 and 58, with 5 and an index or 2 and red,
+// green and blue) and a parameter's sub-parameters (after `:`) are skipped.
+// 2 sets faint (SGR 2, which libvterm 0.1.4 does not know) and 22 clears it.
+// Parameters that are not numbers leave it as it was: not an SGR.
+bool faint_after_sgr(std::string_view params, bool faint) {
+    const bool before = faint;
+    std::size_t at = 0;
+    long value = -1;
+    bool more = false; // sub-parameters follow (`:`)
+    bool valid = true;
+    // The next parameter, -1 when missing; false after the last.
+    const auto next = [&] {
+        if (at > params.size()) {
+            return false;
+        }
+        value = -1;
+        while (at < params.size() && params[at] >= '0' && params[at] <= '9') {
+            value = std::min<long>(std::max<long>(value, 0) * 10 + (params[at] - '0'), 100000);
+            ++at;
+        }
+        if (at < params.size() && params[at] != ';' && params[at] != ':') {
+            valid = false;
+            return false;
+        }
+        more = at < params.size() && params[at] == ':';
+        ++at;
+        return true;
+    };
+    while (next()) {
+        if (value <= 0) {
+            faint = false;
+        } else if (value == 2) {
+            faint = true;
+        } else if (value == 22) {
+            faint = false;
+        } else if (value == 38 || value == 48 || value == 58) {
+            if (!next()) {
+                break;
+            }
+            const long palette = value;
+            for (int numbers = palette == 2 ? 3 : (palette == 5 ? 1 : 0); numbers > 0 && next();
+                 --numbers) {
+            }
+        }
+        while (more && next()) {
+        }
+    }
+    return valid ? faint : before;
+}
+
 long argument(const std::vector<long>& arguments, std::size_t index, long missing) {
     return index < arguments.size() && arguments[index] >= 0 ? arguments[index] : missing;
 }
@@ -471,14 +543,13 @@ void InputFilter::dispatch_escape(unsigned char final) {
             locking_shift_ = 3;
             break;
         case '7': // DECSC
-            saved_designations_ = designations_;
-            saved_locking_shift_ = locking_shift_;
+            save_cursor();
             break;
         case '8': // DECRC
             pending_.push_back(static_cast<char>(final));
             emit(pending_);
             abandon();
-            restore_character_sets();
+            restore_cursor();
             return;
         case '=':
             sink_.keypad_mode(true);
@@ -519,6 +590,19 @@ void InputFilter::dispatch_csi(unsigned char final) {
     // have a leader; SGR never does.
     const bool keyboard_request = (final == 'u' || final == 'm' || final == 'n') &&
                                   pending_.size() > 2 && pending_[2] >= '<' && pending_[2] <= '?';
+    if (final == 'm' && !keyboard_request) {
+        // SGR. libvterm keeps every attribute but faint; the sink is told of
+        // faint in order with the text, when it changes. Without faint in
+        // force only a parameter 2 can change it: most SGR is not read.
+        const auto params = std::string_view(pending_).substr(2, pending_.size() - 3);
+        if ((faint_ || may_set_faint(params)) && faint_after_sgr(params, faint_) != faint_) {
+            emit(pending_);
+            abandon();
+            flush();
+            set_faint(!faint_);
+            return;
+        }
+    }
     if (!keyboard_request && final != 'h' && final != 'l' && final != 'p' && final != 'b' &&
         final != 'J') {
         // Most sequences, SGR above all, need nothing below.
@@ -676,7 +760,15 @@ void InputFilter::finish_string(bool bel) {
 }
 
 void InputFilter::after_private_mode(int mode, bool enabled) {
-    if (mode == 6) {
+    if (mode == 1048 || mode == 1049) {
+        // libvterm saves and restores the cursor (and its pen) as DECSC and
+        // DECRC do.
+        if (enabled) {
+            save_cursor();
+        } else {
+            restore_cursor();
+        }
+    } else if (mode == 6) {
         origin_mode_ = enabled;
     } else if (mode == 3) {
         // DECCOLM, which libvterm 0.1.4 ignores. A VT100 erases the screen,
@@ -688,11 +780,18 @@ void InputFilter::after_private_mode(int mode, bool enabled) {
     }
 }
 
-void InputFilter::restore_character_sets() {
+void InputFilter::save_cursor() {
+    saved_designations_ = designations_;
+    saved_locking_shift_ = locking_shift_;
+    saved_faint_ = faint_;
+}
+
+void InputFilter::restore_cursor() {
     // A VT100 restores the character sets with the cursor (xterm and tmux do
     // too; vttest's save/restore screen checks it); libvterm 0.1.4 restores
     // only the position and the pen, so the designations and the shift saved
-    // with the cursor are sent to it again.
+    // with the cursor are sent to it again, and the sink is told of faint,
+    // which libvterm's pen lacks.
     for (std::size_t set = 0; set < designations_.size(); ++set) {
         const char designate[] = {'\x1b', static_cast<char>('(' + set), saved_designations_[set],
                                   '\0'};
@@ -703,6 +802,15 @@ void InputFilter::restore_character_sets() {
     static constexpr std::array<std::string_view, 4> shifts = {"\x0f", "\x0e", "\x1bn", "\x1bo"};
     locking_shift_ = saved_locking_shift_;
     emit(shifts[static_cast<std::size_t>(locking_shift_)]);
+    if (saved_faint_ != faint_) {
+        flush();
+        set_faint(saved_faint_);
+    }
+}
+
+void InputFilter::set_faint(bool faint) {
+    faint_ = faint;
+    sink_.faint(faint);
 }
 
 void InputFilter::note_control(unsigned char byte) {
@@ -724,6 +832,9 @@ void InputFilter::reset_text_state() {
     locking_shift_ = 0;
     saved_designations_.fill('B');
     saved_locking_shift_ = 0;
+    // libvterm's reset starts a new pen (the sink's initpen).
+    faint_ = false;
+    saved_faint_ = false;
 }
 
 void InputFilter::emit(std::string_view bytes) {

@@ -73,6 +73,11 @@ public:
         // has been forwarded. The other resources are not asked here: only
         // modifyOtherKeys is kept, so nothing else is claimed.
         virtual void query_modify_other_keys() = 0;
+        // Faint (SGR 2) set or cleared (SGR 22, SGR 0, DECRC), which
+        // libvterm 0.1.4's pen does not have; everything before it has been
+        // forwarded, so it applies to the text that follows. A full reset
+        // (RIS) clears it without this call: libvterm starts a new pen.
+        virtual void faint(bool on) = 0;
 
     protected:
         ~Sink() = default;
@@ -149,8 +154,12 @@ private:
     // after the sequence was emitted.
     void after_private_mode(int mode, bool enabled);
     void reset_text_state();
-    // DECRC: the character sets saved by DECSC, given to libvterm again.
-    void restore_character_sets();
+    // DECSC (and ?1048/?1049 set): what libvterm does not save itself.
+    void save_cursor();
+    // DECRC (and ?1048/?1049 reset): the character sets saved, given to
+    // libvterm again, and faint as it was saved.
+    void restore_cursor();
+    void set_faint(bool faint);
     bool text_is_plain() const {
         return !insert_mode_ && !origin_mode_ && !newline_mode_ &&
                charset_is_ascii_[static_cast<std::size_t>(locking_shift_)];
@@ -208,6 +217,9 @@ private:
     std::array<char, 4> saved_designations_{'B', 'B', 'B', 'B'};
     int saved_locking_shift_ = 0;
     bool single_shift_ = false;
+    // SGR 2 in force, and as DECSC (or ?1048/?1049) saved it.
+    bool faint_ = false;
+    bool saved_faint_ = false;
 };
 
 } // namespace sb::term

@@ -69,6 +69,9 @@ void append_sgr(std::string& out, const Style& style) {
     if (a.bold) {
         out += ";1";
     }
+    if (a.faint) {
+        out += ";2";
+    }
     if (a.italic) {
         out += ";3";
     }

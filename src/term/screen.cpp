@@ -969,6 +969,10 @@ void Screen::FilterSink::modify_other_keys(int level) {
     ++screen_.generation_;
 }
 
+void Screen::FilterSink::faint(bool on) {
+    screen_.pen_.attributes.faint = on;
+}
+
 void Screen::FilterSink::query_modify_other_keys() {
     screen_.reply(fmt::format("\x1b[>4;{}m", screen_.modes_.modify_other_keys));
 }

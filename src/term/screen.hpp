@@ -165,6 +165,7 @@ private:
         void kitty_keyboard(const KittyKeyboardRequest& request) override;
         void modify_other_keys(int level) override;
         void query_modify_other_keys() override;
+        void faint(bool on) override;
 
     private:
         Screen& screen_;

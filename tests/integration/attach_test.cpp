@@ -242,7 +242,7 @@ const char* const two_workers = R"(defaults:
     hold: 60s
 workers:
   alice:
-    command: [bash, --noprofile, --norc, -c, "printf '\e[31mred\e[0m \e[1;38;2;10;20;30mrgb\e[0m \e[4munder\e[0m 界 wide\n'; printf '\e]2;alice-title\a'; exec cat"]
+    command: [bash, --noprofile, --norc, -c, "printf '\e[31mred\e[0m \e[1;38;2;10;20;30mrgb\e[0m \e[4munder\e[0m 界 wide \e[2mdim\e[0m\n'; printf '\e]2;alice-title\a'; exec cat"]
     size: {cols: 80, rows: 24}
   bob:
     command: [bash, --noprofile, --norc, -c, "echo bob-says-hi; exec cat"]
@@ -263,6 +263,7 @@ TEST_SUITE("attach") {
         CHECK(colored.find("31mred") != std::string::npos);
         CHECK(colored.find("38;2;10;20;30") != std::string::npos);
         CHECK(colored.find("4munder") != std::string::npos);
+        CHECK(colored.find("2mdim") != std::string::npos); // faint, as a hint is
         // The status line is the last row: workspace, workers, prefix hint.
         const auto lines = tmux.lines();
         REQUIRE(lines.size() >= 30);

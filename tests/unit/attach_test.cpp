@@ -355,6 +355,11 @@ TEST_SUITE("attach") {
         canvas.put_text(0, 3, "s", bold);
         canvas.cursor.col = 4;
         CHECK(renderer.render(canvas) == "\x1b[0;1ms\x1b[0m");
+        Style faint;
+        faint.attributes = Style::kFaint;
+        canvas.put_text(0, 4, "d", faint);
+        canvas.cursor.col = 5;
+        CHECK(renderer.render(canvas) == "\x1b[0;2md\x1b[0m");
         // Nothing changed and the cursor stays: nothing to send.
         CHECK(renderer.render(canvas).empty());
 
@@ -488,7 +493,7 @@ TEST_SUITE("attach") {
 
     TEST_CASE("a screen row goes on the wire with its marks, wide glyphs and styles") {
         sb::term::Screen screen(2, 10, 0);
-        screen.feed("ab\x1b[1me\xcc\x81\xe7\x95\x8c\x1b[0;31mx\x1b[0m");
+        screen.feed("ab\x1b[1me\xcc\x81\xe7\x95\x8c\x1b[0;31mx\x1b[0;2my\x1b[0m");
         const auto bytes = sb::protocol::base64_decode(sb::server::encode_screen_row(screen, 0));
         REQUIRE(bytes.has_value());
         const auto cells = sb::protocol::decode_row(*bytes);
@@ -509,8 +514,10 @@ TEST_SUITE("attach") {
         CHECK(row[5].style.attributes == 0);
         CHECK(row[5].style.foreground.kind == WireColor::Kind::Indexed);
         CHECK(row[5].style.foreground.red == 1);
-        CHECK(row[6].text.empty());
-        CHECK(row[6].style.is_default());
+        CHECK(row[6].text == "y");
+        CHECK(row[6].style.attributes == WireStyle::kFaint);
+        CHECK(row[7].text.empty());
+        CHECK(row[7].style.is_default());
         CHECK(row[9].text.empty());
     }
 

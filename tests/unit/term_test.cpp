@@ -593,6 +593,55 @@ TEST_SUITE("term") {
         CHECK(screen.cell(0, 10).style.attributes.underline == Underline::Curly);
     }
 
+    TEST_CASE("faint (SGR 2) is kept, which libvterm's pen lacks") {
+        for (const bool fast_text : {true, false}) {
+            INFO("fast text " << fast_text);
+            Screen screen(ScreenOptions{.rows = 3, .cols = 40, .fast_text = fast_text});
+            const auto faint = [&](int row, int col) {
+                return screen.cell(row, col).style.attributes.faint;
+            };
+            // Claude Code's dim hint, then normal text: 22 and 0 end it.
+            screen.feed("\x1b[2mhint\x1b[22mnormal\x1b[1;2mboth\x1b[0mplain\x1b[2mdim"
+                        "\x1b[mend");
+            CHECK(faint(0, 0));
+            CHECK(faint(0, 3));
+            CHECK_FALSE(faint(0, 4));
+            CHECK(faint(0, 10));
+            CHECK(screen.cell(0, 10).style.attributes.bold);
+            CHECK_FALSE(faint(0, 14));
+            CHECK(faint(0, 19));
+            CHECK_FALSE(faint(0, 22));
+            CHECK(screen.cell(0, 22).style.is_default());
+            // A 2 that is a colour's number, or a sub-parameter, is not faint;
+            // a missing parameter resets as 0 does.
+            screen.feed("\r\n\x1b[38;5;2ma\x1b[48;2;2;2;2mb\x1b[38:2:2:2:2mc\x1b[58;5;2md"
+                        "\x1b[4:2me\x1b[2;mf\x1b[0;2mg\x1b[2;38;5;2mh\x1b[m");
+            for (int col = 0; col < 6; ++col) {
+                INFO("col " << col);
+                CHECK_FALSE(faint(1, col));
+            }
+            CHECK(faint(1, 6));
+            CHECK(faint(1, 7));
+            // DECSC saves it with the cursor and DECRC restores it; a full
+            // reset clears it.
+            screen.feed("\r\n\x1b[2m\x1b"
+                        "7\x1b[mx\x1b"
+                        "8y\x1b[?1049h\x1b[22m\x1b[?1049lz");
+            // x (not faint) is overwritten by y after DECRC; z comes after
+            // the alternate screen's 22 and ?1049l's restore.
+            CHECK(screen.row_text(2) == "yz");
+            CHECK(faint(2, 0));
+            CHECK(faint(2, 1));
+            CHECK(screen.pen().attributes.faint);
+            screen.feed("\x1b"
+                        "c");
+            CHECK_FALSE(screen.pen().attributes.faint);
+            // A capture draws it again.
+            screen.feed("\x1b[2mdim\x1b[m");
+            CHECK(screen.render_row_ansi(0) == "\x1b[0;2mdim\x1b[0m");
+        }
+    }
+
     TEST_CASE("an ANSI rendering reproduces the screen") {
         Screen a(8, 30, 10);
         a.feed("\x1b[1;31mbold red\x1b[0m plain \x1b[3;4;38;5;123mital\x1b[m\r\n"

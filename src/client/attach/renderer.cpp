@@ -142,6 +142,9 @@ void Renderer::set_style(std::string& out, const Style& style) {
     if (style.attributes & Style::kBold) {
         out += ";1";
     }
+    if (style.attributes & Style::kFaint) {
+        out += ";2";
+    }
     if (style.attributes & Style::kItalic) {
         out += ";3";
     }
