@@ -114,24 +114,30 @@ std::optional<std::vector<long>> csi_arguments(std::string_view params) {
     }
 }
 
-// Whether SGR `params` may set faint: one of them is a lone 2 that is not
-// the 2 of a 24-bit colour (38;2, 48;2 or 58;2, as Claude Code writes its
-// colours). Most SGR is ruled out in one pass over a few bytes.
-bool may_set_faint(std::string_view params) {
-    for (auto at = params.find('2'); at != std::string_view::npos; at = params.find('2', at + 1)) {
-        const auto separator = [&](std::size_t i) { return params[i] == ';' || params[i] == ':'; };
-        if ((at != 0 && !separator(at - 1)) || (at + 1 != params.size() && !separator(at + 1))) {
-            continue;
-        }
-        const bool colour =
-            at >= 3 && params[at - 2] == '8' &&
-            (params[at - 3] == '3' || params[at - 3] == '4' || params[at - 3] == '5') &&
-            (at == 3 || separator(at - 4));
-        if (!colour) {
-            return true;
-        }
+// Whether the parameter that ends a CSI collected so far (up to a separator
+// or to the final byte) may be SGR 2: it is a 2 on its own, and not the 2 of
+// a 24-bit colour (38;2, 48;2 or 58;2, as Claude Code writes its colours).
+// `back(k)` is the k-th byte from the end (1 the last); the CSI starts with
+// ESC [, so every parameter has a byte before it.
+template <typename Back>
+bool last_may_be_faint(Back back) {
+    const auto starts_after = [&](std::size_t k) { // a parameter starts after back(k)
+        const char c = back(k);
+        return c == ';' || c == ':' || c == '[';
+    };
+    if (back(1) != '2' || !starts_after(2)) {
+        return false;
     }
-    return false;
+    const char before = back(4);
+    const bool colour = back(2) != '[' && back(3) == '8' &&
+                        (before == '3' || before == '4' || before == '5') && starts_after(5);
+    return !colour;
+}
+
+// last_may_be_faint of the CSI collected so far in `sequence`.
+bool may_be_faint(std::string_view sequence) {
+    return last_may_be_faint(
+        [&](std::size_t k) { return k <= sequence.size() ? sequence[sequence.size() - k] : '\0'; });
 }
 
 // Whether text is faint after SGR `params` (`faint` before it), read as
@@ -358,15 +364,34 @@ void InputFilter::collect(std::string_view part, std::size_t limit) {
     }
 }
 
+void InputFilter::note_parameter_two(std::string_view chunk) {
+    // The bytes of the sequence: what was collected, then `chunk`.
+    maybe_faint_ = maybe_faint_ || last_may_be_faint([&](std::size_t k) {
+                       if (k <= chunk.size()) {
+                           return chunk[chunk.size() - k];
+                       }
+                       k -= chunk.size();
+                       return k <= pending_.size() ? pending_[pending_.size() - k] : '\0';
+                   });
+}
+
 std::size_t InputFilter::take_csi_params(std::string_view bytes, std::size_t at) {
     // The parameters of a CSI (SGR's above all) in one go, as
     // take_sequence_byte would collect them one at a time.
     std::size_t end = at;
     int separators = separators_;
+    // Most parameters do not end in 2: only those are looked at.
+    if (at < bytes.size() && (bytes[at] == ';' || bytes[at] == ':') && !pending_.empty() &&
+        pending_.back() == '2') {
+        note_parameter_two({});
+    }
     while (end < bytes.size()) {
         const char c = bytes[end];
         if (c == ';' || c == ':') {
             ++separators;
+            if (end > at && bytes[end - 1] == '2') {
+                note_parameter_two(bytes.substr(at, end - at));
+            }
         } else if (c < '0' || c > '9') {
             break;
         }
@@ -494,6 +519,7 @@ void InputFilter::begin_escape() {
     intermediates_ = 0;
     leader_ = 0;
     separators_ = 0;
+    maybe_faint_ = false;
     discarding_ = false;
     state_ = State::Escape;
 }
@@ -594,8 +620,10 @@ void InputFilter::dispatch_csi(unsigned char final) {
         // SGR. libvterm keeps every attribute but faint; the sink is told of
         // faint in order with the text, when it changes. Without faint in
         // force only a parameter 2 can change it: most SGR is not read.
-        const auto params = std::string_view(pending_).substr(2, pending_.size() - 3);
-        if ((faint_ || may_set_faint(params)) && faint_after_sgr(params, faint_) != faint_) {
+        const auto sequence = std::string_view(pending_).substr(0, pending_.size() - 1);
+        const auto params = sequence.substr(2);
+        if ((faint_ || maybe_faint_ || may_be_faint(sequence)) &&
+            faint_after_sgr(params, faint_) != faint_) {
             emit(pending_);
             abandon();
             flush();

@@ -36,7 +36,9 @@ namespace sb::term {
 // - drop S8C1T, so that libvterm's replies stay 7-bit and valid UTF-8;
 // - erase the screen on DECCOLM as a VT100 does (libvterm ignores it);
 // - restore the character sets on DECRC as a VT100 does (libvterm 0.1.4
-//   restores only the position and the pen).
+//   restores only the position and the pen);
+// - follow faint (SGR 2), which libvterm 0.1.4's pen lacks, and report it to
+//   its Sink, saved and restored with the cursor.
 class InputFilter {
 public:
     class Sink {
@@ -160,6 +162,9 @@ private:
     // libvterm again, and faint as it was saved.
     void restore_cursor();
     void set_faint(bool faint);
+    // At a separator after a parameter ending in 2, `chunk` the parameters
+    // read since the last collect(): notes whether it may be SGR 2.
+    void note_parameter_two(std::string_view chunk);
     bool text_is_plain() const {
         return !insert_mode_ && !origin_mode_ && !newline_mode_ &&
                charset_is_ascii_[static_cast<std::size_t>(locking_shift_)];
@@ -220,6 +225,9 @@ private:
     // SGR 2 in force, and as DECSC (or ?1048/?1049) saved it.
     bool faint_ = false;
     bool saved_faint_ = false;
+    // The CSI being collected has a parameter before a separator that may
+    // be SGR 2 (see last_may_be_faint).
+    bool maybe_faint_ = false;
 };
 
 } // namespace sb::term

@@ -640,6 +640,22 @@ TEST_SUITE("term") {
             screen.feed("\x1b[2mdim\x1b[m");
             CHECK(screen.render_row_ansi(0) == "\x1b[0;2mdim\x1b[0m");
         }
+        // The same whether a read ends inside the sequence or not: each
+        // split of each sequence.
+        const std::string text = "\x1b[0;2mA\x1b[mB\x1b[38;2;1;2;3;2mC\x1b[22mD\x1b[1;4:2mE"
+                                 "\x1b[38;2;2;2;2mF\x1b[2mG\x1b[m\x1b[2;1mH\x1b[m\x1b[1;2;4mI";
+        for (std::size_t split = 0; split <= text.size(); ++split) {
+            INFO("split at " << split);
+            Screen screen(3, 20, 10);
+            screen.feed(text.substr(0, split));
+            screen.feed(text.substr(split));
+            REQUIRE(screen.row_text(0) == "ABCDEFGHI");
+            std::string faint;
+            for (int col = 0; col < 9; ++col) {
+                faint += screen.cell(0, col).style.attributes.faint ? 'f' : '-';
+            }
+            CHECK(faint == "f-f---fff");
+        }
     }
 
     TEST_CASE("an ANSI rendering reproduces the screen") {
