@@ -1,6 +1,7 @@
 #include "server/attach.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 #include "protocol/protocol.hpp"
 #include "protocol/screen_wire.hpp"
@@ -181,6 +182,26 @@ bool typed_at(const term::Row& row, const std::vector<term::Cell>& shown, int co
               int end) {
     if (first < 0 || end <= first || end > cols || static_cast<int>(shown.size()) < cols) {
         return false;
+    }
+    const auto cells = row.cells();
+    if (static_cast<int>(cells.size()) >= cols && !row.any_marks()) {
+        // Byte for byte first: the other cells were copied from this row, so
+        // they are the same bytes unless they changed (cells that differ
+        // only in padding are compared again below, field by field).
+        const auto same = [&](int from, int to) {
+            return std::memcmp(cells.data() + from, shown.data() + from,
+                               static_cast<std::size_t>(to - from) * sizeof(term::Cell)) == 0;
+        };
+        if (same(0, first) && same(end, cols)) {
+            for (int col = first; col < end; ++col) {
+                const term::Cell& now = cells[static_cast<std::size_t>(col)];
+                const char32_t code = now.code_point();
+                if (code < 0x20 || code > 0x7e || now.wide() || now.continuation()) {
+                    return false;
+                }
+            }
+            return true;
+        }
     }
     for (int col = 0; col < cols; ++col) {
         const term::Cell& now = row.cell(col);

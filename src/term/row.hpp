@@ -38,6 +38,8 @@ public:
     // Every cell in order; empty while the row was never written (all blank).
     std::span<const Cell> cells() const { return cells_; }
     std::span<const char32_t> marks(int col) const;
+    // Whether any cell of the row has combining marks.
+    bool any_marks() const { return !marks_.empty(); }
     CellView view(int col) const;
 
     // Every cell from this column on is a plain blank, so clearing and
