@@ -20,8 +20,8 @@ std::shared_ptr<spdlog::logger> logger() {
     return log;
 }
 
-// How often the status line and clients that were behind are looked at again
-// when nothing else happens.
+// How often a client that is behind is looked at again, and how long the
+// status line may go without being composed again when its events come.
 constexpr std::chrono::milliseconds tick_interval{200};
 
 protocol::WireColor wire_color(const term::Color& color) {
@@ -245,9 +245,6 @@ void AttachHub::open(const std::shared_ptr<Connection>& connection, const json& 
     set_panes(id, std::move(panes));
     if (!existed) {
         connection->on_close([this, id] { close(id); });
-    }
-    if (!tick_timer_.active()) {
-        tick_timer_.start(tick_interval, [this] { flush(); });
     }
 }
 
@@ -508,9 +505,42 @@ void AttachHub::flush() {
         status_dirty_ = false;
         last_status_check_ = now;
     }
-    if (!sessions_.empty()) {
-        tick_timer_.start(tick_interval, [this] { flush(); });
+    arm_tick();
+}
+
+void AttachHub::arm_tick() {
+    // Only what has no event of its own: a client that is behind, looked at
+    // again each tick, and the end of a typing hold that the status line
+    // shows. An attached session that is idle wakes nothing.
+    std::optional<std::chrono::milliseconds> wait;
+    const auto sooner = [&](std::chrono::milliseconds after) {
+        wait = wait ? std::min(*wait, after) : after;
+    };
+    for (const auto& [id, session] : sessions_) {
+        if (session.behind) {
+            sooner(tick_interval);
+        }
     }
+    if (!sessions_.empty()) {
+        const auto now = worker::Clock::now();
+        for (const auto& w : server_.workers()) {
+            if (!typing_hold(*w)) {
+                continue;
+            }
+            const auto* d = server_.deliveries().dispatcher(w->name());
+            const auto ends = w->last_keystroke() + d->settings().hold;
+            sooner(std::chrono::ceil<std::chrono::milliseconds>(ends - now) +
+                   std::chrono::milliseconds(1));
+        }
+    }
+    if (!wait) {
+        tick_timer_.stop();
+        return;
+    }
+    tick_timer_.start(*wait, [this] {
+        status_dirty_ = true; // a typing hold may have ended
+        flush();
+    });
 }
 
 void AttachHub::flush_session(Session& session) {

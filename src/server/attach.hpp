@@ -123,6 +123,9 @@ private:
                                                   const worker::Worker& worker,
                                                   protocol::ScreenFrame& meta) const;
     void flush();
+    // Starts tick_timer_ for the next change without an event of its own,
+    // or stops it when there is none.
+    void arm_tick();
     void flush_session(Session& session);
     // With `spans`, rows carry only their changed cells (ScreenFrame::spans).
     std::optional<protocol::ScreenFrame> pane_frame(PaneState& state, worker::Worker& worker,
@@ -139,16 +142,16 @@ private:
     std::map<std::uint64_t, Session> sessions_;
     std::uint64_t active_ = 0;
     util::Timer flush_timer_;
-    // Re-checks what has no event of its own: a typing hold running out, a
-    // client that was behind having caught up.
+    // Re-checks what has no event of its own: a typing hold running out (at
+    // its end), a client that was behind having caught up (each tick while
+    // one is behind). Stopped otherwise.
     util::Timer tick_timer_;
     // When a screen frame last went out: output right after one waits for
     // the frame interval (a burst), output after a quiet spell goes at once.
     std::chrono::steady_clock::time_point last_frame_{};
     // The status line is composed again only when something it shows may
-    // have changed (an event, a typing hold starting) or, for a typing hold
-    // running out, when it was last composed a tick ago: not for every
-    // screen frame.
+    // have changed (an event, a typing hold starting or running out) or
+    // when it was last composed a tick ago: not for every screen frame.
     bool status_dirty_ = true;
     std::chrono::steady_clock::time_point last_status_check_{};
     nlohmann::json last_delivery_;

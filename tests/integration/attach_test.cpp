@@ -370,6 +370,41 @@ TEST_SUITE("attach") {
         CHECK(std::stoi(log.substr(start, end - start)) >= 6);
     }
 
+    TEST_CASE("a typing hold leaves the status line when it ends, and an idle session wakes "
+              "nothing") {
+        WorkspaceServer ws(R"(defaults:
+  delivery:
+    hold: 1s
+workers:
+  alice:
+    command: [cat]
+)");
+        REQUIRE(ws.start());
+        Tmux tmux(ws, attach_command(ws));
+        REQUIRE(tmux.shows("0:alice*"));
+        tmux.literal("x");
+        REQUIRE(tmux.shows("alice* held"));
+        // Nothing else happens after the echo: the end of the hold alone
+        // takes the mark away, a second later.
+        CHECK(tmux.hides("alice* held", 5s));
+        CHECK(tmux.shows("0:alice*"));
+        // Attached and idle, the server sleeps: no timer wakes it.
+        const auto switches = [&] {
+            std::ifstream status("/proc/" + std::to_string(ws.server().pid()) + "/status");
+            std::string line;
+            while (std::getline(status, line)) {
+                if (line.starts_with("voluntary_ctxt_switches:")) {
+                    return std::stol(line.substr(line.find(':') + 1));
+                }
+            }
+            return -1L;
+        };
+        const long before = switches();
+        REQUIRE(before >= 0);
+        std::this_thread::sleep_for(2s);
+        CHECK(switches() - before <= 2);
+    }
+
     TEST_CASE("the prefix key switches workers, detaches and is sent when pressed twice") {
         WorkspaceServer ws(two_workers);
         REQUIRE(ws.start());
