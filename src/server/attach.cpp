@@ -20,8 +20,9 @@ std::shared_ptr<spdlog::logger> logger() {
     return log;
 }
 
-// How often a client that is behind is looked at again, and how long the
-// status line may go without being composed again when its events come.
+// How often a client that is behind is looked at again, and how old the
+// status line may be when a frame of output goes out (it is composed again
+// then).
 constexpr std::chrono::milliseconds tick_interval{200};
 
 protocol::WireColor wire_color(const term::Color& color) {
