@@ -116,7 +116,8 @@ std::optional<std::vector<long>> csi_arguments(std::string_view params) {
 
 // Whether the parameter that ends a CSI collected so far (up to a separator
 // or to the final byte) may be SGR 2: it is a 2 on its own, and not the 2 of
-// a 24-bit colour (38;2, 48;2 or 58;2, as Claude Code writes its colours).
+// a 24-bit colour that opens the sequence (ESC [ 38;2, 48;2 or 58;2, as
+// Claude Code writes its colours; further in, 38 may be a colour's number).
 // `back(k)` is the k-th byte from the end (1 the last); the CSI starts with
 // ESC [, so every parameter has a byte before it.
 template <typename Back>
@@ -130,7 +131,7 @@ bool last_may_be_faint(Back back) {
     }
     const char before = back(4);
     const bool colour = back(2) != '[' && back(3) == '8' &&
-                        (before == '3' || before == '4' || before == '5') && starts_after(5);
+                        (before == '3' || before == '4' || before == '5') && back(5) == '[';
     return !colour;
 }
 

@@ -643,18 +643,19 @@ TEST_SUITE("term") {
         // The same whether a read ends inside the sequence or not: each
         // split of each sequence.
         const std::string text = "\x1b[0;2mA\x1b[mB\x1b[38;2;1;2;3;2mC\x1b[22mD\x1b[1;4:2mE"
-                                 "\x1b[38;2;2;2;2mF\x1b[2mG\x1b[m\x1b[2;1mH\x1b[m\x1b[1;2;4mI";
+                                 "\x1b[38;2;2;2;2mF\x1b[2mG\x1b[m\x1b[2;1mH\x1b[m\x1b[1;2;4mI"
+                                 "\x1b[m\x1b[48;5;38;2mJ\x1b[m\x1b[1;38;2;2;2;2mK";
         for (std::size_t split = 0; split <= text.size(); ++split) {
             INFO("split at " << split);
             Screen screen(3, 20, 10);
             screen.feed(text.substr(0, split));
             screen.feed(text.substr(split));
-            REQUIRE(screen.row_text(0) == "ABCDEFGHI");
+            REQUIRE(screen.row_text(0) == "ABCDEFGHIJK");
             std::string faint;
-            for (int col = 0; col < 9; ++col) {
+            for (int col = 0; col < 11; ++col) {
                 faint += screen.cell(0, col).style.attributes.faint ? 'f' : '-';
             }
-            CHECK(faint == "f-f---fff");
+            CHECK(faint == "f-f---ffff-");
         }
     }
 
