@@ -118,10 +118,16 @@ std::optional<std::vector<long>> csi_arguments(std::string_view params) {
 // or to the final byte) may be SGR 2: it is a 2 on its own, and not the 2 of
 // a 24-bit colour that opens the sequence (ESC [ 38;2, 48;2 or 58;2, as
 // Claude Code writes its colours; further in, 38 may be a colour's number).
-// `back(k)` is the k-th byte from the end (1 the last); the CSI starts with
-// ESC [, so every parameter has a byte before it.
-template <typename Back>
-bool last_may_be_faint(Back back) {
+// The CSI is `collected` followed by `chunk`; it starts with ESC [, so every
+// parameter has a byte before it.
+bool last_may_be_faint(std::string_view collected, std::string_view chunk) {
+    const auto back = [&](std::size_t k) { // the k-th byte from the end, 1 the last
+        if (k <= chunk.size()) {
+            return chunk[chunk.size() - k];
+        }
+        k -= chunk.size();
+        return k <= collected.size() ? collected[collected.size() - k] : '\0';
+    };
     const auto starts_after = [&](std::size_t k) { // a parameter starts after back(k)
         const char c = back(k);
         return c == ';' || c == ':' || c == '[';
@@ -133,12 +139,6 @@ bool last_may_be_faint(Back back) {
     const bool colour = back(2) != '[' && back(3) == '8' &&
                         (before == '3' || before == '4' || before == '5') && back(5) == '[';
     return !colour;
-}
-
-// last_may_be_faint of the CSI collected so far in `sequence`.
-bool may_be_faint(std::string_view sequence) {
-    return last_may_be_faint(
-        [&](std::size_t k) { return k <= sequence.size() ? sequence[sequence.size() - k] : '\0'; });
 }
 
 // Whether text is faint after SGR `params` (`faint` before it), read as
@@ -365,33 +365,21 @@ void InputFilter::collect(std::string_view part, std::size_t limit) {
     }
 }
 
-void InputFilter::note_parameter_two(std::string_view chunk) {
-    // The bytes of the sequence: what was collected, then `chunk`.
-    maybe_faint_ = maybe_faint_ || last_may_be_faint([&](std::size_t k) {
-                       if (k <= chunk.size()) {
-                           return chunk[chunk.size() - k];
-                       }
-                       k -= chunk.size();
-                       return k <= pending_.size() ? pending_[pending_.size() - k] : '\0';
-                   });
-}
-
 std::size_t InputFilter::take_csi_params(std::string_view bytes, std::size_t at) {
     // The parameters of a CSI (SGR's above all) in one go, as
     // take_sequence_byte would collect them one at a time.
     std::size_t end = at;
     int separators = separators_;
-    // Most parameters do not end in 2: only those are looked at.
-    if (at < bytes.size() && (bytes[at] == ';' || bytes[at] == ':') && !pending_.empty() &&
-        pending_.back() == '2') {
-        note_parameter_two({});
-    }
     while (end < bytes.size()) {
         const char c = bytes[end];
         if (c == ';' || c == ':') {
             ++separators;
-            if (end > at && bytes[end - 1] == '2') {
-                note_parameter_two(bytes.substr(at, end - at));
+            // Most parameters do not end in 2: only those are looked at.
+            const char previous =
+                end > at ? bytes[end - 1] : (pending_.empty() ? '\0' : pending_.back());
+            if (previous == '2') {
+                maybe_faint_ =
+                    maybe_faint_ || last_may_be_faint(pending_, bytes.substr(at, end - at));
             }
         } else if (c < '0' || c > '9') {
             break;
@@ -623,7 +611,7 @@ void InputFilter::dispatch_csi(unsigned char final) {
         // force only a parameter 2 can change it: most SGR is not read.
         const auto sequence = std::string_view(pending_).substr(0, pending_.size() - 1);
         const auto params = sequence.substr(2);
-        if ((faint_ || maybe_faint_ || may_be_faint(sequence)) &&
+        if ((faint_ || maybe_faint_ || last_may_be_faint(sequence, {})) &&
             faint_after_sgr(params, faint_) != faint_) {
             emit(pending_);
             abandon();

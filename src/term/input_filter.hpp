@@ -162,9 +162,6 @@ private:
     // libvterm again, and faint as it was saved.
     void restore_cursor();
     void set_faint(bool faint);
-    // At a separator after a parameter ending in 2, `chunk` the parameters
-    // read since the last collect(): notes whether it may be SGR 2.
-    void note_parameter_two(std::string_view chunk);
     bool text_is_plain() const {
         return !insert_mode_ && !origin_mode_ && !newline_mode_ &&
                charset_is_ascii_[static_cast<std::size_t>(locking_shift_)];
