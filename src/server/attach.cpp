@@ -184,35 +184,30 @@ bool typed_at(const term::Row& row, const std::vector<term::Cell>& shown, int co
     if (first < 0 || end <= first || end > cols || static_cast<int>(shown.size()) < cols) {
         return false;
     }
-    const auto cells = row.cells();
-    if (static_cast<int>(cells.size()) >= cols && !row.any_marks()) {
-        // Byte for byte first: the other cells were copied from this row, so
-        // they are the same bytes unless they changed (cells that differ
-        // only in padding are compared again below, field by field).
-        const auto same = [&](int from, int to) {
-            return std::memcmp(cells.data() + from, shown.data() + from,
-                               static_cast<std::size_t>(to - from) * sizeof(term::Cell)) == 0;
-        };
-        if (same(0, first) && same(end, cols)) {
-            for (int col = first; col < end; ++col) {
-                const term::Cell& now = cells[static_cast<std::size_t>(col)];
-                const char32_t code = now.code_point();
-                if (code < 0x20 || code > 0x7e || now.wide() || now.continuation()) {
-                    return false;
-                }
-            }
-            return true;
+    for (int col = first; col < end; ++col) {
+        const term::Cell& now = row.cell(col);
+        const char32_t code = now.code_point();
+        if (code < 0x20 || code > 0x7e || now.wide() || now.continuation() || now.has_marks()) {
+            return false;
         }
+    }
+    // The other cells as shown. Byte for byte first: they were copied from
+    // this row, so they are the same bytes unless they changed (cells that
+    // differ only in padding are compared again, field by field).
+    const auto cells = row.cells();
+    const auto same_bytes = [&](int from, int to) {
+        return std::memcmp(cells.data() + from, shown.data() + from,
+                           static_cast<std::size_t>(to - from) * sizeof(term::Cell)) == 0;
+    };
+    if (static_cast<int>(cells.size()) >= cols && !row.any_marks() && same_bytes(0, first) &&
+        same_bytes(end, cols)) {
+        return true;
     }
     for (int col = 0; col < cols; ++col) {
         const term::Cell& now = row.cell(col);
-        if (col >= first && col < end) {
-            const char32_t code = now.code_point();
-            if (code < 0x20 || code > 0x7e || now.wide() || now.continuation() || now.has_marks()) {
-                return false;
-            }
-        } else if (!(now == shown[static_cast<std::size_t>(col)]) || now.has_marks()) {
-            // A cell with marks counts as changed: the marks live beside the row.
+        // A cell with marks counts as changed: the marks live beside the row.
+        if ((col < first || col >= end) &&
+            (!(now == shown[static_cast<std::size_t>(col)]) || now.has_marks())) {
             return false;
         }
     }
@@ -525,13 +520,10 @@ void AttachHub::arm_tick() {
     if (!sessions_.empty()) {
         const auto now = worker::Clock::now();
         for (const auto& w : server_.workers()) {
-            if (!typing_hold(*w)) {
-                continue;
+            if (const auto ends = typing_hold_end(*w); ends && now < *ends) {
+                sooner(std::chrono::ceil<std::chrono::milliseconds>(*ends - now) +
+                       std::chrono::milliseconds(1));
             }
-            const auto* d = server_.deliveries().dispatcher(w->name());
-            const auto ends = w->last_keystroke() + d->settings().hold;
-            sooner(std::chrono::ceil<std::chrono::milliseconds>(ends - now) +
-                   std::chrono::milliseconds(1));
         }
     }
     if (!wait) {
@@ -657,11 +649,19 @@ std::optional<protocol::ScreenFrame> AttachHub::pane_frame(PaneState& state, wor
     return frame;
 }
 
-bool AttachHub::typing_hold(const worker::Worker& worker) const {
+std::optional<std::chrono::steady_clock::time_point>
+AttachHub::typing_hold_end(const worker::Worker& worker) const {
     const auto* d = server_.deliveries().dispatcher(worker.name());
     const auto keystroke = worker.last_keystroke();
-    return d != nullptr && keystroke.time_since_epoch().count() != 0 &&
-           worker::Clock::now() - keystroke < d->settings().hold;
+    if (d == nullptr || keystroke.time_since_epoch().count() == 0) {
+        return std::nullopt;
+    }
+    return keystroke + d->settings().hold;
+}
+
+bool AttachHub::typing_hold(const worker::Worker& worker) const {
+    const auto ends = typing_hold_end(worker);
+    return ends && worker::Clock::now() < *ends;
 }
 
 json AttachHub::status() const {

@@ -131,8 +131,11 @@ private:
     std::optional<protocol::ScreenFrame> pane_frame(PaneState& state, worker::Worker& worker,
                                                     bool spans);
     nlohmann::json status() const;
-    // Whether a person's typing holds the worker's deliveries now.
+    // Whether a person's typing holds the worker's deliveries now, and when
+    // the hold of the last key typed ends (nothing when none was typed).
     bool typing_hold(const worker::Worker& worker) const;
+    std::optional<std::chrono::steady_clock::time_point>
+    typing_hold_end(const worker::Worker& worker) const;
     void make_active(std::uint64_t connection);
     void apply_sizes(const Session& session);
     void close(std::uint64_t connection);
