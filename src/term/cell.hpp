@@ -1,7 +1,9 @@
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <span>
+#include <type_traits>
 
 namespace sb::term {
 
@@ -60,8 +62,21 @@ struct Attributes {
     bool strike : 1 = false;
     Underline underline : 2 = Underline::None;
 
-    constexpr bool operator==(const Attributes&) const = default;
+    // The fields fill the byte, so comparing it compares them all at once:
+    // cells are compared by style for every line that enters the scrollback
+    // and every frame sent, and field by field this cost more than the rest
+    // of the comparison.
+    constexpr bool operator==(const Attributes& other) const {
+        if (std::is_constant_evaluated()) {
+            return bold == other.bold && faint == other.faint && italic == other.italic &&
+                   blink == other.blink && reverse == other.reverse && strike == other.strike &&
+                   underline == other.underline;
+        }
+        return std::bit_cast<std::uint8_t>(*this) == std::bit_cast<std::uint8_t>(other);
+    }
 };
+
+static_assert(sizeof(Attributes) == 1, "the attributes are compared as one byte");
 
 // How a cell is drawn apart from its characters: the "pen" it was written with.
 struct Style {

@@ -14,19 +14,34 @@ void ScrollbackLine::assign(const Row& row) {
     // A row is at most kMaxCols (1000) wide, well within 16 bits.
     length_ = static_cast<std::uint16_t>(length);
 
-    // One pass: the union of every cell's bits tells whether all are ASCII
-    // without flags, and where the style changes is noted.
+    // One pass writes each column's byte, as if the line were plain ASCII
+    // (most are), and takes the union of every cell's bits, which tells
+    // whether it is: all ASCII without flags. It notes where the style
+    // changes; the inner loop runs over cells in one style, with nothing
+    // in it that makes the compiler keep its state in memory.
+    if (static_cast<std::uint32_t>(length) > capacity_) {
+        cells_.reset(new std::uint8_t[static_cast<std::size_t>(length)]);
+        capacity_ = static_cast<std::uint32_t>(length);
+    }
+    std::uint8_t* const out = cells_.get();
     std::uint32_t all_bits = 0;
     Style style;
     // A reused line keeps its runs' storage.
     std::vector<StyleRun> fresh;
     std::vector<StyleRun>& runs = extras_ ? extras_->runs : fresh;
     runs.clear();
-    for (int col = 0; col < length; ++col) {
-        const Cell& cell = cells[static_cast<std::size_t>(col)];
-        all_bits |= cell.bits;
-        if (cell.style != style) {
-            style = cell.style;
+    for (int col = 0; col < length;) {
+        const Style current = style;
+        for (; col < length; ++col) {
+            const Cell& cell = cells[static_cast<std::size_t>(col)];
+            if (!(cell.style == current)) {
+                break;
+            }
+            all_bits |= cell.bits;
+            out[col] = static_cast<std::uint8_t>(cell.bits);
+        }
+        if (col < length) {
+            style = cells[static_cast<std::size_t>(col)].style;
             runs.push_back({static_cast<std::uint16_t>(col), style});
         }
     }
@@ -34,19 +49,19 @@ void ScrollbackLine::assign(const Row& row) {
     const bool marks = (all_bits & Cell::kHasMarks) != 0;
 
     wide_ = !narrow;
-    const std::size_t bytes = static_cast<std::size_t>(length) * (narrow ? 1 : 4);
+    const auto count = static_cast<std::size_t>(length);
+    const std::size_t bytes = count * (narrow ? 1 : 4);
     // Storage is kept for a reused line unless it is far larger than needed,
     // so a line that once held a long row does not keep its size forever.
     if (bytes > capacity_ || capacity_ > 2 * bytes + 64) {
-        cells_.reset(bytes > 0 ? new std::uint8_t[bytes] : nullptr);
+        std::unique_ptr<std::uint8_t[]> sized(bytes > 0 ? new std::uint8_t[bytes] : nullptr);
+        if (narrow && bytes > 0) {
+            std::memcpy(sized.get(), out, bytes);
+        }
+        cells_ = std::move(sized);
         capacity_ = static_cast<std::uint32_t>(bytes);
     }
-    const auto count = static_cast<std::size_t>(length);
-    if (narrow) {
-        for (std::size_t col = 0; col < count; ++col) {
-            cells_[col] = static_cast<std::uint8_t>(cells[col].bits);
-        }
-    } else {
+    if (!narrow) {
         for (std::size_t col = 0; col < count; ++col) {
             std::memcpy(cells_.get() + col * 4, &cells[col].bits, 4);
         }
