@@ -1,6 +1,8 @@
 #include "term/row.hpp"
 
 #include <algorithm>
+#include <cstring>
+#include <type_traits>
 
 namespace sb::term {
 
@@ -64,7 +66,12 @@ void Row::clear(const Style& fill) {
     marks_.clear();
     const Style style = erase_style(fill);
     if (style.is_default()) {
-        std::fill(cells_.begin(), cells_.begin() + used_, Cell{});
+        // Cell{} is all zero bytes: cleared as memory, in wide stores.
+        static_assert(std::is_trivially_copyable_v<Cell>);
+        if (used_ > 0) {
+            std::memset(static_cast<void*>(cells_.data()), 0,
+                        static_cast<std::size_t>(used_) * sizeof(Cell));
+        }
         used_ = 0;
     } else {
         materialize();
@@ -128,11 +135,13 @@ void Row::put_text(int col, std::string_view ascii, const Style& style) {
         flags |= cell->bits;
     }
     const bool over_wide = (flags & (Cell::kWide | Cell::kContinuation)) != 0;
+    // A copy of the style, which the compiler can keep in registers (the
+    // reference might point into the row).
+    Cell written{.style = style};
     auto cell = first;
     for (const char byte : ascii) {
-        cell->bits = static_cast<unsigned char>(byte);
-        cell->style = style;
-        ++cell;
+        written.bits = static_cast<unsigned char>(byte);
+        *cell++ = written;
     }
     used_ = std::max(used_, end);
     if (over_wide) {
