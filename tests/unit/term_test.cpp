@@ -141,6 +141,52 @@ TEST_SUITE("term") {
                   .starts_with("\x1b[0;31mred\x1b[0m \xe4\xbd\xa0 e\xcc\x81\n"));
     }
 
+    TEST_CASE("scrollback lines reused by its ring hold each new line whole") {
+        // The ring reuses the storage of the oldest line: lines long and
+        // short, plain, coloured and wide follow one another through it.
+        // Lines differ from those just before them (by a letter), so that
+        // storage left over from an earlier line cannot pass for one.
+        const auto line = [](std::size_t kind, std::size_t i, bool written) {
+            const std::string letter(1, static_cast<char>('a' + i));
+            switch (kind) {
+            case 0:
+                return std::string(190, letter[0]);
+            case 1:
+                return "short " + letter;
+            case 2:
+                return (written ? "\x1b[32mgreen\x1b[m " : "green ") + letter;
+            case 3:
+                return "wide \xe4\xbd\xa0\xe4\xbd\xa0 " + letter;
+            default:
+                return "e\xcc\x81 mark " + letter;
+            }
+        };
+        // With room for one line, each line reuses the storage of the one
+        // before it; every kind follows every kind.
+        std::vector<std::size_t> kinds;
+        for (std::size_t before = 0; before < 5; ++before) {
+            for (std::size_t after = 0; after < 5; ++after) {
+                kinds.insert(kinds.end(), {before, after});
+            }
+        }
+        Screen screen(2, 200, 1);
+        for (std::size_t i = 0; i < kinds.size(); ++i) {
+            screen.feed(line(kinds[i], i % 26, true) + "\r\n");
+            if (i == 0) {
+                continue; // the first line is still on the screen
+            }
+            const std::size_t scrolled = kinds[i - 1];
+            INFO("line ", i);
+            CHECK(screen.scrollback_lines(1) ==
+                  std::vector<std::string>{line(scrolled, (i - 1) % 26, false)});
+            const auto row = screen.scrollback_row(0);
+            CHECK(row.view(0).style.foreground == (scrolled == 2 ? Color::indexed(2) : Color()));
+            if (scrolled == 2) {
+                CHECK(row.view(6).style.foreground == Color());
+            }
+        }
+    }
+
     TEST_CASE("erase in display and in line") {
         const std::string filled = "aaaaaaaaaa\r\nbbbbbbbbbb\r\ncccccccccc";
         Screen screen(3, 10, 10);
@@ -1113,6 +1159,30 @@ TEST_SUITE("term") {
         }
         // The comparison means something only if the fast path printed most of the text.
         CHECK(fast_chars > 100000);
+    }
+
+    TEST_CASE("a byte that is not printable ASCII ends a run of text wherever it falls") {
+        // The fast path looks at runs of text eight bytes at a time; each
+        // byte outside 0x20-0x7e must stop a run at any of those places.
+        const unsigned char kStops[] = {0x00, 0x07, 0x08, 0x1b, 0x1f, 0x7f, 0x80, 0xbf, 0xc3, 0xff};
+        for (const unsigned char stop : kStops) {
+            for (std::size_t at = 0; at < 24; ++at) {
+                std::string output(40, ' ');
+                for (std::size_t i = 0; i < output.size(); ++i) {
+                    output[i] = static_cast<char>(i % 2 == 0 ? 0x20 + i : 0x7e - i);
+                }
+                output[at] = static_cast<char>(stop);
+                output += "\r\nend";
+                Screen fast(ScreenOptions{.rows = 4, .cols = 50, .scrollback_lines = 5});
+                Screen plain(ScreenOptions{
+                    .rows = 4, .cols = 50, .scrollback_lines = 5, .fast_text = false});
+                fast.feed(output);
+                plain.feed(output);
+                INFO("byte ", static_cast<int>(stop), " at ", at);
+                check_identical_screens(fast, plain);
+                CHECK(fast.fast_text_chars() > 0);
+            }
+        }
     }
 
     TEST_CASE("lines like seq's go through the fast path, in a scrolling region too") {
