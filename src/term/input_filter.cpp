@@ -208,6 +208,54 @@ bool faint_after_sgr(std::string_view params, bool faint) {
     return valid ? faint : before;
 }
 
+// Where a colour (38 or 48) that ends SGR `params` with nothing after it
+// starts, or npos. libvterm 0.1.4 reads such a colour's palette and index
+// from past the parameters it parsed: what an earlier CSI left in its
+// argument array, or beyond the array after 16 parameters.
+std::size_t bare_colour_at_end(std::string_view params) {
+    std::size_t at = 0;
+    // Reads a number at `at`: its value, -1 when missing.
+    const auto number = [&] {
+        long value = -1;
+        while (at < params.size() && params[at] >= '0' && params[at] <= '9') {
+            value = std::min<long>(std::max<long>(value, 0) * 10 + (params[at] - '0'), 100000);
+            ++at;
+        }
+        return value;
+    };
+    while (true) {
+        const std::size_t start = at;
+        const long value = number();
+        if (at == params.size()) {
+            return value == 38 || value == 48 ? start : std::string_view::npos;
+        }
+        if (params[at] == ':') {
+            // Sub-parameters belong to this parameter (a colour's among them).
+            while (at < params.size() && params[at] != ';') {
+                ++at;
+            }
+        } else if (params[at] != ';') {
+            return std::string_view::npos; // not numbers: not an SGR libvterm reads
+        } else if (value == 38 || value == 48) {
+            // Its palette and numbers follow: 5 and an index, or 2 and
+            // three values, skipped as libvterm skips them.
+            ++at;
+            const long palette = number();
+            for (int numbers = palette == 5   ? 1
+                               : palette == 2 ? 3
+                                              : 0;
+                 numbers > 0 && at < params.size() && params[at] == ';'; --numbers) {
+                ++at;
+                number();
+            }
+        }
+        if (at >= params.size()) {
+            return std::string_view::npos;
+        }
+        ++at; // the separator
+    }
+}
+
 long argument(const std::vector<long>& arguments, std::size_t index, long missing) {
     return index < arguments.size() && arguments[index] >= 0 ? arguments[index] : missing;
 }
@@ -642,20 +690,38 @@ void InputFilter::dispatch_csi(unsigned char final) {
         // SGR. libvterm keeps every attribute but faint; the sink is told of
         // faint in order with the text, when it changes. Without faint in
         // force only a parameter 2 can change it: most SGR is not read.
+        if (const auto bare =
+                bare_colour_at_end(std::string_view(pending_).substr(2, pending_.size() - 3));
+            bare != std::string_view::npos) {
+            // Such a colour is meant to do nothing: it is left out (and the
+            // SGR with it, when it is all there is).
+            if (bare == 0) {
+                abandon();
+                return;
+            }
+            pending_.erase(2 + bare - 1, pending_.size() - 1 - (2 + bare - 1));
+        }
         const auto sequence = std::string_view(pending_).substr(0, pending_.size() - 1);
         const auto params = sequence.substr(2);
-        if ((faint_ || maybe_faint_ || last_may_be_faint(sequence, {})) &&
-            faint_after_sgr(params, faint_) != faint_) {
+        const bool faint_changes = (faint_ || maybe_faint_ || last_may_be_faint(sequence, {})) &&
+                                   faint_after_sgr(params, faint_) != faint_;
+        // The sink may apply the rest itself (most SGR, the screen's fast
+        // path): then libvterm never parses it.
+        flush();
+        const bool applied = !origin_mode_ && sink_.sgr(params);
+        if (!applied) {
             emit(pending_);
-            abandon();
+        }
+        abandon();
+        if (faint_changes) {
             flush();
             set_faint(!faint_);
-            return;
         }
+        return;
     }
     if (!keyboard_request && final != 'h' && final != 'l' && final != 'p' && final != 'b' &&
         final != 'J') {
-        // Most sequences, SGR above all, need nothing below.
+        // Most sequences need nothing below.
         emit(pending_);
         abandon();
         return;

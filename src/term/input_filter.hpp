@@ -38,7 +38,11 @@ namespace sb::term {
 // - restore the character sets on DECRC as a VT100 does (libvterm 0.1.4
 //   restores only the position and the pen);
 // - follow faint (SGR 2), which libvterm 0.1.4's pen lacks, and report it to
-//   its Sink, saved and restored with the cursor.
+//   its Sink, saved and restored with the cursor;
+// - offer each SGR to its Sink, which may apply it without libvterm's
+//   parser, and leave out a colour (38 or 48) that ends an SGR with nothing
+//   after it, whose palette libvterm 0.1.4 would read from past the
+//   parameters (what an earlier CSI left there).
 class InputFilter {
 public:
     class Sink {
@@ -80,6 +84,14 @@ public:
         // forwarded, so it applies to the text that follows. A full reset
         // (RIS) clears it without this call: libvterm starts a new pen.
         virtual void faint(bool on) = 0;
+        // An SGR, `params` being what comes between CSI and m, which the
+        // sink may apply itself rather than have libvterm parse it: true
+        // when it did (the sequence is then not forwarded). Everything
+        // before it has been forwarded. Faint is left to faint(), which
+        // follows when it changes. Asked only with origin mode off: in
+        // origin mode libvterm moves the cursor into the margins after
+        // every CSI, SGR included.
+        virtual bool sgr(std::string_view params) = 0;
 
     protected:
         ~Sink() = default;

@@ -526,6 +526,200 @@ void Screen::print_text(std::string_view text) {
     sync_libvterm(direct);
 }
 
+// Most of what programs print in colour is SGR between short runs of text;
+// libvterm's parser takes about 900 instructions for each, its callbacks
+// included. Here the common forms are read directly: parameters that are
+// numbers separated by `;`, each a known attribute or colour, or a colour
+// given as `38;5;n` or `38;2;r;g;b` (48 for the background) with values up
+// to 255. Anything else (sub-parameters, fonts, conceal, unknown numbers,
+// colours cut short) is left to libvterm whole, which then sees its pen
+// brought up to date first (settle_pen).
+bool Screen::apply_sgr(std::string_view params) {
+    // After every CSI libvterm puts a cursor that is off the screen (a saved
+    // cursor restored after a resize can be) back on it.
+    VTermPos pos;
+    vterm_state_get_cursorpos(state_, &pos);
+    if (pos.row < 0 || pos.row >= rows() || pos.col < 0 || pos.col >= cols()) {
+        return false;
+    }
+    // InputFilter passes on at most 16 parameters (kMaxCsiSeparators).
+    std::array<int, 16> args; // NOLINT: written before it is read
+    std::size_t count = 0;
+    std::size_t at = 0;
+    while (true) {
+        int value = -1; // missing
+        std::size_t digits = 0;
+        while (at < params.size() && params[at] >= '0' && params[at] <= '9') {
+            value = std::max(value, 0) * 10 + (params[at] - '0');
+            ++at;
+            if (++digits > 6) {
+                return false;
+            }
+        }
+        if (count == args.size()) {
+            return false;
+        }
+        args[count++] = value;
+        if (at == params.size()) {
+            break;
+        }
+        if (params[at] != ';') {
+            return false; // a sub-parameter, or not an SGR libvterm knows
+        }
+        ++at;
+    }
+    Style pen = pen_;
+    Attributes& attributes = pen.attributes;
+    const auto colour = [&](std::size_t& i, Color& color) {
+        // `38;5;n` or `38;2;r;g;b`, each value at most 255.
+        const auto value = [&](std::size_t k) {
+            return k < count && args[k] >= 0 && args[k] <= 255 ? args[k] : -1;
+        };
+        if (i + 2 < count && args[i + 1] == 5 && value(i + 2) >= 0) {
+            color = Color::indexed(static_cast<std::uint8_t>(args[i + 2]));
+            i += 2;
+            return true;
+        }
+        if (i + 4 < count && args[i + 1] == 2 && value(i + 2) >= 0 && value(i + 3) >= 0 &&
+            value(i + 4) >= 0) {
+            color = Color::rgb(static_cast<std::uint8_t>(args[i + 2]),
+                               static_cast<std::uint8_t>(args[i + 3]),
+                               static_cast<std::uint8_t>(args[i + 4]));
+            i += 4;
+            return true;
+        }
+        return false;
+    };
+    for (std::size_t i = 0; i < count; ++i) {
+        const int arg = args[i];
+        if (arg >= 30 && arg <= 37) {
+            pen.foreground = Color::indexed(static_cast<std::uint8_t>(arg - 30));
+        } else if (arg >= 40 && arg <= 47) {
+            pen.background = Color::indexed(static_cast<std::uint8_t>(arg - 40));
+        } else if (arg >= 90 && arg <= 97) {
+            pen.foreground = Color::indexed(static_cast<std::uint8_t>(arg - 90 + 8));
+        } else if (arg >= 100 && arg <= 107) {
+            pen.background = Color::indexed(static_cast<std::uint8_t>(arg - 100 + 8));
+        } else {
+            switch (arg) {
+            case -1:
+            case 0: {
+                // Faint is not libvterm's: InputFilter follows it.
+                const bool faint = attributes.faint;
+                pen = Style{};
+                attributes.faint = faint;
+                break;
+            }
+            case 1:
+                attributes.bold = true;
+                break;
+            case 2: // faint, which libvterm ignores
+                break;
+            case 3:
+                attributes.italic = true;
+                break;
+            case 4:
+                attributes.underline = Underline::Single;
+                break;
+            case 5:
+                attributes.blink = true;
+                break;
+            case 7:
+                attributes.reverse = true;
+                break;
+            case 9:
+                attributes.strike = true;
+                break;
+            case 21:
+                attributes.underline = Underline::Double;
+                break;
+            case 22:
+                attributes.bold = false;
+                break;
+            case 23:
+                attributes.italic = false;
+                break;
+            case 24:
+                attributes.underline = Underline::None;
+                break;
+            case 25:
+                attributes.blink = false;
+                break;
+            case 27:
+                attributes.reverse = false;
+                break;
+            case 29:
+                attributes.strike = false;
+                break;
+            case 38:
+                if (!colour(i, pen.foreground)) {
+                    return false;
+                }
+                break;
+            case 39:
+                pen.foreground = Color();
+                break;
+            case 48:
+                if (!colour(i, pen.background)) {
+                    return false;
+                }
+                break;
+            case 49:
+                pen.background = Color();
+                break;
+            default:
+                return false;
+            }
+        }
+    }
+    if (!(pen == pen_)) {
+        pen_ = pen;
+        libvterm_pen_stale_ = true;
+    }
+    return true;
+}
+
+void Screen::settle_pen() {
+    if (!libvterm_pen_stale_) {
+        return;
+    }
+    libvterm_pen_stale_ = false;
+    // Every attribute apply_sgr sets, on or off, so that what it does not
+    // set (conceal, the font) stays as libvterm has it; the colours in a
+    // sequence of their own, since two 24-bit colours and a curly
+    // underline would pass libvterm's 16 parameters.
+    const Attributes& a = pen_.attributes;
+    std::string sgr = "\x1b[";
+    sgr += a.bold ? "1" : "22";
+    sgr += a.italic ? ";3" : ";23";
+    sgr += a.underline == Underline::Single   ? ";4"
+           : a.underline == Underline::Double ? ";21"
+           : a.underline == Underline::Curly  ? ";4:3"
+                                              : ";24";
+    sgr += a.blink ? ";5" : ";25";
+    sgr += a.reverse ? ";7" : ";27";
+    sgr += a.strike ? ";9m\x1b[" : ";29m\x1b[";
+    const auto colour = [&](int base, const Color& color) {
+        switch (color.kind()) {
+        case Color::Kind::Default:
+            sgr += std::to_string(base + 1);
+            break;
+        case Color::Kind::Indexed:
+            sgr += fmt::format("{};5;{}", base, color.index());
+            break;
+        case Color::Kind::Rgb:
+            sgr += fmt::format("{};2;{};{};{}", base, color.rgb().red, color.rgb().green,
+                               color.rgb().blue);
+            break;
+        }
+    };
+    colour(38, pen_.foreground);
+    sgr += ';';
+    colour(48, pen_.background);
+    sgr += 'm';
+    vterm_input_write(vt_.get(), sgr.data(), sgr.size());
+}
+
 // Takes libvterm's cursor as the direct cursor if no line end can be
 // pending there: left of the last column, or right after a glyph libvterm
 // just printed.
@@ -919,7 +1113,12 @@ void Screen::clear_damage() {
 }
 
 void Screen::FilterSink::forward(std::string_view bytes) {
+    screen_.settle_pen();
     vterm_input_write(screen_.vt_.get(), bytes.data(), bytes.size());
+}
+
+bool Screen::FilterSink::sgr(std::string_view params) {
+    return screen_.fast_text_ && screen_.apply_sgr(params);
 }
 
 void Screen::FilterSink::text(std::string_view printable) {

@@ -166,6 +166,7 @@ private:
         void modify_other_keys(int level) override;
         void query_modify_other_keys() override;
         void faint(bool on) override;
+        bool sgr(std::string_view params) override;
 
     private:
         Screen& screen_;
@@ -207,6 +208,15 @@ private:
     };
 
     void reply(std::string_view bytes) const;
+    // The fast path for SGR: applies `params` (between CSI and m) to the pen
+    // as libvterm 0.1.4 would, without its parser; false, having done
+    // nothing, for a sequence that is not plainly one of the attributes
+    // and colours below, which libvterm then parses.
+    bool apply_sgr(std::string_view params);
+    // Gives libvterm's own pen what apply_sgr left out, before libvterm
+    // parses anything else (it saves its pen with the cursor and reports
+    // it in DECRQSS).
+    void settle_pen();
     void print_text(std::string_view text);
     void print_plain(std::string_view printable);
     void direct_cursor_from_libvterm(DirectCursor& direct, bool after_glyph);
@@ -235,6 +245,8 @@ private:
     RowRing* active_;
     Scrollback scrollback_;
     Style pen_;
+    // apply_sgr changed pen_ since libvterm's pen was last the same.
+    bool libvterm_pen_stale_ = false;
     Cursor cursor_;
     Modes modes_;
     KittyKeyboard kitty_keyboard_;

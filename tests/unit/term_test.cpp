@@ -20,6 +20,7 @@ using sb::term::MouseTracking;
 using sb::term::RowRange;
 using sb::term::Screen;
 using sb::term::ScreenOptions;
+using sb::term::Style;
 using sb::term::Underline;
 
 namespace {
@@ -705,6 +706,53 @@ TEST_SUITE("term") {
         }
     }
 
+    TEST_CASE("SGR read without libvterm leaves libvterm's pen as it would be") {
+        // The screen reads common SGR itself; libvterm's own pen, which it
+        // saves with the cursor and reports to DECRQSS, must still follow.
+        std::string replies[2];
+        Style pens[4][2];
+        for (const bool fast_text : {true, false}) {
+            INFO("fast text " << fast_text);
+            Screen screen(ScreenOptions{.rows = 3, .cols = 40, .fast_text = fast_text});
+            auto& reply = replies[fast_text ? 0 : 1];
+            screen.set_reply_handler([&reply](std::string_view bytes) { reply += bytes; });
+            screen.feed("\x1b[1;3;21;5;7;9;38;5;200;48;2;1;2;3mA");
+            const Style styled = screen.cell(0, 0).style;
+            CHECK(styled.attributes.bold);
+            CHECK(styled.attributes.italic);
+            CHECK(styled.attributes.underline == Underline::Double);
+            CHECK(styled.attributes.blink);
+            CHECK(styled.attributes.reverse);
+            CHECK(styled.attributes.strike);
+            CHECK(styled.foreground == Color::indexed(200));
+            CHECK(styled.background == Color::rgb(1, 2, 3));
+            pens[0][fast_text ? 0 : 1] = screen.pen();
+            // Saved with the cursor, changed, restored.
+            screen.feed("\x1b"
+                        "7\x1b[0;4;94mB");
+            CHECK(screen.cell(0, 1).style.foreground == Color::indexed(12));
+            screen.feed("\x1b"
+                        "8C");
+            CHECK(screen.cell(0, 1).style == styled); // C over B, in the restored pen
+            pens[1][fast_text ? 0 : 1] = screen.pen();
+            // Asked for (DECRQSS), after more of it.
+            screen.feed("\x1b[22;23;24;25;27;29;39;100mD\x1bP$qm\x1b\\");
+            pens[2][fast_text ? 0 : 1] = screen.pen();
+            // A colour that ends the SGR, with nothing after it, does
+            // nothing (libvterm would read its palette from past the end).
+            screen.feed("\x1b[31;48;5;4m\x1b[48m\x1b[1;38mE");
+            CHECK(screen.cell(0, 3).style.foreground == Color::indexed(1));
+            CHECK(screen.cell(0, 3).style.background == Color::indexed(4));
+            CHECK(screen.cell(0, 3).style.attributes.bold);
+            pens[3][fast_text ? 0 : 1] = screen.pen();
+        }
+        CHECK(replies[0] == replies[1]);
+        CHECK(replies[0].find("100m") != std::string::npos);
+        for (const auto& pen : pens) {
+            CHECK(pen[0] == pen[1]);
+        }
+    }
+
     TEST_CASE("an ANSI rendering reproduces the screen") {
         Screen a(8, 30, 10);
         a.feed("\x1b[1;31mbold red\x1b[0m plain \x1b[3;4;38;5;123mital\x1b[m\r\n"
@@ -954,6 +1002,66 @@ void check_identical_screens(const Screen& fast, const Screen& plain) {
 // cursor movement, UTF-8 (wide, combining, broken), and everything that
 // changes how libvterm prints text: insert mode, character sets and shifts,
 // autowrap, margins, double-width lines, resets.
+// An SGR of one to six parameters, in the forms the screen reads itself
+// (see Screen::apply_sgr) and in forms it leaves to libvterm: sub-parameters,
+// conceal, fonts, unknown numbers, colours cut short or out of range.
+template <typename Pick>
+std::string random_sgr(Pick& pick) {
+    const auto number = [&](int limit) { return std::to_string(pick(limit)); };
+    std::string params;
+    const int count = 1 + pick(6);
+    for (int i = 0; i < count; ++i) {
+        if (i > 0) {
+            params += ';';
+        }
+        switch (pick(14)) {
+        case 0:
+            params += pick(4) == 0 ? "" : "0";
+            break;
+        case 1:
+        case 2: {
+            static const char* const kAttributes[] = {"1",  "2",  "3",  "4",  "5",  "7",  "9",
+                                                      "21", "22", "23", "24", "25", "27", "29"};
+            params += kAttributes[pick(static_cast<int>(std::size(kAttributes)))];
+            break;
+        }
+        case 3:
+            params += std::to_string(30 + pick(10)); // 38 alone is cut short
+            break;
+        case 4:
+            params += std::to_string(40 + pick(10));
+            break;
+        case 5:
+            params += std::to_string(90 + pick(8));
+            break;
+        case 6:
+            params += std::to_string(100 + pick(8));
+            break;
+        case 7:
+        case 8:
+            params += (pick(2) == 0 ? "38;5;" : "48;5;") + number(pick(10) == 0 ? 300 : 256);
+            break;
+        case 9:
+            params += (pick(2) == 0 ? "38;2;" : "48;2;") + number(256) + ";" + number(256) + ";" +
+                      number(pick(10) == 0 ? 300 : 256);
+            break;
+        case 10:
+            params += pick(2) == 0 ? "38;5" : "48;2;1;2";
+            break;
+        case 11: {
+            static const char* const kElse[] = {"4:3", "4:0",    "8",    "28",  "11",
+                                                "53",  "58;5;3", "1000", "007", "38:5:1"};
+            params += kElse[pick(static_cast<int>(std::size(kElse)))];
+            break;
+        }
+        default:
+            params += number(110);
+            break;
+        }
+    }
+    return "\x1b[" + params + "m";
+}
+
 std::string random_output(std::mt19937& random, int cols, int pieces) {
     const auto pick = [&](int n) { return static_cast<int>(random() % static_cast<unsigned>(n)); };
     static const char* const kSequences[] = {"\r\n",
@@ -1065,6 +1173,8 @@ std::string random_output(std::mt19937& random, int cols, int pieces) {
             for (int c = 0; c < length; ++c) {
                 out += static_cast<char>(0x20 + pick(0x5f));
             }
+        } else if (kind == 9 && pick(2) == 0) {
+            out += random_sgr(pick);
         } else if (kind < 9 || pick(20) != 0) {
             out += kSequences[pick(static_cast<int>(std::size(kSequences)))];
         } else if (pick(2) == 0) {
