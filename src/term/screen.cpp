@@ -461,13 +461,16 @@ void Screen::feed(std::string_view bytes) {
 // where libvterm wraps it. InputFilter hands over only text that libvterm
 // would print as it is (no insert mode, an ASCII character set, no LNM).
 void Screen::print_text(std::string_view text) {
-    // Inactive until libvterm's cursor is looked at: text that starts with
-    // a character looks at it after libvterm printed that.
-    DirectCursor direct;
-    if (!text.empty() && (text.front() == '\r' || text.front() == '\n')) {
+    // The direct cursor carries over from the last call while libvterm has
+    // been given nothing since (settle() ends it), as between runs of text
+    // with only SGR in between (apply_sgr). Otherwise it is inactive until
+    // libvterm's cursor is looked at: text that starts with a character
+    // looks at it after libvterm printed that.
+    DirectCursor& direct = direct_;
+    bool first_printed = direct.active;
+    if (!direct.active && !text.empty() && (text.front() == '\r' || text.front() == '\n')) {
         direct_cursor_from_libvterm(direct, false);
     }
-    bool first_printed = false;
     while (!text.empty()) {
         const char c = text.front();
         if (c == '\r') {
@@ -523,7 +526,21 @@ void Screen::print_text(std::string_view text) {
             direct_cursor_from_libvterm(direct, true);
         }
     }
-    sync_libvterm(direct);
+    // libvterm is told where the cursor went when it next parses anything
+    // (settle); the cursor shown is this one already.
+    if (direct.active && (cursor_.row != direct.row || cursor_.col != direct.col)) {
+        cursor_.row = direct.row;
+        cursor_.col = direct.col;
+        ++generation_;
+    }
+}
+
+void Screen::settle() {
+    if (direct_.active) {
+        sync_libvterm(direct_);
+        direct_.active = false;
+    }
+    settle_pen();
 }
 
 // Most of what programs print in colour is SGR between short runs of text;
@@ -777,24 +794,24 @@ void Screen::sync_libvterm(DirectCursor& direct) {
                                  direct.col == direct.glyph_col + 1 &&
                                  direct.libvterm_row == direct.glyph_row &&
                                  direct.libvterm_col <= direct.glyph_col;
+        // libvterm prints the glyph again, without touching the rows (the
+        // pen may have changed since it was written): where it is, with its
+        // cursor ending up where ours is, in the common case, the end of a
+        // line of text; otherwise (the line ended since, and may have
+        // scrolled) where it was printed, in libvterm's own coordinates,
+        // and then it moves the cursor.
         if (right_after) {
-            // libvterm prints the glyph again where it is, and its cursor
-            // ends up where ours is: the common case, the end of a line of text.
             if (direct.glyph_col > direct.libvterm_col) {
                 out = append_csi(out, direct.glyph_col - direct.libvterm_col, -1, 'C');
             }
             *out++ = direct.glyph;
-            vterm_input_write(vt_.get(), buffer.data(),
-                              static_cast<std::size_t>(out - buffer.data()));
         } else {
-            // The glyph is elsewhere (the line ended since, and may have
-            // scrolled): libvterm prints it where it was printed, in its own
-            // coordinates, without touching the rows, then moves the cursor.
             out = append_csi(out, direct.glyph_row + 1, direct.glyph_col + 1, 'H');
             *out++ = direct.glyph;
             out = append_csi(out, direct.row + 1, direct.col + 1, 'H');
-            write_muted(
-                std::string_view(buffer.data(), static_cast<std::size_t>(out - buffer.data())));
+        }
+        write_muted(std::string_view(buffer.data(), static_cast<std::size_t>(out - buffer.data())));
+        if (cursor_.row != direct.row || cursor_.col != direct.col) {
             cursor_.row = direct.row;
             cursor_.col = direct.col;
             ++generation_;
@@ -891,6 +908,7 @@ void Screen::resize(int rows, int cols) {
     if (rows == this->rows() && cols == this->cols()) {
         return;
     }
+    settle();
     vterm_set_size(vt_.get(), rows, cols);
     region_.known = false;
     VTermPos pos;
@@ -1113,7 +1131,7 @@ void Screen::clear_damage() {
 }
 
 void Screen::FilterSink::forward(std::string_view bytes) {
-    screen_.settle_pen();
+    screen_.settle();
     vterm_input_write(screen_.vt_.get(), bytes.data(), bytes.size());
 }
 

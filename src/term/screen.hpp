@@ -217,6 +217,9 @@ private:
     // parses anything else (it saves its pen with the cursor and reports
     // it in DECRQSS).
     void settle_pen();
+    // Brings libvterm up to date with what the fast paths did without it
+    // (the direct cursor, the pen), before it parses anything else.
+    void settle();
     void print_text(std::string_view text);
     void print_plain(std::string_view printable);
     void direct_cursor_from_libvterm(DirectCursor& direct, bool after_glyph);
@@ -263,6 +266,9 @@ private:
     // scrolling region from the scroll it causes.
     bool watching_scroll_ = false;
     LearntRegion region_;
+    // The fast path's cursor, which stays active from one run of text to
+    // the next while libvterm is given nothing else (see print_text).
+    DirectCursor direct_;
     std::string title_;
     ReplyHandler reply_handler_;
 

@@ -1271,6 +1271,51 @@ TEST_SUITE("term") {
         CHECK(fast_chars > 100000);
     }
 
+    TEST_CASE("runs of text with only SGR between them print as libvterm would") {
+        // Between such runs the fast path keeps its cursor and libvterm
+        // hears nothing; what comes after must still find libvterm's
+        // cursor, last glyph and pen where it would have left them.
+        const char* const kAfter[] = {
+            "\xcc\x81", // a combining mark joins the last glyph
+            "\x1b[3b",  // REP repeats it
+            "\x1b"
+            "7\x1b[m\x1b"
+            "8",             // DECSC and DECRC
+            "\x1b[2D\x1b[K", // cursor movement and erase
+            "\b\b\x1b[1@",   // controls and insertion
+            "\r\n\r\n",      // line ends forwarded on their own
+            "\x1b[?1049h",   // the other screen
+            "\x1b"
+            "c", // a full reset
+        };
+        for (const char* after : kAfter) {
+            for (int split = 0; split < 3; ++split) {
+                const std::string pieces[] = {"first run\x1b[1;31m", "second run\x1b[38;5;99;44m",
+                                              std::string("third run") + after + "last"};
+                Screen fast(ScreenOptions{.rows = 4, .cols = 40, .scrollback_lines = 5});
+                Screen plain(ScreenOptions{
+                    .rows = 4, .cols = 40, .scrollback_lines = 5, .fast_text = false});
+                for (Screen* screen : {&fast, &plain}) {
+                    screen->feed("\r\n");
+                    if (split == 0) {
+                        screen->feed(pieces[0] + pieces[1] + pieces[2]);
+                    } else {
+                        for (const auto& piece : pieces) {
+                            screen->feed(piece);
+                            if (split == 2) {
+                                screen->resize(4 + 1, 40); // settles between feeds
+                                screen->resize(4, 40);
+                            }
+                        }
+                    }
+                }
+                INFO("after " << after << ", split " << split);
+                check_identical_screens(fast, plain);
+                CHECK(fast.fast_text_chars() > 0);
+            }
+        }
+    }
+
     TEST_CASE("a byte that is not printable ASCII ends a run of text wherever it falls") {
         // The fast path looks at runs of text eight bytes at a time; each
         // byte outside 0x20-0x7e must stop a run at any of those places.
