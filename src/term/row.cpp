@@ -136,12 +136,15 @@ void Row::put_text(int col, std::string_view ascii, const Style& style) {
     }
     const bool over_wide = (flags & (Cell::kWide | Cell::kContinuation)) != 0;
     // A copy of the style, which the compiler can keep in registers (the
-    // reference might point into the row).
-    Cell written{.style = style};
+    // reference might point into the row). The fields are stored one by
+    // one: a cell built whole on the stack and copied is read back as one
+    // wide load right after a narrow store to it, which stalls every cell.
+    const Style pen = style;
     auto cell = first;
     for (const char byte : ascii) {
-        written.bits = static_cast<unsigned char>(byte);
-        *cell++ = written;
+        cell->bits = static_cast<unsigned char>(byte);
+        cell->style = pen;
+        ++cell;
     }
     used_ = std::max(used_, end);
     if (over_wide) {
