@@ -1316,6 +1316,14 @@ TEST_SUITE("term") {
         }
     }
 
+    TEST_CASE("a cursor position report after runs of text and SGR gives where the text ended") {
+        ReplyingScreen terminal(5, 40);
+        terminal.screen.feed("\r\nfirst run\x1b[1;31msecond run\x1b[0m\x1b[6n");
+        CHECK(terminal.replies == "\x1b[2;20R");
+        CHECK(terminal.screen.cursor().row == 1);
+        CHECK(terminal.screen.cursor().col == 19);
+    }
+
     TEST_CASE("a byte that is not printable ASCII ends a run of text wherever it falls") {
         // The fast path looks at runs of text eight bytes at a time; each
         // byte outside 0x20-0x7e must stop a run at any of those places.
