@@ -4,6 +4,10 @@
 #
 #   contrib/bootstrap.sh            install + configure + build
 #   contrib/bootstrap.sh --deps     install only
+#
+# --with-test-shells (before --deps, if both) also installs zsh and fish,
+# which the completion tests run (they are skipped without them);
+# contrib/test.sh passes it.
 set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -15,6 +19,10 @@ packages=(
   scdoc mandoc
   bash python3 tmux
 )
+if [ "${1:-}" = "--with-test-shells" ]; then
+  packages+=(zsh fish)
+  shift
+fi
 
 missing=()
 for package in "${packages[@]}"; do

@@ -14,7 +14,7 @@ phase_done() {
   phase_start=$SECONDS
 }
 
-"$top/contrib/bootstrap.sh" || exit 1
+"$top/contrib/bootstrap.sh" --with-test-shells || exit 1
 phase_done "bootstrap (build/)"
 
 if [ ! -f build-sanitize/build.ninja ]; then
