@@ -213,6 +213,13 @@ bool faint_after_sgr(std::string_view params, bool faint) {
 // from past the parameters it parsed: what an earlier CSI left in its
 // argument array, or beyond the array after 16 parameters.
 std::size_t bare_colour_at_end(std::string_view params) {
+    // Most SGR do not end in 38 or 48 at all (leading zeros aside, as
+    // libvterm reads them): only those are walked.
+    std::string_view last = params.substr(params.find_last_of(";:") + 1);
+    last.remove_prefix(std::min(last.find_first_not_of('0'), last.size()));
+    if (last != "38" && last != "48") {
+        return std::string_view::npos;
+    }
     std::size_t at = 0;
     // Reads a number at `at`: its value, -1 when missing.
     const auto number = [&] {
@@ -707,8 +714,11 @@ void InputFilter::dispatch_csi(unsigned char final) {
                                    faint_after_sgr(params, faint_) != faint_;
         // The sink may apply the rest itself (most SGR, the screen's fast
         // path): then libvterm never parses it.
-        flush();
-        const bool applied = !origin_mode_ && sink_.sgr(params);
+        bool applied = false;
+        if (!origin_mode_) {
+            flush();
+            applied = sink_.sgr(params);
+        }
         if (!applied) {
             emit(pending_);
         }

@@ -34,7 +34,7 @@ void ScrollbackLine::assign(const Row& row) {
         const Style current = style;
         for (; col < length; ++col) {
             const Cell& cell = cells[static_cast<std::size_t>(col)];
-            if (!(cell.style == current)) {
+            if (cell.style != current) {
                 break;
             }
             all_bits |= cell.bits;
