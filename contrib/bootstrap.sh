@@ -5,9 +5,8 @@
 #   contrib/bootstrap.sh            install + configure + build
 #   contrib/bootstrap.sh --deps     install only
 #
-# --with-test-shells (before --deps, if both) also installs zsh and fish,
-# which the completion tests run (they are skipped without them);
-# contrib/test.sh passes it.
+# --with-test-shells also installs zsh and fish, which the completion tests
+# run (they are skipped without them); contrib/test.sh passes it.
 set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -19,10 +18,17 @@ packages=(
   scdoc mandoc
   bash python3 tmux
 )
-if [ "${1:-}" = "--with-test-shells" ]; then
-  packages+=(zsh fish)
-  shift
-fi
+deps_only=false
+for argument in "$@"; do
+  case "$argument" in
+    --deps) deps_only=true ;;
+    --with-test-shells) packages+=(zsh fish) ;;
+    *)
+      echo "bootstrap: unknown option $argument (--deps, --with-test-shells)" >&2
+      exit 2
+      ;;
+  esac
+done
 
 missing=()
 for package in "${packages[@]}"; do
@@ -50,7 +56,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
     "${missing[@]}" >&2
 fi
 
-if [ "${1:-}" = "--deps" ]; then
+if [ "$deps_only" = true ]; then
   exit 0
 fi
 
