@@ -215,8 +215,14 @@ bool faint_after_sgr(std::string_view params, bool faint) {
 std::size_t bare_colour_at_end(std::string_view params) {
     // Most SGR do not end in 38 or 48 at all (leading zeros aside, as
     // libvterm reads them): only those are walked.
-    std::string_view last = params.substr(params.find_last_of(";:") + 1);
-    last.remove_prefix(std::min(last.find_first_not_of('0'), last.size()));
+    std::size_t begin = params.size();
+    while (begin > 0 && params[begin - 1] >= '0' && params[begin - 1] <= '9') {
+        --begin;
+    }
+    std::string_view last = params.substr(begin);
+    while (last.size() > 2 && last.front() == '0') {
+        last.remove_prefix(1);
+    }
     if (last != "38" && last != "48") {
         return std::string_view::npos;
     }
