@@ -902,6 +902,8 @@ void InputFilter::after_private_mode(int mode, bool enabled) {
         }
     } else if (mode == 6) {
         origin_mode_ = enabled;
+    } else if (mode == 7) {
+        autowrap_ = enabled;
     } else if (mode == 3) {
         // DECCOLM, which libvterm 0.1.4 ignores. A VT100 erases the screen,
         // resets the scrolling region and homes the cursor whenever the
@@ -958,6 +960,7 @@ void InputFilter::reset_text_state() {
     insert_mode_ = false;
     newline_mode_ = false;
     origin_mode_ = false;
+    autowrap_ = true;
     single_shift_ = false;
     charset_is_ascii_.fill(true);
     designations_.fill('B');

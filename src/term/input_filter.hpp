@@ -121,6 +121,9 @@ public:
     // or margins (CSI r, CSI s, any mode set or reset, RIS) is passed on, so
     // that the sink knows when what it learnt about them may be stale.
     std::uint64_t margins_epoch() const { return margins_epoch_; }
+    // libvterm's autowrap mode (DECAWM, CSI ? 7 h, on from the start and
+    // after a full reset), as of the text handed to the sink last.
+    bool autowrap() const { return autowrap_; }
 
 private:
     enum class State {
@@ -217,6 +220,7 @@ private:
     // Origin mode (DECOM, CSI ? 6 h), in which libvterm keeps the cursor
     // inside the margins after every CSI, the sink's cursor moves included.
     bool origin_mode_ = false;
+    bool autowrap_ = true;
     // Whether the last character printed surely has a glyph of one or two
     // columns. libvterm 0.1.4's REP (CSI b) repeats that glyph by adding its
     // width to the cursor until it reaches the count: with nothing printed

@@ -119,6 +119,7 @@ struct VTermGlue {
         }
         s.last_glyph_row_ = pos.row;
         s.last_glyph_col_ = pos.col;
+        s.last_glyph_width_ = info->width;
         // The common case, most of the bytes a program prints: one character
         // of one column, without combining marks.
         if (info->width == 1 && info->chars[0] != 0 && info->chars[0] <= 0x10ffff &&
@@ -448,17 +449,17 @@ void Screen::feed(std::string_view bytes) {
 // That needs to know what libvterm would do. Its "phantom" column (a line
 // end left pending by a glyph in the last column, kept to itself) can only
 // be pending with the cursor in the last column, so a cursor left of it has
-// none. libvterm 0.1.4 never records line attributes (DECDWL and the like
-// take effect only when a setlineinfo callback accepts them, and we set
-// none), so every row is of single width and a scroll has no line
-// attributes to move. Where a line feed scrolls is the scrolling region,
-// which is learnt from libvterm itself: a line feed is passed to it until
-// one scrolls, and the region it scrolled (scrollrect) stands until a
-// sequence that may change the margins (InputFilter::margins_epoch) or a
-// resize. The first character of each call still goes through libvterm,
-// which may hold an unfinished UTF-8 sequence that turns into U+FFFD
-// before it; text that reaches the last column goes through print_plain,
-// where libvterm wraps it. InputFilter hands over only text that libvterm
+// none; the direct cursor keeps one itself when it prints in the last column
+// with autowrap on (InputFilter follows DECAWM). libvterm 0.1.4 never records line attributes
+// (DECDWL and the like take effect only when a setlineinfo callback accepts them, and we set none),
+// so every row is of single width and a scroll has no line attributes to move. Where a line feed
+// scrolls is the scrolling region, which is learnt from libvterm itself: a line feed is passed to
+// it until one scrolls, and the region it scrolled (scrollrect) stands until a sequence that may
+// change the margins (InputFilter::margins_epoch) or a resize. The first character of each call
+// still goes through libvterm, which may hold an unfinished UTF-8 sequence that turns into U+FFFD
+// before it. Text wraps as libvterm would wrap it once the scrolling region
+// is known; before that, and in the last column without autowrap, it goes
+// through print_plain, where libvterm prints it. InputFilter hands over only text that libvterm
 // would print as it is (no insert mode, an ASCII character set, no LNM).
 void Screen::print_text(std::string_view text) {
     // The direct cursor carries over from the last call while libvterm has
@@ -467,6 +468,7 @@ void Screen::print_text(std::string_view text) {
     // libvterm's cursor is looked at: text that starts with a character
     // looks at it after libvterm printed that.
     DirectCursor& direct = direct_;
+    const int width = cols();
     bool first_printed = direct.active;
     if (!direct.active && !text.empty() && (text.front() == '\r' || text.front() == '\n')) {
         direct_cursor_from_libvterm(direct, false);
@@ -476,6 +478,8 @@ void Screen::print_text(std::string_view text) {
         if (c == '\r') {
             text.remove_prefix(1);
             if (direct.active) {
+                // libvterm's CR ends a pending line end by moving the cursor.
+                direct.phantom = direct.phantom && direct.col == 0;
                 direct.col = 0;
                 continue;
             }
@@ -485,7 +489,9 @@ void Screen::print_text(std::string_view text) {
         }
         if (c == '\n') {
             text.remove_prefix(1);
-            line_feed(direct);
+            if (!direct_line_feed(direct)) {
+                libvterm_line_feed(direct);
+            }
             continue;
         }
         std::string_view printable = text.substr(0, line_end(text));
@@ -501,10 +507,20 @@ void Screen::print_text(std::string_view text) {
                 continue;
             }
         }
-        // Columns before the last: a character there neither wraps nor
-        // leaves a line end pending.
-        const auto room = static_cast<std::size_t>(std::max(cols() - 1 - direct.col, 0));
-        const std::size_t count = direct.active ? std::min(room, printable.size()) : 0;
+        // A line end pending: the glyph goes to the start of the next line,
+        // as libvterm's wrap does (only with autowrap on, which a pending
+        // line end implies: changing the mode settles the cursor first).
+        if (direct.active && direct.phantom && direct_line_feed(direct)) {
+            direct.col = 0;
+            direct.phantom = false;
+        }
+        // The columns a character neither wraps from nor overwrites: all
+        // with autowrap, where the one in the last column leaves a line end
+        // pending; without, those before the last.
+        const int end = filter_.autowrap() ? width : width - 1;
+        const auto room = static_cast<std::size_t>(std::max(end - direct.col, 0));
+        const std::size_t count =
+            direct.active && !direct.phantom ? std::min(room, printable.size()) : 0;
         if (count > 0) {
             active_->row(direct.row).put_text(direct.col, printable.substr(0, count), pen_);
             damage_row(direct.row);
@@ -515,11 +531,17 @@ void Screen::print_text(std::string_view text) {
             direct.glyph = printable[count - 1];
             direct.glyph_row = direct.row;
             direct.glyph_col = direct.col - 1;
+            if (direct.col == width) {
+                direct.col = width - 1;
+                direct.phantom = true;
+            }
             printable.remove_prefix(count);
             text.remove_prefix(count);
+            continue;
         }
         if (!printable.empty()) {
-            // The rest reaches the last column: libvterm wraps it.
+            // The rest wraps before the scrolling region is known, or
+            // reaches the last column without autowrap: libvterm prints it.
             sync_libvterm(direct);
             print_plain(printable);
             text.remove_prefix(printable.size());
@@ -743,32 +765,45 @@ void Screen::settle_pen() {
 void Screen::direct_cursor_from_libvterm(DirectCursor& direct, bool after_glyph) {
     VTermPos pos;
     vterm_state_get_cursorpos(state_, &pos);
-    const bool no_phantom = after_glyph
-                                ? pos.row == last_glyph_row_ && pos.col == last_glyph_col_ + 1
-                                : pos.col < cols() - 1;
+    const bool at_glyph = after_glyph && pos.row == last_glyph_row_;
+    // Right after a narrow glyph libvterm printed in the last column, a
+    // line end is pending exactly when autowrap is on (libvterm 0.1.4 keeps
+    // every row at the screen's width: see print_text).
+    const bool phantom = at_glyph && pos.col == cols() - 1 && last_glyph_col_ == pos.col &&
+                         last_glyph_width_ == 1 && filter_.autowrap();
+    const bool known = after_glyph ? (at_glyph && pos.col == last_glyph_col_ + 1) || phantom
+                                   : pos.col < cols() - 1;
     // libvterm 0.1.4 can leave its cursor off the screen (a saved cursor
     // restored after a resize); it is left to libvterm then.
     const bool on_screen = pos.row >= 0 && pos.row < rows() && pos.col >= 0 && pos.col < cols();
-    direct = DirectCursor{.active = no_phantom && on_screen,
+    direct = DirectCursor{.active = known && on_screen,
                           .row = pos.row,
                           .col = pos.col,
+                          .phantom = phantom,
                           .libvterm_row = pos.row,
                           .libvterm_col = pos.col};
 }
 
-void Screen::line_feed(DirectCursor& direct) {
-    if (direct.active && region_.known && region_.margins_epoch == filter_.margins_epoch()) {
-        // What libvterm's linefeed() does, for a cursor without a pending line end.
-        if (direct.row == region_.bottom - 1) {
-            scroll_rows_up(region_.top, region_.bottom, 1);
-            direct.glyph_scrolled = true;
-        } else if (direct.row < rows() - 1) {
-            ++direct.row;
-        }
-        return;
+bool Screen::direct_line_feed(DirectCursor& direct) {
+    if (!direct.active || !region_.known || region_.margins_epoch != filter_.margins_epoch()) {
+        return false;
     }
+    // What libvterm's linefeed() does; a pending line end stays unless the
+    // cursor moves.
+    if (direct.row == region_.bottom - 1) {
+        scroll_rows_up(region_.top, region_.bottom, 1);
+        direct.glyph_scrolled = true;
+    } else if (direct.row < rows() - 1) {
+        ++direct.row;
+        direct.phantom = false;
+    }
+    return true;
+}
+
+void Screen::libvterm_line_feed(DirectCursor& direct) {
     sync_libvterm(direct);
     const bool was_active = direct.active;
+    const bool was_phantom = direct.phantom;
     watching_scroll_ = true;
     vterm_input_write(vt_.get(), "\n", 1);
     watching_scroll_ = false;
@@ -779,6 +814,9 @@ void Screen::line_feed(DirectCursor& direct) {
     const bool moved = pos.row != direct.libvterm_row || pos.col != direct.libvterm_col;
     direct_cursor_from_libvterm(direct, false);
     direct.active = direct.active || was_active || moved;
+    if (was_active && !moved) {
+        direct.phantom = was_phantom;
+    }
 }
 
 // Brings libvterm's cursor, and the glyph it would combine a mark with or
@@ -800,7 +838,14 @@ void Screen::sync_libvterm(DirectCursor& direct) {
         // line of text; otherwise (the line ended since, and may have
         // scrolled) where it was printed, in libvterm's own coordinates,
         // and then it moves the cursor.
-        if (right_after) {
+        if (direct.phantom) {
+            // With a line end pending the glyph is under the cursor, in the
+            // last column (only a line feed that scrolls keeps a line end
+            // pending, and it leaves the cursor where it was): printed there
+            // again, it leaves libvterm's line end pending too.
+            out = append_csi(out, direct.row + 1, direct.col + 1, 'H');
+            *out++ = direct.glyph;
+        } else if (right_after) {
             if (direct.glyph_col > direct.libvterm_col) {
                 out = append_csi(out, direct.glyph_col - direct.libvterm_col, -1, 'C');
             }

@@ -179,11 +179,14 @@ private:
     // Where the fast path for text has taken the cursor, while libvterm's
     // cursor may still be elsewhere (see print_text).
     struct DirectCursor {
-        // Whether row and col are known to be libvterm's cursor with no line
-        // end pending (libvterm's "phantom" column).
+        // Whether row, col and phantom are known to be libvterm's cursor.
         bool active = false;
         int row = 0;
         int col = 0;
+        // A line end is pending (libvterm's "phantom" column): a glyph was
+        // printed in the last column with autowrap on, and the next one
+        // goes to the start of the next line. Only with col the last column.
+        bool phantom = false;
         // Where libvterm's own cursor is.
         int libvterm_row = 0;
         int libvterm_col = 0;
@@ -223,7 +226,12 @@ private:
     void print_text(std::string_view text);
     void print_plain(std::string_view printable);
     void direct_cursor_from_libvterm(DirectCursor& direct, bool after_glyph);
-    void line_feed(DirectCursor& direct);
+    // libvterm's line feed (also the one before a wrapped glyph) done to the
+    // direct cursor and the rows: false, having done nothing, while the
+    // scrolling region is not known; libvterm_line_feed then passes it to
+    // libvterm, which may show where the region is.
+    bool direct_line_feed(DirectCursor& direct);
+    void libvterm_line_feed(DirectCursor& direct);
     void sync_libvterm(DirectCursor& direct);
     void write_muted(std::string_view bytes);
     void scroll_rows_up(int top, int bottom, int count);
@@ -262,6 +270,7 @@ private:
     // Where libvterm printed its last glyph (putglyph).
     int last_glyph_row_ = -1;
     int last_glyph_col_ = -1;
+    int last_glyph_width_ = 0;
     // Set while print_text passes a line feed to libvterm, to learn the
     // scrolling region from the scroll it causes.
     bool watching_scroll_ = false;

@@ -1316,6 +1316,105 @@ TEST_SUITE("term") {
         }
     }
 
+    TEST_CASE("text that reaches the last column wraps, or stays there, as libvterm's would") {
+        // The fast path prints the last column itself and keeps the line end
+        // that leaves pending: every way that ends (a wrap, CR, a line feed
+        // that moves or scrolls, without autowrap none at all) must leave
+        // the cells, the cursor and libvterm's own state as libvterm would.
+        const char* const kBefore[] = {
+            "",                   // the bottom row of the whole screen
+            "\x1b[1;2r\x1b[2;1H", // the bottom of a scrolling region
+            "\x1b[1;2r\x1b[3;1H", // below the region, on the last row
+            "\x1b[1;1H",          // the top row
+            "\x1b[?7l",           // no autowrap
+            "\x1b[?7l\x1b[1;2r\x1b[2;1H",
+        };
+        const char* const kAfter[] = {
+            "",
+            "\r",
+            "\n",
+            "\r\n",
+            "\n\n",
+            "\n\r\n",
+            "yz",
+            "\nyz",
+            "\n\nyz",
+            "\xcc\x81yz",   // a combining mark joins the last glyph
+            "\x1b[2byz",    // REP repeats it
+            "\x1b[1;31myz", // SGR keeps the line end pending
+            "\x1b"
+            "7\x1b[1;1H\x1b"
+            "8yz",        // DECSC and DECRC keep it too
+            "\x1b[?7lyz", // autowrap off with a line end pending
+            "\x1b[?7hyz", //
+            "\x1b[6nyz",  // a cursor position report
+            "\b\byz",
+        };
+        for (const int cols : {1, 2, 5, 11}) {
+            const int rows = 3;
+            for (const char* before : kBefore) {
+                for (const int length : {cols - 1, cols, cols + 1, 2 * cols + 2}) {
+                    for (const char* after : kAfter) {
+                        std::string text;
+                        for (int i = 0; i < length; ++i) {
+                            text += static_cast<char>('a' + i % 20);
+                        }
+                        // Lines before it, so that a line feed scrolls and the
+                        // region is known to the fast path.
+                        const std::string output = std::string("\x1b[2J\x1b[99;1H") +
+                                                   "1\r\n2\r\n3\r\n" + before + "4\r\n5\r\n" +
+                                                   text + after + "~";
+                        for (const bool bytewise : {false, true}) {
+                            ReplyingScreen fast(rows, cols, 10);
+                            Screen plain(ScreenOptions{.rows = rows,
+                                                       .cols = cols,
+                                                       .scrollback_lines = 10,
+                                                       .fast_text = false});
+                            std::string plain_replies;
+                            plain.set_reply_handler(
+                                [&](std::string_view bytes) { plain_replies += bytes; });
+                            if (bytewise) {
+                                for (const char byte : output) {
+                                    fast.screen.feed(std::string_view(&byte, 1));
+                                    plain.feed(std::string_view(&byte, 1));
+                                }
+                            } else {
+                                fast.screen.feed(output);
+                                plain.feed(output);
+                            }
+                            INFO("cols ", cols, " before ", before, " text ", length, " after ",
+                                 after, " bytewise ", bytewise);
+                            check_identical_screens(fast.screen, plain);
+                            CHECK(fast.replies == plain_replies);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    TEST_CASE("a line of text that fills the screen's width goes through the fast path whole") {
+        // Output as wide as the pane, as `cat` of 80-column lines in an
+        // 80-column pane: after the first line, libvterm prints none of it,
+        // also once autowrap is back on (DECSET, or a full reset).
+        std::string lines;
+        for (int n = 0; n < 100; ++n) {
+            lines += std::string(80, static_cast<char>('a' + n % 26)) + "\r\n";
+        }
+        for (const char* before : {"", "\x1b[?7l\x1b[?7h",
+                                   "\x1b[?7l\x1b"
+                                   "c"}) {
+            Screen fast(ScreenOptions{.rows = 24, .cols = 80, .scrollback_lines = 200});
+            Screen plain(
+                ScreenOptions{.rows = 24, .cols = 80, .scrollback_lines = 200, .fast_text = false});
+            fast.feed(before + lines);
+            plain.feed(before + lines);
+            INFO("before ", before);
+            check_identical_screens(fast, plain);
+            CHECK(fast.fast_text_chars() >= 99 * 80);
+        }
+    }
+
     TEST_CASE("a cursor position report after runs of text and SGR gives where the text ended") {
         ReplyingScreen terminal(5, 40);
         terminal.screen.feed("\r\nfirst run\x1b[1;31msecond run\x1b[0m\x1b[6n");
