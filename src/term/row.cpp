@@ -1,10 +1,25 @@
 #include "term/row.hpp"
 
 #include <algorithm>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
 #include <cstring>
+#include <memory>
 #include <type_traits>
 
 namespace sb::term {
+
+namespace {
+
+// Whether a cell can be written as two 64-bit words: Cell::bits and the
+// foreground in the first, the background and the attributes in the low
+// five bytes of the second (the rest is padding, written as zero).
+constexpr bool kCellAsWords = std::endian::native == std::endian::little && sizeof(Cell) == 16 &&
+                              offsetof(Cell, style) == 4 && offsetof(Style, foreground) == 0 &&
+                              offsetof(Style, background) == 4 && offsetof(Style, attributes) == 8;
+
+} // namespace
 
 Row::Row(int cols) : cols_(std::max(cols, 0)) {}
 
@@ -128,26 +143,44 @@ void Row::put_text(int col, std::string_view ascii, const Style& style) {
     }
     // Written one at a time, a narrow glyph over half of a wide one blanks
     // the other half; inside the range the next glyph overwrites that half
-    // anyway, so only the two ends need repairing afterwards.
+    // anyway, so only the two ends need repairing afterwards. The flags of
+    // the cells written over tell whether any was half of one.
     const auto first = cells_.begin() + col;
     std::uint32_t flags = 0;
-    for (auto cell = first; cell != first + (end - col); ++cell) {
-        flags |= cell->bits;
-    }
-    const bool over_wide = (flags & (Cell::kWide | Cell::kContinuation)) != 0;
-    // A copy of the style, which the compiler can keep in registers (the
-    // reference might point into the row). The fields are stored one by
-    // one: a cell built whole on the stack and copied is read back as one
-    // wide load right after a narrow store to it, which stalls every cell.
-    const Style pen = style;
-    auto cell = first;
-    for (const char byte : ascii) {
-        cell->bits = static_cast<unsigned char>(byte);
-        cell->style = pen;
-        ++cell;
+    if constexpr (kCellAsWords) {
+        // Each cell is two stores from registers: the style's words are
+        // made once, and the character joins the first. (A cell built whole
+        // on the stack and copied is read back as one wide load right after
+        // a narrow store to it, which stalls every cell.)
+        const std::uint64_t low = std::uint64_t{std::bit_cast<std::uint32_t>(style.foreground)}
+                                  << 32;
+        const std::uint64_t high =
+            std::bit_cast<std::uint32_t>(style.background) |
+            (std::uint64_t{std::bit_cast<std::uint8_t>(style.attributes)} << 32);
+        auto* out = reinterpret_cast<unsigned char*>(std::to_address(first));
+        for (const char byte : ascii) {
+            std::uint32_t bits = 0;
+            std::memcpy(&bits, out, sizeof bits);
+            flags |= bits;
+            const std::uint64_t word = low | static_cast<unsigned char>(byte);
+            std::memcpy(out, &word, sizeof word);
+            std::memcpy(out + sizeof word, &high, sizeof high);
+            out += sizeof(Cell);
+        }
+    } else {
+        for (auto cell = first; cell != first + (end - col); ++cell) {
+            flags |= cell->bits;
+        }
+        const Style pen = style;
+        auto cell = first;
+        for (const char byte : ascii) {
+            cell->bits = static_cast<unsigned char>(byte);
+            cell->style = pen;
+            ++cell;
+        }
     }
     used_ = std::max(used_, end);
-    if (over_wide) {
+    if ((flags & (Cell::kWide | Cell::kContinuation)) != 0) {
         repair_wide_around(col, end);
     }
 }
