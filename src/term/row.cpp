@@ -88,10 +88,12 @@ void Row::clear(const Style& fill) {
                         static_cast<std::size_t>(used_) * sizeof(Cell));
         }
         used_ = 0;
+        styled_ = false;
     } else {
         materialize();
         std::fill(cells_.begin(), cells_.end(), Cell{.style = style});
         used_ = cols();
+        styled_ = true;
     }
 }
 
@@ -127,6 +129,7 @@ void Row::put(int col, char32_t base, std::span<const char32_t> marks, int width
         head = Cell{.bits = bits, .style = style};
     }
     used_ = std::max(used_, col + width);
+    styled_ = styled_ || !style.is_default();
     if (over_wide) {
         repair_wide_around(col, col + width);
     }
@@ -180,6 +183,7 @@ void Row::put_text(int col, std::string_view ascii, const Style& style) {
         }
     }
     used_ = std::max(used_, end);
+    styled_ = styled_ || !style.is_default();
     if ((flags & (Cell::kWide | Cell::kContinuation)) != 0) {
         repair_wide_around(col, end);
     }
@@ -202,6 +206,7 @@ void Row::erase(int begin, int end, const Style& fill) {
     std::fill(cells_.begin() + begin, cells_.begin() + end, Cell{.style = style});
     if (!style.is_default()) {
         used_ = std::max(used_, end);
+        styled_ = true;
     } else if (end >= used_) {
         used_ = std::min(used_, begin);
     }
@@ -250,6 +255,7 @@ void Row::copy(int begin, const Row& source, int source_begin, int count) {
         }
     }
     used_ = std::max(used_, begin + count);
+    styled_ = styled_ || source.styled_;
     repair_wide_around(begin, begin + count);
 }
 

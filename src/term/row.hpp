@@ -46,6 +46,9 @@ public:
     // trimming the row only need to look at the columns before it.
     int used() const { return used_; }
     bool empty() const;
+    // Every cell is in the default style: no colour, no attribute. (False
+    // says only that some cell may not be, since it was written in another.)
+    bool default_style() const { return !styled_; }
 
     void resize(int cols);
     // Blanks every cell in the fill style (only its background is used).
@@ -65,6 +68,7 @@ public:
         }
         cell.bits = base & Cell::kCodeMask;
         cell.style = style;
+        styled_ = styled_ || !style.is_default();
         used_ = col < used_ ? used_ : col + 1;
         return true;
     }
@@ -96,6 +100,9 @@ private:
     std::vector<CellMarks> marks_;
     int cols_ = 0;
     int used_ = 0;
+    // Some cell was written in a style other than the default since the
+    // row was last cleared in it (see default_style()).
+    bool styled_ = false;
 };
 
 // The style of cells blanked by erasing or scrolling while `pen` is current:

@@ -1,6 +1,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "term/render.hpp"
 #include "term/row.hpp"
 #include "term/screen.hpp"
+#include "term/scrollback.hpp"
 #include "vttest_screens.hpp"
 
 using sb::term::AnsiOptions;
@@ -948,6 +950,52 @@ TEST_SUITE("term") {
         CHECK(coloured.cell(2).style == red);
         CHECK(coloured.used() == 3);
         CHECK_FALSE(coloured.empty());
+    }
+
+    TEST_CASE("a row knows when all its cells are in the default style, whatever wrote them") {
+        // A scrollback line takes a row in the default style without
+        // looking at styles: every way a cell gets a style must say so.
+        using sb::term::Row;
+        using sb::term::Scrollback;
+        using sb::term::Style;
+        const Style red{.foreground = Color::indexed(1)};
+        const Style blue_background{.background = Color::indexed(4)};
+        Row styled_source(6);
+        styled_source.put(2, U'x', {}, 1, red);
+        const std::vector<std::pair<std::string, std::function<void(Row&)>>> writes = {
+            {"put", [&](Row& row) { row.put(1, U'a', {}, 1, red); }},
+            {"put wide", [&](Row& row) { row.put(1, U'\u4f60', {}, 2, red); }},
+            {"put_narrow", [&](Row& row) { CHECK(row.put_narrow(1, U'a', red)); }},
+            {"put_text", [&](Row& row) { row.put_text(1, "abc", red); }},
+            {"erase", [&](Row& row) { row.erase(1, 3, blue_background); }},
+            {"clear", [&](Row& row) { row.clear(blue_background); }},
+            {"copy", [&](Row& row) { row.copy(0, styled_source, 0, 6); }},
+        };
+        for (const auto& [name, write] : writes) {
+            INFO(name);
+            Row row(6);
+            row.put_text(0, "plain", Style{});
+            CHECK(row.default_style());
+            write(row);
+            CHECK_FALSE(row.default_style());
+            Scrollback scrollback(1);
+            scrollback.push(row);
+            const Row kept = scrollback.line(0).expand();
+            for (int col = 0; col < kept.cols(); ++col) {
+                INFO("col ", col);
+                CHECK(kept.cell(col).style == row.cell(col).style);
+            }
+            // Cleared in the default style, it is all default again.
+            row.clear(Style{});
+            CHECK(row.default_style());
+        }
+        // Written in the default style, a row stays so.
+        Row plain(6);
+        plain.put_text(0, "abc", Style{});
+        plain.put(3, U'd', {}, 1, Style{});
+        plain.erase(4, 6, Style{});
+        plain.copy(0, Row(6), 0, 2);
+        CHECK(plain.default_style());
     }
 
     TEST_CASE("an alternate screen never used keeps the primary intact across a resize") {
