@@ -300,9 +300,19 @@ std::size_t InputFilter::take_text(std::string_view bytes, std::size_t at) {
             continue;
         }
         if (utf8_remaining_ > 0) {
-            // An unfinished code point, which libvterm shows as U+FFFD: a base character.
+            // An unfinished code point, which libvterm shows as U+FFFD (a
+            // base character), but only when its parser gets the byte after
+            // it in the same write: a code point cut short at the start of a
+            // write stays inside its UTF-8 decoder, and the ASCII after it
+            // is printed as it is. That byte goes with it.
             utf8_remaining_ = 0;
             combining_run_ = 0;
+            if (line_text(byte)) {
+                repeat_safe_ = repeat_safe_ || printable_ascii(byte);
+                emit_byte(static_cast<char>(byte));
+                ++at;
+                continue;
+            }
         }
         if (byte == kEsc) {
             begin_escape();

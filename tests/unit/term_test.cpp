@@ -1441,6 +1441,38 @@ TEST_SUITE("term") {
         }
     }
 
+    TEST_CASE("a code point cut short before text shows as U+FFFD, whatever came before it") {
+        // libvterm shows the cut-short code point only when the text after
+        // it reaches its parser in the same write; the fast paths must keep
+        // them together after SGR they applied themselves, and after short
+        // and long runs of text.
+        for (const char* before :
+             {"", "\x1b[1;31m", "ID", "\x1b[1;31mID", "a longer run of text"}) {
+            for (const char* after : {"I", "I2", "I2Pe?*HIXw=iX*r9u,C\r\n"}) {
+                for (const bool split : {false, true}) {
+                    // Split, the code point ends one feed and the text starts the next.
+                    const std::string first = std::string(before) + "\xe4\xb8";
+                    const std::string second = std::string(after) + "\x1b[m";
+                    Screen fast(ScreenOptions{.rows = 3, .cols = 40, .scrollback_lines = 5});
+                    Screen plain(ScreenOptions{
+                        .rows = 3, .cols = 40, .scrollback_lines = 5, .fast_text = false});
+                    for (Screen* screen : {&fast, &plain}) {
+                        if (split) {
+                            screen->feed(first);
+                            screen->feed(second);
+                        } else {
+                            screen->feed(first + second);
+                        }
+                    }
+                    INFO("before ", std::string(before), " after ", std::string(after), " split ",
+                         split);
+                    CHECK(plain.row_text(0).find("\xef\xbf\xbd") != std::string::npos);
+                    check_identical_screens(fast, plain);
+                }
+            }
+        }
+    }
+
     TEST_CASE("a line of text that fills the screen's width goes through the fast path whole") {
         // Output as wide as the pane, as `cat` of 80-column lines in an
         // 80-column pane: after the first line, libvterm prints none of it,
