@@ -449,18 +449,21 @@ void Screen::feed(std::string_view bytes) {
 // That needs to know what libvterm would do. Its "phantom" column (a line
 // end left pending by a glyph in the last column, kept to itself) can only
 // be pending with the cursor in the last column, so a cursor left of it has
-// none; the direct cursor keeps one itself when it prints in the last column
-// with autowrap on (InputFilter follows DECAWM). libvterm 0.1.4 never records line attributes
-// (DECDWL and the like take effect only when a setlineinfo callback accepts them, and we set none),
-// so every row is of single width and a scroll has no line attributes to move. Where a line feed
-// scrolls is the scrolling region, which is learnt from libvterm itself: a line feed is passed to
-// it until one scrolls, and the region it scrolled (scrollrect) stands until a sequence that may
-// change the margins (InputFilter::margins_epoch) or a resize. The first character of each call
-// still goes through libvterm, which may hold an unfinished UTF-8 sequence that turns into U+FFFD
-// before it. Text wraps as libvterm would wrap it once the scrolling region
-// is known; before that, and in the last column without autowrap, it goes
-// through print_plain, where libvterm prints it. InputFilter hands over only text that libvterm
-// would print as it is (no insert mode, an ASCII character set, no LNM).
+// none; the direct cursor keeps one itself when it prints in the last
+// column with autowrap on (InputFilter follows DECAWM). libvterm 0.1.4
+// never records line attributes (DECDWL and the like take effect only when
+// a setlineinfo callback accepts them, and we set none), so every row is of
+// single width and a scroll has no line attributes to move. Where a line
+// feed scrolls is the scrolling region, which is learnt from libvterm
+// itself: a line feed is passed to it until one scrolls, and the region it
+// scrolled (scrollrect) stands until a sequence that may change the margins
+// (InputFilter::margins_epoch) or a resize. Text wraps as libvterm would
+// wrap it once the region is known; before that, and in the last column
+// without autowrap, it goes through print_plain, where libvterm prints it.
+// The first character of each call still goes through libvterm, which may
+// hold an unfinished UTF-8 sequence that turns into U+FFFD before it.
+// InputFilter hands over only text that libvterm would print as it is (no
+// insert mode, an ASCII character set, no LNM).
 void Screen::print_text(std::string_view text) {
     // The direct cursor carries over from the last call while libvterm has
     // been given nothing since (settle() ends it), as between runs of text
@@ -840,9 +843,9 @@ void Screen::sync_libvterm(DirectCursor& direct) {
         // and then it moves the cursor.
         if (direct.phantom) {
             // With a line end pending the glyph is under the cursor, in the
-            // last column (only a line feed that scrolls keeps a line end
-            // pending, and it leaves the cursor where it was): printed there
-            // again, it leaves libvterm's line end pending too.
+            // last column (a line feed keeps a line end pending only when it
+            // leaves the cursor where it is): printed there again, it leaves
+            // libvterm's line end pending too.
             out = append_csi(out, direct.row + 1, direct.col + 1, 'H');
             *out++ = direct.glyph;
         } else if (right_after) {

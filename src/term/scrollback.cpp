@@ -30,15 +30,16 @@ void ScrollbackLine::assign(const Row& row) {
     std::vector<StyleRun> fresh;
     std::vector<StyleRun>& runs = extras_ ? extras_->runs : fresh;
     runs.clear();
+    int col = 0;
     if (row.default_style()) {
         // Most lines: no style to follow, and a loop the compiler can widen.
-        for (int col = 0; col < length; ++col) {
+        for (; col < length; ++col) {
             const std::uint32_t bits = cells[static_cast<std::size_t>(col)].bits;
             all_bits |= bits;
             out[col] = static_cast<std::uint8_t>(bits);
         }
     }
-    for (int col = row.default_style() ? length : 0; col < length;) {
+    while (col < length) {
         const Style current = style;
         for (; col < length; ++col) {
             const Cell& cell = cells[static_cast<std::size_t>(col)];
