@@ -1393,9 +1393,9 @@ TEST_SUITE("term") {
             "\x1b"
             "7\x1b[1;1H\x1b"
             "8yz",        // DECSC and DECRC keep it too
-            "\x1b[?7lyz", // autowrap off with a line end pending
-            "\x1b[?7hyz", //
-            "\x1b[6nyz",  // a cursor position report
+            "\x1b[?7lyz", // autowrap off, or on again, with a line end pending
+            "\x1b[?7hyz",
+            "\x1b[6nyz", // a cursor position report
             "\b\byz",
         };
         for (const int cols : {1, 2, 5, 11}) {
@@ -1430,8 +1430,8 @@ TEST_SUITE("term") {
                                 fast.screen.feed(output);
                                 plain.feed(output);
                             }
-                            INFO("cols ", cols, " before ", before, " text ", length, " after ",
-                                 after, " bytewise ", bytewise);
+                            INFO("cols ", cols, " before ", std::string(before), " text ", length,
+                                 " after ", std::string(after), " bytewise ", bytewise);
                             check_identical_screens(fast.screen, plain);
                             CHECK(fast.replies == plain_replies);
                         }
@@ -1489,7 +1489,7 @@ TEST_SUITE("term") {
                 ScreenOptions{.rows = 24, .cols = 80, .scrollback_lines = 200, .fast_text = false});
             fast.feed(before + lines);
             plain.feed(before + lines);
-            INFO("before ", before);
+            INFO("before ", std::string(before));
             check_identical_screens(fast, plain);
             CHECK(fast.fast_text_chars() >= 99 * 80);
         }
