@@ -267,40 +267,45 @@ struct VTermGlue {
 
     static int initpen(void* user) {
         self(user).pen_ = Style();
+        self(user).libvterm_pen_ = Style();
         return 1;
     }
 
     static int setpenattr(VTermAttr attr, VTermValue* value, void* user) {
-        Style& pen = self(user).pen_;
+        set_pen_attribute(self(user).pen_, attr, *value);
+        set_pen_attribute(self(user).libvterm_pen_, attr, *value);
+        return 1;
+    }
+
+    static void set_pen_attribute(Style& pen, VTermAttr attr, const VTermValue& value) {
         switch (attr) {
         case VTERM_ATTR_BOLD:
-            pen.attributes.bold = value->boolean != 0;
+            pen.attributes.bold = value.boolean != 0;
             break;
         case VTERM_ATTR_UNDERLINE:
-            pen.attributes.underline = static_cast<Underline>(value->number & 3);
+            pen.attributes.underline = static_cast<Underline>(value.number & 3);
             break;
         case VTERM_ATTR_ITALIC:
-            pen.attributes.italic = value->boolean != 0;
+            pen.attributes.italic = value.boolean != 0;
             break;
         case VTERM_ATTR_BLINK:
-            pen.attributes.blink = value->boolean != 0;
+            pen.attributes.blink = value.boolean != 0;
             break;
         case VTERM_ATTR_REVERSE:
-            pen.attributes.reverse = value->boolean != 0;
+            pen.attributes.reverse = value.boolean != 0;
             break;
         case VTERM_ATTR_STRIKE:
-            pen.attributes.strike = value->boolean != 0;
+            pen.attributes.strike = value.boolean != 0;
             break;
         case VTERM_ATTR_FOREGROUND:
-            pen.foreground = to_color(value->color);
+            pen.foreground = to_color(value.color);
             break;
         case VTERM_ATTR_BACKGROUND:
-            pen.background = to_color(value->color);
+            pen.background = to_color(value.color);
             break;
         default:
             break; // fonts (SGR 10-19) are not kept
         }
-        return 1;
     }
 
     static int settermprop(VTermProp prop, VTermValue* value, void* user) {
@@ -726,6 +731,14 @@ void Screen::settle_pen() {
         return;
     }
     libvterm_pen_stale_ = false;
+    // Often it is the pen libvterm already has: colours reset at the end of
+    // each line of coloured output, and libvterm told last at the line end
+    // before. (libvterm has no faint; the input filter keeps it.)
+    Style wanted = pen_;
+    wanted.attributes.faint = false;
+    if (wanted == libvterm_pen_) {
+        return;
+    }
     // Every attribute apply_sgr sets, on or off, so that what it does not
     // set (conceal, the font) stays as libvterm has it; the colours in a
     // sequence of their own, since two 24-bit colours and a curly

@@ -258,6 +258,9 @@ private:
     Style pen_;
     // apply_sgr changed pen_ since libvterm's pen was last the same.
     bool libvterm_pen_stale_ = false;
+    // libvterm's own pen as its callbacks report it (without faint, which
+    // it lacks), so that settle_pen tells it only a pen it does not have.
+    Style libvterm_pen_;
     Cursor cursor_;
     Modes modes_;
     KittyKeyboard kitty_keyboard_;
