@@ -558,9 +558,15 @@ void Screen::print_text(std::string_view text) {
     }
     // libvterm is told where the cursor went when it next parses anything
     // (settle); the cursor shown is this one already.
-    if (direct.active && (cursor_.row != direct.row || cursor_.col != direct.col)) {
-        cursor_.row = direct.row;
-        cursor_.col = direct.col;
+    if (direct.active) {
+        show_cursor_at(direct.row, direct.col);
+    }
+}
+
+void Screen::show_cursor_at(int row, int col) {
+    if (cursor_.row != row || cursor_.col != col) {
+        cursor_.row = row;
+        cursor_.col = col;
         ++generation_;
     }
 }
@@ -719,21 +725,15 @@ bool Screen::apply_sgr(std::string_view params) {
             }
         }
     }
-    if (!(pen == pen_)) {
-        pen_ = pen;
-        libvterm_pen_stale_ = true;
-    }
+    pen_ = pen;
     return true;
 }
 
 void Screen::settle_pen() {
-    if (!libvterm_pen_stale_) {
-        return;
-    }
-    libvterm_pen_stale_ = false;
-    // Often it is the pen libvterm already has: colours reset at the end of
-    // each line of coloured output, and libvterm told last at the line end
-    // before. (libvterm has no faint; the input filter keeps it.)
+    // Mostly it is the pen libvterm already has: apply_sgr changed nothing
+    // since, or colours were reset at the end of a line of coloured output
+    // as they were at the line end before. (libvterm has no faint; the
+    // input filter keeps it.)
     Style wanted = pen_;
     wanted.attributes.faint = false;
     if (wanted == libvterm_pen_) {
@@ -872,11 +872,7 @@ void Screen::sync_libvterm(DirectCursor& direct) {
             out = append_csi(out, direct.row + 1, direct.col + 1, 'H');
         }
         write_muted(std::string_view(buffer.data(), static_cast<std::size_t>(out - buffer.data())));
-        if (cursor_.row != direct.row || cursor_.col != direct.col) {
-            cursor_.row = direct.row;
-            cursor_.col = direct.col;
-            ++generation_;
-        }
+        show_cursor_at(direct.row, direct.col);
     } else if (direct.row != direct.libvterm_row || direct.col != direct.libvterm_col) {
         out = append_csi(out, direct.row + 1, direct.col + 1, 'H');
         vterm_input_write(vt_.get(), buffer.data(), static_cast<std::size_t>(out - buffer.data()));

@@ -220,6 +220,8 @@ private:
     // parses anything else (it saves its pen with the cursor and reports
     // it in DECRQSS).
     void settle_pen();
+    // The cursor shown moves to where libvterm's will be (the direct cursor).
+    void show_cursor_at(int row, int col);
     // Brings libvterm up to date with what the fast paths did without it
     // (the direct cursor, the pen), before it parses anything else.
     void settle();
@@ -256,10 +258,9 @@ private:
     RowRing* active_;
     Scrollback scrollback_;
     Style pen_;
-    // apply_sgr changed pen_ since libvterm's pen was last the same.
-    bool libvterm_pen_stale_ = false;
     // libvterm's own pen as its callbacks report it (without faint, which
-    // it lacks), so that settle_pen tells it only a pen it does not have.
+    // it lacks), so that settle_pen tells it only a pen it does not have
+    // (apply_sgr changes pen_ without libvterm).
     Style libvterm_pen_;
     Cursor cursor_;
     Modes modes_;
