@@ -129,19 +129,14 @@ std::optional<std::vector<long>> csi_arguments(std::string_view params) {
     }
 }
 
-// Whether the parameter that ends a CSI collected so far (up to a separator
-// or to the final byte) may be SGR 2: it is a 2 on its own, and not the 2 of
-// a 24-bit colour that opens the sequence (ESC [ 38;2, 48;2 or 58;2, as
-// Claude Code writes its colours; further in, 38 may be a colour's number).
-// The CSI is `collected` followed by `chunk`; it starts with ESC [, so every
-// parameter has a byte before it.
-bool last_may_be_faint(std::string_view collected, std::string_view chunk) {
+// Whether the parameter that ends `sequence` (a CSI up to a separator or to
+// its final byte) may be SGR 2: it is a 2 on its own, and not the 2 of a
+// 24-bit colour that opens the sequence (ESC [ 38;2, 48;2 or 58;2, as Claude
+// Code writes its colours; further in, 38 may be a colour's number). The
+// sequence starts with ESC [, so every parameter has a byte before it.
+bool last_may_be_faint(std::string_view sequence) {
     const auto back = [&](std::size_t k) { // the k-th byte from the end, 1 the last
-        if (k <= chunk.size()) {
-            return chunk[chunk.size() - k];
-        }
-        k -= chunk.size();
-        return k <= collected.size() ? collected[collected.size() - k] : '\0';
+        return k <= sequence.size() ? sequence[sequence.size() - k] : '\0';
     };
     const auto starts_after = [&](std::size_t k) { // a parameter starts after back(k)
         const char c = back(k);
@@ -154,6 +149,21 @@ bool last_may_be_faint(std::string_view collected, std::string_view chunk) {
     const bool colour = back(2) != '[' && back(3) == '8' &&
                         (before == '3' || before == '4' || before == '5') && back(5) == '[';
     return !colour;
+}
+
+// Whether a parameter of the SGR `sequence` (ESC [ and its parameters) may
+// be SGR 2. Most SGR has no 2 at the end of a parameter, and is not read
+// further.
+bool may_set_faint(std::string_view sequence) {
+    for (auto at = sequence.find('2', 2); at != std::string_view::npos;
+         at = sequence.find('2', at + 1)) {
+        const std::size_t end = at + 1;
+        if ((end == sequence.size() || sequence[end] == ';' || sequence[end] == ':') &&
+            last_may_be_faint(sequence.substr(0, end))) {
+            return true;
+        }
+    }
+    return false;
 }
 
 // Whether text is faint after SGR `params` (`faint` before it), read as
@@ -269,6 +279,31 @@ std::size_t bare_colour_at_end(std::string_view params) {
     }
 }
 
+// Where the CSI that starts at `at` ends (the index after its final byte),
+// when it is whole in `bytes` and simple: no leader, no intermediates, and
+// parameters of digits and `;` within InputFilter's limits. SGR is mostly
+// such a CSI, and so are most cursor movements and erases. 0 otherwise.
+std::size_t whole_csi_end(std::string_view bytes, std::size_t at) {
+    if (at + 2 >= bytes.size() || bytes[at + 1] != '[') {
+        return 0;
+    }
+    const std::size_t limit = std::min(bytes.size(), at + InputFilter::kMaxSequence);
+    int separators = 0;
+    for (std::size_t end = at + 2; end < limit; ++end) {
+        const auto byte = static_cast<unsigned char>(bytes[end]);
+        if (byte >= '0' && byte <= '9') {
+            continue;
+        }
+        if (byte == ';') {
+            ++separators;
+            continue;
+        }
+        const bool final = byte >= 0x40 && byte < kDel;
+        return final && separators <= InputFilter::kMaxCsiSeparators ? end + 1 : 0;
+    }
+    return 0;
+}
+
 long argument(const std::vector<long>& arguments, std::size_t index, long missing) {
     return index < arguments.size() && arguments[index] >= 0 ? arguments[index] : missing;
 }
@@ -315,6 +350,14 @@ std::size_t InputFilter::take_text(std::string_view bytes, std::size_t at) {
             }
         }
         if (byte == kEsc) {
+            if (const std::size_t end = whole_csi_end(bytes, at); end != 0) {
+                // Taken in one go, as take_sequence_byte would collect it.
+                pending_.assign(bytes.substr(at, end - 1 - at));
+                discarding_ = false;
+                dispatch_csi(static_cast<unsigned char>(bytes[end - 1]));
+                at = end;
+                continue;
+            }
             begin_escape();
             return at + 1;
         }
@@ -478,13 +521,6 @@ std::size_t InputFilter::take_csi_params(std::string_view bytes, std::size_t at)
         const char c = bytes[end];
         if (c == ';' || c == ':') {
             ++separators;
-            // Most parameters do not end in 2: only those are looked at.
-            const char previous =
-                end > at ? bytes[end - 1] : (pending_.empty() ? '\0' : pending_.back());
-            if (previous == '2') {
-                maybe_faint_ =
-                    maybe_faint_ || last_may_be_faint(pending_, bytes.substr(at, end - at));
-            }
         } else if (c < '0' || c > '9') {
             break;
         }
@@ -612,7 +648,6 @@ void InputFilter::begin_escape() {
     intermediates_ = 0;
     leader_ = 0;
     separators_ = 0;
-    maybe_faint_ = false;
     discarding_ = false;
     state_ = State::Escape;
 }
@@ -726,8 +761,8 @@ void InputFilter::dispatch_csi(unsigned char final) {
         }
         const auto sequence = std::string_view(pending_).substr(0, pending_.size() - 1);
         const auto params = sequence.substr(2);
-        const bool faint_changes = (faint_ || maybe_faint_ || last_may_be_faint(sequence, {})) &&
-                                   faint_after_sgr(params, faint_) != faint_;
+        const bool faint_changes =
+            (faint_ || may_set_faint(sequence)) && faint_after_sgr(params, faint_) != faint_;
         // The sink may apply the rest itself (most SGR, the screen's fast
         // path): then libvterm never parses it.
         bool applied = false;

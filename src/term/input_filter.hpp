@@ -238,9 +238,6 @@ private:
     // SGR 2 in force, and as DECSC (or ?1048/?1049) saved it.
     bool faint_ = false;
     bool saved_faint_ = false;
-    // The CSI being collected has a parameter before a separator that may
-    // be SGR 2 (see last_may_be_faint).
-    bool maybe_faint_ = false;
 };
 
 } // namespace sb::term

@@ -8,6 +8,7 @@
 
 #include <doctest/doctest.h>
 
+#include "term/input_filter.hpp"
 #include "term/render.hpp"
 #include "term/row.hpp"
 #include "term/screen.hpp"
@@ -1636,5 +1637,110 @@ TEST_SUITE("term") {
         screen.feed("X");
         CHECK(screen.row_text(0) == "X2");
         CHECK(screen.scrollback_size() == 2);
+    }
+}
+
+namespace {
+
+// What an InputFilter passes on, in order: the bytes for libvterm (whether
+// forwarded or handed over as text) and a line for each report. Modes are
+// reported ahead of bytes not forwarded yet (they change nothing on the
+// screen), so they are kept in order on their own.
+class RecordingSink final : public sb::term::InputFilter::Sink {
+public:
+    std::string log;
+    std::string modes;
+
+    void forward(std::string_view bytes) override { log += bytes; }
+    void text(std::string_view printable) override { log += printable; }
+    void private_mode(int mode, bool enabled) override {
+        modes += std::to_string(mode) + (enabled ? "h " : "l ");
+    }
+    void keypad_mode(bool application) override { modes += application ? "= " : "> "; }
+    void reset(bool hard) override { note(hard ? "reset hard" : "reset soft"); }
+    void erase_scrollback() override { note("erase scrollback"); }
+    void kitty_keyboard(const sb::term::KittyKeyboardRequest& request) override {
+        note("kitty " + std::to_string(static_cast<int>(request.kind)) + " " +
+             std::to_string(request.value) + " " + std::to_string(request.mode));
+    }
+    void modify_other_keys(int level) override { note("modifyOtherKeys " + std::to_string(level)); }
+    void query_modify_other_keys() override { note("query modifyOtherKeys"); }
+    void faint(bool on) override { note(on ? "faint" : "not faint"); }
+    bool sgr(std::string_view params) override {
+        note("sgr " + std::string(params));
+        return params.size() % 3 != 0; // some applied, some left to libvterm
+    }
+
+private:
+    void note(const std::string& what) { log += "\n<" + what + ">\n"; }
+};
+
+// CSIs at the edges of what InputFilter reads: the keyboard protocols, the
+// limits on separators and length, controls and escapes inside a sequence,
+// SGR that may or may not be faint, colours with nothing after them.
+template <typename Pick>
+std::string random_csi(Pick& pick) {
+    static const char* const kSequences[] = {
+        "\x1b[>1u",    "\x1b[<u",    "\x1b[=5;2u",  "\x1b[?u",       "\x1b[>4;2m",   "\x1b[>4m",
+        "\x1b[>m",     "\x1b[>4n",   "\x1b[?4m",    "\x1b[3J",       "\x1b[!p",      "\x1b[5b",
+        "\x1b[?25l",   "\x1b[?1;7h", "\x1b[4h",     "\x1b[20l",      "\x1b[2;38m",   "\x1b[38m",
+        "\x1b[1;48m",  "\x1b[02m",   "\x1b[2m",     "\x1b[22m",      "\x1b[38;2;2m", "\x1b[38;5;2m",
+        "\x1b[1;2;3m", "\x1b[3\n1m", "\x1b[3\x18m", "\x1b[3\x1b[1m", "\x1b[3\x7fm",  "\x1b[1$m",
+        "\x1b[\x01m",  "\x1b[;;m",   "\x1b[m",      "\x1b[1:2m",     "\x1b[",        "\x1b[2;5r",
+        "\x1b[?6h",    "\x1b[?6l",   "\x1b[s",      "\x1b[10;20H"};
+    const int kind = pick(4);
+    if (kind == 0) {
+        return kSequences[pick(static_cast<int>(std::size(kSequences)))];
+    }
+    if (kind == 1) {
+        // 14 to 17 separators, around libvterm 0.1.4's 16 arguments.
+        std::string params = "1";
+        for (int i = 13 + pick(4); i >= 0; --i) {
+            params += ";" + std::to_string(pick(3));
+        }
+        return "\x1b[" + params + "m";
+    }
+    if (kind == 2) {
+        // About as long as a sequence may be.
+        return "\x1b[" + std::string(static_cast<std::size_t>(250 + pick(12)), '0') + "1m";
+    }
+    return random_sgr(pick);
+}
+
+} // namespace
+
+TEST_SUITE("term") {
+    TEST_CASE("a CSI whole in one feed is filtered as one cut into pieces") {
+        // InputFilter reads a CSI that is whole in what it was fed in one
+        // go; cut short by the end of a feed, it collects it byte by byte.
+        // Both must pass on the same bytes and reports, in the same order.
+        for (unsigned seed = 1; seed <= 300; ++seed) {
+            std::mt19937 random(seed);
+            const auto pick = [&](int n) {
+                return static_cast<int>(random() % static_cast<unsigned>(n));
+            };
+            std::string output;
+            for (int i = 0; i < 40; ++i) {
+                output += pick(2) == 0 ? random_csi(pick) : random_output(random, 40, 3);
+            }
+            RecordingSink whole_sink;
+            sb::term::InputFilter whole(whole_sink);
+            whole.feed(output);
+            RecordingSink bytes_sink;
+            sb::term::InputFilter bytes(bytes_sink);
+            for (const char byte : output) {
+                bytes.feed(std::string_view(&byte, 1));
+            }
+            RecordingSink pieces_sink;
+            sb::term::InputFilter pieces(pieces_sink);
+            for (const auto piece : random_pieces(output, random)) {
+                pieces.feed(piece);
+            }
+            INFO("seed ", seed);
+            CHECK(whole_sink.log == bytes_sink.log);
+            CHECK(whole_sink.log == pieces_sink.log);
+            CHECK(whole_sink.modes == bytes_sink.modes);
+            CHECK(whole_sink.modes == pieces_sink.modes);
+        }
     }
 }
