@@ -279,6 +279,16 @@ std::size_t bare_colour_at_end(std::string_view params) {
     }
 }
 
+// Whether the byte at `at` may be part of a UTF-8 code point. libvterm 0.1.4
+// decodes text with one of two UTF-8 decoders, each with its own state: the
+// one for its GL set when a write's text starts with ASCII, another when it
+// starts with any other byte. So where a write ends before such a byte
+// matters; before a control, an escape or the end of what was fed, it does
+// not.
+bool utf8_after(std::string_view bytes, std::size_t at) {
+    return at < bytes.size() && static_cast<unsigned char>(bytes[at]) >= 0x80;
+}
+
 // Where the CSI that starts at `at` ends (the index after its final byte),
 // when it is whole in `bytes` and simple: no leader, no intermediates, and
 // parameters of digits and `;` within InputFilter's limits. SGR is mostly
@@ -377,22 +387,23 @@ std::size_t InputFilter::take_text(std::string_view bytes, std::size_t at) {
                 }
                 ++end;
                 if (!printable_ascii(c)) {
+                    printed = printed || streak > 0;
                     streak = 0;
                     continue;
                 }
-                printed = true;
                 if (++streak == 8) {
+                    printed = true;
                     while (end + 8 <= limit && eight_printable(bytes.data() + end)) {
                         end += 8;
                     }
                     streak = 0;
                 }
             }
-            if (printed) {
+            if (printed || streak > 0) {
                 combining_run_ = 0;
                 repeat_safe_ = true;
             }
-            if (end - at >= kMinTextRun) {
+            if (end - at >= kMinTextRun || (out_.empty() && !utf8_after(bytes, end))) {
                 flush();
                 sink_.text(bytes.substr(at, end - at));
             } else {

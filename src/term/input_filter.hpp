@@ -49,15 +49,17 @@ public:
     public:
         // Bytes for libvterm, in order.
         virtual void forward(std::string_view bytes) = 0;
-        // A run of at least kMinTextRun bytes of printable ASCII, CR and LF
-        // for libvterm, in order with forward(), given when libvterm would
-        // print the text as it is and move the cursor as usual on the line
-        // ends: its parser is between sequences, the character set in use
-        // maps ASCII to itself, insert mode is off, and LF does not also
-        // return the carriage (LNM off); and origin mode is off, so that a
-        // cursor movement (CUP, CUF) the sink adds is not held inside the
-        // margins. The sink may handle most of it without libvterm's parser
-        // (Screen's fast path for plain text).
+        // A run of printable ASCII, CR and LF for libvterm, in order with
+        // forward(): at least kMinTextRun bytes, or a shorter one with
+        // nothing waiting to be forwarded before it (text between SGR the
+        // sink applied itself) and no UTF-8 right after it. Given when
+        // libvterm would print the text as it is and move the cursor as
+        // usual on the line ends: its parser is between sequences, the
+        // character set in use maps ASCII to itself, insert mode is off,
+        // and LF does not also return the carriage (LNM off); and origin
+        // mode is off, so that a cursor movement (CUP, CUF) the sink adds is
+        // not held inside the margins. The sink may handle most of it
+        // without libvterm's parser (Screen's fast path for plain text).
         virtual void text(std::string_view printable) = 0;
         // `CSI ? mode h` (enabled) or `l`, once per mode.
         virtual void private_mode(int mode, bool enabled) = 0;
@@ -102,8 +104,9 @@ public:
     static constexpr std::size_t kMaxSequence = 256;
     static constexpr int kMaxCsiSeparators = 15;
     static constexpr int kMaxCombiningRun = 16;
-    // Shorter runs of text are forwarded with what surrounds them: handing
-    // them to text() alone would cost more than it saves.
+    // Shorter runs of text are forwarded with what surrounds them, unless
+    // there is nothing to forward before them: handing them to text() alone
+    // would cost more than it saves.
     static constexpr std::size_t kMinTextRun = 8;
 
     explicit InputFilter(Sink& sink) : sink_(sink) {}

@@ -1474,6 +1474,55 @@ TEST_SUITE("term") {
         }
     }
 
+    TEST_CASE("short runs of text between SGR go through the fast path, as libvterm prints them") {
+        // Coloured output is mostly short words and line ends between SGR
+        // the screen applies itself: with nothing else to forward, such a
+        // run is printed by the fast path, line ends and scrolling included.
+        std::string coloured;
+        for (int line = 0; line < 30; ++line) {
+            coloured += "\x1b[38;5;" + std::to_string(line) + ";1mab \x1b[0m\x1b[32mcd\x1b[0m\r\n";
+        }
+        Screen fast(ScreenOptions{.rows = 4, .cols = 20, .scrollback_lines = 40});
+        Screen plain(
+            ScreenOptions{.rows = 4, .cols = 20, .scrollback_lines = 40, .fast_text = false});
+        fast.feed(coloured);
+        plain.feed(coloured);
+        check_identical_screens(fast, plain);
+        CHECK(fast.text(40) == plain.text(40));
+        // The first character of each line goes through libvterm (the fast
+        // path starts where libvterm's cursor is); the others do not.
+        CHECK(fast.fast_text_chars() >= 30 * 4);
+
+        // libvterm 0.1.4 decodes a write's text with the UTF-8 decoder of
+        // its GL set when the text starts with ASCII, and with another one,
+        // with a state of its own, when it does not. So a short run stays
+        // with UTF-8 right after it, whatever is cut short before or after.
+        for (const char* before : {"", "\xe4", "\xe4\xb8", "A\xcc"}) {
+            for (const char* after :
+                 {"\x81", "\xb8\xad", "\xe4\xb8\xad", "\xcc\x81", "\xe4", "\x1b[m\x81"}) {
+                for (const bool split : {false, true}) {
+                    const std::string output =
+                        std::string(before) + "\x1b[1m<" + after + "\x1b[m|\x1b[1mxyz\r\n";
+                    Screen fast_utf8(ScreenOptions{.rows = 3, .cols = 20, .scrollback_lines = 5});
+                    Screen plain_utf8(ScreenOptions{
+                        .rows = 3, .cols = 20, .scrollback_lines = 5, .fast_text = false});
+                    for (Screen* screen : {&fast_utf8, &plain_utf8}) {
+                        if (split) {
+                            for (const char byte : output) {
+                                screen->feed(std::string_view(&byte, 1));
+                            }
+                        } else {
+                            screen->feed(output);
+                        }
+                    }
+                    INFO("before ", std::string(before), " after ", std::string(after), " split ",
+                         split);
+                    check_identical_screens(fast_utf8, plain_utf8);
+                }
+            }
+        }
+    }
+
     TEST_CASE("a line of text that fills the screen's width goes through the fast path whole") {
         // Output as wide as the pane, as `cat` of 80-column lines in an
         // 80-column pane: after the first line, libvterm prints none of it,
