@@ -130,24 +130,25 @@ std::optional<std::vector<long>> csi_arguments(std::string_view params) {
 }
 
 // Whether the parameter that ends `sequence` (a CSI up to a separator or to
-// its final byte) may be SGR 2: it is a 2 on its own, and not the 2 of a
-// 24-bit colour that opens the sequence (ESC [ 38;2, 48;2 or 58;2, as Claude
-// Code writes its colours; further in, 38 may be a colour's number). The
-// sequence starts with ESC [, so every parameter has a byte before it.
+// its final byte) may be SGR 2: it is a 2 on its own (leading zeros aside,
+// as libvterm reads numbers), and not the 2 of a 24-bit colour that opens
+// the sequence (ESC [ 38;2, 48;2 or 58;2, as Claude Code writes its colours;
+// further in, 38 may be a colour's number). The sequence starts with ESC [,
+// so every parameter has a byte before it.
 bool last_may_be_faint(std::string_view sequence) {
-    const auto back = [&](std::size_t k) { // the k-th byte from the end, 1 the last
-        return k <= sequence.size() ? sequence[sequence.size() - k] : '\0';
-    };
-    const auto starts_after = [&](std::size_t k) { // a parameter starts after back(k)
-        const char c = back(k);
-        return c == ';' || c == ':' || c == '[';
-    };
-    if (back(1) != '2' || !starts_after(2)) {
+    if (sequence.empty() || sequence.back() != '2') {
         return false;
     }
-    const char before = back(4);
-    const bool colour = back(2) != '[' && back(3) == '8' &&
-                        (before == '3' || before == '4' || before == '5') && back(5) == '[';
+    std::size_t start = sequence.size() - 1; // where the parameter starts
+    while (start > 0 && sequence[start - 1] == '0') {
+        --start;
+    }
+    const std::string_view before = sequence.substr(0, start);
+    if (before.empty() || (before.back() != ';' && before.back() != ':' && before.back() != '[')) {
+        return false;
+    }
+    const bool colour = before.size() == 5 && before[4] != '[' && before[3] == '8' &&
+                        (before[2] == '3' || before[2] == '4' || before[2] == '5');
     return !colour;
 }
 

@@ -672,6 +672,14 @@ TEST_SUITE("term") {
             }
             CHECK(faint(1, 6));
             CHECK(faint(1, 7));
+            // Leading zeros are read as libvterm and xterm read them.
+            screen.feed("\r\x1b[02mi\x1b[m\x1b[1;002mj\x1b[m\x1b[38;5;02mk\x1b[38;02;1;2;3ml"
+                        "\x1b[022mm\x1b[m");
+            CHECK(faint(1, 0));
+            CHECK(faint(1, 1));
+            CHECK_FALSE(faint(1, 2));
+            CHECK_FALSE(faint(1, 3));
+            CHECK_FALSE(faint(1, 4));
             // DECSC saves it with the cursor and DECRC restores it; a full
             // reset clears it.
             screen.feed("\r\n\x1b[2m\x1b"
