@@ -147,7 +147,7 @@ bool last_may_be_faint(std::string_view sequence) {
     if (before.empty() || (before.back() != ';' && before.back() != ':' && before.back() != '[')) {
         return false;
     }
-    const bool colour = before.size() == 5 && before[4] != '[' && before[3] == '8' &&
+    const bool colour = before.size() == 5 && before[3] == '8' &&
                         (before[2] == '3' || before[2] == '4' || before[2] == '5');
     return !colour;
 }
