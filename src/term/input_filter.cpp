@@ -379,7 +379,8 @@ std::size_t InputFilter::take_text(std::string_view bytes, std::size_t at) {
             const std::size_t limit = std::min(bytes.size(), at + kChunk);
             // Byte by byte; after eight printable bytes in a row, a long
             // line's worth eight at a time (short lines, like seq's, never
-            // pay for the wider test).
+            // pay for the wider test). Whether anything printable came is
+            // noted at line ends and with each eight, not at every byte.
             int streak = 0;
             while (end < limit) {
                 const auto c = static_cast<unsigned char>(bytes[end]);
